@@ -1,0 +1,237 @@
+"""Item commands: add, ls, show, mv, assign, comment, edit, block."""
+
+from __future__ import annotations
+
+import click
+
+from ..domain.text import strip_controls
+from ..services import items as svc
+from ..services.serialize import item_json
+from ..store import queries as q
+from .common import AppState, age, emit_json, pass_state, render_table
+
+
+def _priority(value: str | None) -> int | None:
+    return svc.parse_priority(value) if value else None
+
+
+@click.command("add")
+@click.option("-q", "--queue", required=True, help="Queue slug (see 'opstui queues ls').")
+@click.option("-t", "--title", required=True)
+@click.option("-b", "--body", default="", help="Description ('-' reads standard input).")
+@click.option("-k", "--kind", default="task", show_default=True)
+@click.option("-p", "--priority", default="P3", show_default=True, help="P1..P4")
+@click.option("-o", "--owner", default=None, help="Person handle (default: unowned).")
+@click.option("-e", "--estimate", default=None, help="Hours, e.g. 2 or 1.5h.")
+@click.option("--requester", default="", help="Who asked (default: you).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def add_cmd(state: AppState, queue: str, title: str, body: str, kind: str, priority: str,
+            owner: str | None, estimate: str | None, requester: str, as_json: bool) -> None:
+    """Create an item."""
+    if body == "-":
+        body = click.get_text_stream("stdin").read()
+    db = state.open()
+    item = svc.create_item(db, queue=queue, title=title, body=body, kind=kind, priority=priority,
+                           owner=owner, estimate=estimate, requester=requester)
+    if as_json:
+        emit_json(item_json(item, db.clock.now()))
+    else:
+        click.echo(f"{item.key}  {strip_controls(item.title)}  ({item.queue}, {item.owner or 'unowned'})")
+
+
+@click.command("ls")
+@click.option("-q", "--queue", default=None)
+@click.option("-o", "--owner", default=None, help="Handle, or '-' / 'none' for unowned.")
+@click.option("-s", "--status", default=None)
+@click.option("-p", "--priority", default=None, help="P1..P4")
+@click.option("-k", "--kind", default=None)
+@click.option("--text", default=None, help="Match in title or key.")
+@click.option("--open", "open_only", is_flag=True, help="Only items not done.")
+@click.option("--sla", "sla_state", type=click.Choice(["ok", "warning", "breached", "paused"]), default=None)
+@click.option("-n", "--limit", default=None, type=click.IntRange(min=1), help="At most N items.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def ls_cmd(state: AppState, queue: str | None, owner: str | None, status: str | None,
+           priority: str | None, kind: str | None, text: str | None, open_only: bool,
+           sla_state: str | None, limit: int | None, as_json: bool) -> None:
+    """List items, newest first."""
+    if owner in ("none", "unowned"):
+        owner = "-"
+    flt = q.ItemFilter(queue=queue, owner=owner, status=status, priority=_priority(priority),
+                       kind=kind, text=text, open_only=open_only, sla_state=sla_state)
+    db = state.open()
+    now = db.clock.now()
+    with db.read() as conn:
+        rows = q.list_items(conn, flt, limit=limit, now=now)
+    if as_json:
+        emit_json([item_json(i, now) for i in rows])
+        return
+    if not rows:
+        click.echo(f"no items ({flt.describe()})")
+        return
+    table = [
+        (i.key, i.priority_label, i.status, i.owner or "(unowned)", i.queue,
+         "-" if i.estimate_hours is None else f"{i.estimate_hours:g}h", age(now, i.created_at), i.title)
+        for i in rows
+    ]
+    click.echo(render_table(("KEY", "P", "STATUS", "OWNER", "QUEUE", "EST", "AGE", "TITLE"), table))
+
+
+@click.command("show")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def show_cmd(state: AppState, key: str, as_json: bool) -> None:
+    """One item with its comments and history."""
+    db = state.open()
+    now = db.clock.now()
+    with db.read() as conn:
+        item = q.get_item(conn, key)
+        if item is None:
+            from ..errors import NotFound
+
+            raise NotFound(f"no item {key.strip().upper()!r}")
+        comments = q.item_comments(conn, item.id)
+        history = q.recent_events(conn, 500, item.id)
+        nxt = q.next_states_for_item(conn, item.key)
+    if as_json:
+        data = item_json(item, now)
+        data["body"] = item.body
+        data["comments"] = [
+            {"author": c.author, "unix_user": c.unix_user, "at": c.created_at.isoformat(), "body": c.body}
+            for c in comments
+        ]
+        data["history"] = [
+            {"id": e.id, "at": e.ts.isoformat(), "by": e.person or e.unix_user, "field": e.field,
+             "old": e.old, "new": e.new}
+            for e in history
+        ]
+        data["next_states"] = [t.to_state for t in nxt]
+        emit_json(data)
+        return
+    s = strip_controls
+    lines = [
+        f"{item.key}  {s(item.title)}",
+        f"  queue {item.queue}   status {item.status}   priority {item.priority_label}   kind {s(item.kind)}",
+        f"  owner {item.owner or '(unowned)'}   estimate {'-' if item.estimate_hours is None else f'{item.estimate_hours:g}h'}"
+        f"   version {item.version}",
+        f"  created {item.created_at:%Y-%m-%d %H:%M} UTC ({age(now, item.created_at)} ago)   requester {s(item.requester) or '-'}",
+    ]
+    if item.first_response_at:
+        lines.append(f"  first response {item.first_response_at:%Y-%m-%d %H:%M} UTC")
+    if item.resolved_at:
+        lines.append(f"  resolved {item.resolved_at:%Y-%m-%d %H:%M} UTC")
+    from ..services.sla import item_sla_lines
+
+    lines.extend(item_sla_lines(item, now))
+    if nxt:
+        lines.append(f"  next states: {', '.join(t.to_state for t in nxt)}")
+    if item.body:
+        lines.append("")
+        lines.extend("  " + strip_controls(line, single_line=False) for line in item.body.splitlines())
+    if comments:
+        lines.append("\nComments")
+        for c in comments:
+            lines.append(f"  {c.created_at:%Y-%m-%d %H:%M} {c.author or c.unix_user}: {strip_controls(c.body)}")
+    lines.append("\nHistory")
+    for e in history:
+        change = f"{s(e.old or '-')} -> {s(e.new or '-')}" if e.old is not None else s(e.new or "")
+        lines.append(f"  {e.ts:%Y-%m-%d %H:%M} {e.person or e.unix_user}: {e.field} {change}")
+    click.echo("\n".join(lines))
+
+
+@click.command("mv")
+@click.argument("key")
+@click.argument("state_name", metavar="STATE")
+@click.option("--dry-run", is_flag=True, help="Show what the move would do, change nothing.")
+@click.option("--if-version", type=int, default=None, help="Refuse if the item changed since this version.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool) -> None:
+    """Move an item to another workflow state (runs the transition's actions)."""
+    db = state.open()
+    item, done = svc.transition(db, key, state_name, expected_version=if_version, dry_run=dry_run)
+    if as_json:
+        data = item_json(item, db.clock.now())
+        data["actions"] = done
+        data["dry_run"] = dry_run
+        emit_json(data)
+        return
+    prefix = "would move" if dry_run else "moved"
+    click.echo(f"{prefix} {item.key} to {item.status}" if not done or item.status == state_name else f"{item.key}: {item.status}")
+    from ..services.automation import describe_action
+
+    for action in done:
+        click.echo(f"  {'would ' if dry_run else ''}{describe_action(action)}")
+
+
+@click.command("assign")
+@click.argument("key")
+@click.argument("handle", required=False)
+@click.option("--none", "unassign", is_flag=True, help="Make the item unowned.")
+@click.option("--if-version", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def assign_cmd(state: AppState, key: str, handle: str | None, unassign: bool, if_version: int | None, as_json: bool) -> None:
+    """Give an item to a person (or --none)."""
+    if bool(handle) == unassign:
+        raise click.UsageError("give a HANDLE or --none (not both)")
+    db = state.open()
+    item = svc.assign(db, key, None if unassign else handle, expected_version=if_version)
+    if as_json:
+        emit_json(item_json(item, db.clock.now()))
+    else:
+        click.echo(f"{item.key} -> {item.owner or '(unowned)'}")
+
+
+@click.command("comment")
+@click.argument("key")
+@click.argument("text")
+@pass_state
+def comment_cmd(state: AppState, key: str, text: str) -> None:
+    """Add a comment (TEXT '-' reads standard input)."""
+    if text == "-":
+        text = click.get_text_stream("stdin").read()
+    db = state.open()
+    item = svc.comment(db, key, text)
+    click.echo(f"commented on {item.key}")
+
+
+@click.command("edit")
+@click.argument("key")
+@click.option("-t", "--title", default=None)
+@click.option("-b", "--body", default=None)
+@click.option("-k", "--kind", default=None)
+@click.option("-p", "--priority", default=None)
+@click.option("-e", "--estimate", default=None, help="Hours, or 'none'.")
+@click.option("--if-version", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def edit_cmd(state: AppState, key: str, title: str | None, body: str | None, kind: str | None,
+             priority: str | None, estimate: str | None, if_version: int | None, as_json: bool) -> None:
+    """Change title, body, kind, priority or estimate."""
+    fields = {k: v for k, v in dict(title=title, body=body, kind=kind, priority=priority, estimate=estimate).items() if v is not None}
+    if not fields:
+        raise click.UsageError("nothing to change: give --title, --body, --kind, --priority or --estimate")
+    db = state.open()
+    item = svc.edit_item(db, key, expected_version=if_version, **fields)
+    if as_json:
+        emit_json(item_json(item, db.clock.now()))
+    else:
+        click.echo(f"{item.key} updated (v{item.version})")
+
+
+@click.command("block")
+@click.argument("key")
+@click.argument("blocker")
+@click.option("--remove", is_flag=True, help="Remove the link instead.")
+@pass_state
+def block_cmd(state: AppState, key: str, blocker: str, remove: bool) -> None:
+    """Record that BLOCKER blocks KEY."""
+    db = state.open()
+    item = svc.link_blocker(db, key, blocker, remove=remove)
+    click.echo(f"{item.key} {'no longer ' if remove else ''}blocked by {blocker.upper()}")
+
+
+COMMANDS = [add_cmd, ls_cmd, show_cmd, mv_cmd, assign_cmd, comment_cmd, edit_cmd, block_cmd]

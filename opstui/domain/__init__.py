@@ -1,0 +1,1 @@
+"""Domain layer: tables and pure logic. No IO, no Textual."""

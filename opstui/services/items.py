@@ -1,0 +1,390 @@
+"""Item use cases: create, edit, assign, transition, comment, link.
+
+Each public function is one write transaction (``writing``): read the item inside the
+IMMEDIATE transaction, check the caller's version, apply, append Events, run actions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..domain import models
+from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
+from ..store import queries as q
+from ..store.engine import Database
+from .context import Ctx, writing
+from .sla import apply_sla
+
+ITEM = models.Item.__table__
+QUEUE = models.Queue.__table__
+PERSON = models.Person.__table__
+STATE = models.WorkflowState.__table__
+WORKFLOW = models.Workflow.__table__
+COMMENT = models.Comment.__table__
+LINK = models.ItemLink.__table__
+
+MAX_TITLE = 500
+MAX_BODY = 100_000
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("a title cannot be empty")
+    if len(title) > MAX_TITLE:
+        raise ValidationError(f"a title is at most {MAX_TITLE} characters (got {len(title)})")
+    return title
+
+
+def clean_body(body: str | None) -> str:
+    body = body or ""
+    if len(body) > MAX_BODY:
+        raise ValidationError(f"a body is at most {MAX_BODY} characters")
+    return body
+
+
+def parse_priority(value: int | str) -> int:
+    text = str(value).strip().upper().removeprefix("P")
+    if text not in {"1", "2", "3", "4"}:
+        raise ValidationError(f"priority must be P1..P4 (got {value!r})")
+    return int(text)
+
+
+def parse_estimate(value: float | str | None) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "-")):
+        return None
+    text = str(value).strip().lower().removesuffix("h")
+    try:
+        hours = float(text)
+    except ValueError:
+        raise ValidationError(f"estimate must be a number of hours (got {value!r})") from None
+    if hours < 0 or hours != hours or hours > 10_000:
+        raise ValidationError(f"estimate must be between 0 and 10000 hours (got {value!r})")
+    return hours
+
+
+# --- lookups inside a transaction ----------------------------------------------------
+
+
+def item_for_update(ctx: Ctx, key: str) -> q.ItemRecord:
+    item = q.get_item(ctx.conn, key)
+    if item is None:
+        raise NotFound(f"no item {key.strip().upper()!r}")
+    return item
+
+
+def person_id(ctx: Ctx, handle: str) -> int:
+    row = ctx.conn.execute(
+        select(PERSON.c.id, PERSON.c.active).where(PERSON.c.handle == handle.strip())
+    ).first()
+    if row is None:
+        raise NotFound(f"no person with handle {handle.strip()!r} (see 'opstui people ls')")
+    return int(row.id)
+
+
+def queue_row(ctx: Ctx, slug: str) -> Any:
+    row = ctx.conn.execute(select(QUEUE).where(QUEUE.c.slug == slug.strip().lower())).first()
+    if row is None:
+        slugs = ", ".join(r[0] for r in ctx.conn.execute(select(QUEUE.c.slug).order_by(QUEUE.c.id)))
+        raise NotFound(f"no queue {slug.strip()!r} (queues: {slugs or 'none yet'})")
+    return row
+
+
+def state_category(ctx: Ctx, workflow_id: int, state: str) -> str:
+    row = ctx.conn.execute(
+        select(STATE.c.category).where(STATE.c.workflow_id == workflow_id, STATE.c.name == state)
+    ).first()
+    if row is None:
+        raise InvalidTransition(f"{state!r} is not a state of this item's workflow")
+    return str(row[0])
+
+
+def check_version(ctx: Ctx, item: q.ItemRecord, expected: int | None) -> None:
+    """Raise Conflict naming who changed what since ``expected``."""
+    if expected is None or expected == item.version:
+        return
+    changes = q.recent_events(ctx.conn, 20, item.id, since_version=expected)
+    if changes:
+        who = sorted({e.person or e.unix_user for e in changes})
+        what = ", ".join(
+            f"{e.field}: {e.old or '-'} -> {e.new or '-'}" if e.field != "comment" else "comment"
+            for e in changes[-4:]
+        )
+        at = changes[-1].ts.astimezone().strftime("%H:%M:%S")
+        detail = f"changed by {', '.join(who)} at {at} ({what})"
+    else:
+        detail = "changed elsewhere"
+    raise Conflict(
+        f"{item.key} was {detail} since you loaded it (v{expected} -> v{item.version}); "
+        "nothing was overwritten, reload and try again",
+        key=item.key,
+        current_version=item.version,
+    )
+
+
+def update_item(
+    ctx: Ctx,
+    item: q.ItemRecord,
+    changes: dict[str, Any],
+    events: list[tuple[str, Any, Any]],
+) -> int:
+    """Apply column ``changes`` with an optimistic version check; record ``events``."""
+    new_version = item.version + 1
+    result = ctx.conn.execute(
+        update(ITEM)
+        .where(ITEM.c.id == item.id, ITEM.c.version == item.version)
+        .values(**changes, version=new_version, updated_at=ctx.now)
+    )
+    if result.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE, but never write blind
+        raise Conflict(f"{item.key} changed while saving; nothing was overwritten", key=item.key)
+    for field_name, old, new in events:
+        ctx.record(field_name, old, new, item_id=item.id, item_version=new_version)
+    apply_sla(ctx, item.id)
+    return new_version
+
+
+# --- use cases -----------------------------------------------------------------------
+
+
+def create_item_in(
+    ctx: Ctx,
+    *,
+    queue: str,
+    title: str,
+    body: str = "",
+    kind: str = "task",
+    priority: int | str = 3,
+    owner: str | None = None,
+    estimate: float | str | None = None,
+    requester: str = "",
+    due_at: datetime | None = None,
+    created_at: datetime | None = None,
+    parent_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    status: str | None = None,
+) -> q.ItemRecord:
+    """Create an item inside an open write context (used by actions and the loader too)."""
+    qrow = queue_row(ctx, queue)
+    wf = ctx.conn.execute(select(WORKFLOW).where(WORKFLOW.c.id == qrow.workflow_id)).one()
+    status = status or wf.initial_state
+    category = state_category(ctx, wf.id, status)
+    owner_id = person_id(ctx, owner) if owner else None
+    kind = (kind or "task").strip() or "task"
+    number = qrow.next_number
+    ctx.conn.execute(update(QUEUE).where(QUEUE.c.id == qrow.id).values(next_number=number + 1))
+    key = f"{qrow.prefix}-{number}"
+    when = created_at or ctx.now
+    values = dict(
+        key=key,
+        title=clean_title(title),
+        body=clean_body(body),
+        kind=kind,
+        priority=parse_priority(priority),
+        queue_id=qrow.id,
+        workflow_id=wf.id,
+        status=status,
+        category=category,
+        owner_id=owner_id,
+        requester=requester or ctx.unix_user,
+        requester_id=ctx.person_id if not requester else None,
+        estimate_hours=parse_estimate(estimate),
+        created_at=when,
+        updated_at=when,
+        due_at=due_at,
+        parent_id=parent_id,
+        data=data or {},
+        version=1,
+        resolved_at=when if category == "done" else None,
+    )
+    item_id = ctx.conn.execute(ITEM.insert().values(**values)).inserted_primary_key[0]
+    ctx.record("created", None, key, item_id=item_id, item_version=1)
+    if owner:
+        ctx.record("owner", None, owner, item_id=item_id, item_version=1)
+    apply_sla(ctx, item_id)
+    record = q.get_item_by_id(ctx.conn, item_id)
+    assert record is not None
+    return record
+
+
+def create_item(db: Database, **fields: Any) -> q.ItemRecord:
+    with writing(db) as ctx:
+        return create_item_in(ctx, **fields)
+
+
+EDITABLE = {
+    "title": ("title", clean_title),
+    "body": ("body", clean_body),
+    "kind": ("kind", lambda v: (str(v).strip() or "task")),
+    "priority": ("priority", parse_priority),
+    "estimate": ("estimate_hours", parse_estimate),
+    "due": ("due_at", lambda v: v),
+}
+
+
+def edit_item(
+    db: Database, key: str, *, expected_version: int | None = None, **fields: Any
+) -> q.ItemRecord:
+    """Change title, body, kind, priority, estimate or due time."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}")
+    with writing(db) as ctx:
+        item = item_for_update(ctx, key)
+        check_version(ctx, item, expected_version)
+        changes: dict[str, Any] = {}
+        events: list[tuple[str, Any, Any]] = []
+        for name, value in fields.items():
+            column, clean = EDITABLE[name]
+            new = clean(value)
+            old = getattr(item, column)
+            if new != old:
+                changes[column] = new
+                shown_old = f"P{old}" if name == "priority" else old
+                shown_new = f"P{new}" if name == "priority" else new
+                events.append((name, shown_old, shown_new))
+        if changes:
+            update_item(ctx, item, changes, events)
+        return item_for_update(ctx, key)
+
+
+def assign_in(ctx: Ctx, item: q.ItemRecord, handle: str | None) -> q.ItemRecord:
+    new_id = person_id(ctx, handle) if handle else None
+    if (item.owner or None) == (handle or None):
+        return item
+    update_item(ctx, item, {"owner_id": new_id}, [("owner", item.owner, handle)])
+    return item_for_update(ctx, item.key)
+
+
+def assign(
+    db: Database, key: str, handle: str | None, *, expected_version: int | None = None
+) -> q.ItemRecord:
+    """Give the item to ``handle`` (or to nobody with ``None``)."""
+    with writing(db) as ctx:
+        item = item_for_update(ctx, key)
+        check_version(ctx, item, expected_version)
+        return assign_in(ctx, item, handle)
+
+
+def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRecord:
+    state = state.strip()
+    row = ctx.conn.execute(select(ITEM.c.workflow_id).where(ITEM.c.id == item.id)).one()
+    allowed = q.allowed_transitions(ctx.conn, row.workflow_id, item.status)
+    for t in allowed:
+        if t.to_state == state:
+            return t
+    if state == item.status:
+        raise InvalidTransition(f"{item.key} is already {state!r}")
+    names = ", ".join(t.to_state for t in allowed) or "none"
+    known = {n for n, _ in q.workflow_states(ctx.conn, row.workflow_id)}
+    if state not in known:
+        raise InvalidTransition(
+            f"{state!r} is not a state of {item.key}'s workflow (next states: {names})"
+        )
+    raise InvalidTransition(
+        f"{item.key} cannot move from {item.status!r} to {state!r} (next states: {names})"
+    )
+
+
+def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
+    """Move ``item`` to ``state`` and run the transition's actions (same transaction)."""
+    from . import automation
+
+    t = find_transition(ctx, item, state)
+    gate = automation.check_approval(ctx, item, t)
+    if gate is not None:
+        return item_for_update(ctx, item.key), [gate]
+    wf_id = ctx.conn.execute(select(ITEM.c.workflow_id).where(ITEM.c.id == item.id)).scalar_one()
+    category = state_category(ctx, wf_id, t.to_state)
+    changes: dict[str, Any] = {"status": t.to_state, "category": category}
+    if item.category == "new" and category != "new" and item.first_response_at is None:
+        changes["first_response_at"] = ctx.now
+    if category == "done" and item.category != "done":
+        changes["resolved_at"] = ctx.now
+    elif category != "done" and item.category == "done":
+        changes["resolved_at"] = None  # reopened: resolution clock restarts
+    if t.requires_approval:
+        changes["approval"] = "none"  # the approval was used by this move
+    update_item(ctx, item, changes, [("status", item.status, t.to_state)])
+    moved = item_for_update(ctx, item.key)
+    done = automation.run_transition_actions(ctx, moved, t)
+    return item_for_update(ctx, item.key), done
+
+
+def transition(
+    db: Database,
+    key: str,
+    state: str,
+    *,
+    expected_version: int | None = None,
+    dry_run: bool = False,
+) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
+    """Move an item along its workflow.  Returns the item and what the actions did."""
+    with writing(db, dry_run=dry_run) as ctx:
+        item = item_for_update(ctx, key)
+        check_version(ctx, item, expected_version)
+        return transition_in(ctx, item, state)
+
+
+def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("a comment cannot be empty")
+    body = clean_body(body)
+    comment_id = ctx.conn.execute(
+        COMMENT.insert().values(
+            item_id=item.id,
+            author_id=ctx.person_id,
+            unix_user=ctx.unix_user,
+            body=body,
+            created_at=ctx.now,
+        )
+    ).inserted_primary_key[0]
+    preview = " ".join(body.split())[:80]
+    ctx.record("comment", None, preview, item_id=item.id, item_version=item.version)
+    requester = ctx.conn.execute(
+        select(ITEM.c.requester, ITEM.c.requester_id).where(ITEM.c.id == item.id)
+    ).one()
+    by_requester = (ctx.person_id is not None and ctx.person_id == requester.requester_id) or (
+        requester.requester_id is None and requester.requester == ctx.unix_user
+    )
+    values: dict[str, Any] = {"updated_at": ctx.now}
+    if item.first_response_at is None and not by_requester:
+        values["first_response_at"] = ctx.now
+        ctx.record("first_response", None, ctx.now, item_id=item.id, item_version=item.version)
+    ctx.conn.execute(update(ITEM).where(ITEM.c.id == item.id).values(**values))
+    if "first_response_at" in values:
+        apply_sla(ctx, item.id)
+    return int(comment_id)
+
+
+def comment(db: Database, key: str, body: str) -> q.ItemRecord:
+    """Add a comment.  Comments never conflict with edits."""
+    with writing(db) as ctx:
+        item = item_for_update(ctx, key)
+        comment_in(ctx, item, body)
+        return item_for_update(ctx, key)
+
+
+def link_blocker(db: Database, key: str, blocked_by: str, *, remove: bool = False) -> q.ItemRecord:
+    """Record that ``blocked_by`` blocks ``key`` (or remove that link)."""
+    with writing(db) as ctx:
+        item = item_for_update(ctx, key)
+        blocker = item_for_update(ctx, blocked_by)
+        if item.id == blocker.id:
+            raise ValidationError("an item cannot block itself")
+        where = (LINK.c.src_id == blocker.id, LINK.c.dst_id == item.id, LINK.c.kind == "blocks")
+        exists = ctx.conn.execute(select(LINK.c.src_id).where(*where)).first()
+        if remove:
+            if exists:
+                ctx.conn.execute(LINK.delete().where(*where))
+                ctx.record("unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version)
+        elif not exists:
+            ctx.conn.execute(LINK.insert().values(src_id=blocker.id, dst_id=item.id, kind="blocks"))
+            ctx.record("blocked_by", None, blocker.key, item_id=item.id, item_version=item.version)
+        return item_for_update(ctx, key)

@@ -1,0 +1,37 @@
+"""The stable ``--json`` shape of items (documented in the README)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..store.queries import ItemRecord
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def item_json(item: ItemRecord, now: datetime) -> dict[str, Any]:
+    from .sla import item_sla_json
+
+    return {
+        "key": item.key,
+        "title": item.title,
+        "queue": item.queue,
+        "owner": item.owner,
+        "status": item.status,
+        "category": item.category,
+        "priority": item.priority_label,
+        "kind": item.kind,
+        "estimate_hours": item.estimate_hours,
+        "requester": item.requester,
+        "created": iso(item.created_at),
+        "updated": iso(item.updated_at),
+        "first_response": iso(item.first_response_at),
+        "resolved": iso(item.resolved_at),
+        "due": iso(item.due_at),
+        "approval": item.approval,
+        "version": item.version,
+        "sla": item_sla_json(item, now),
+    }

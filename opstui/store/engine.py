@@ -1,0 +1,167 @@
+"""Engine factory and the one way to read or write.
+
+Every SQLite connection gets WAL, a busy timeout, foreign keys and ``synchronous=NORMAL``.
+Writes begin with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented pysqlite recipe: take
+transaction control away from the driver and emit BEGIN ourselves), so two writers never
+deadlock on a lock upgrade.  Reads use a short deferred transaction (one consistent
+snapshot) that is closed as soon as the block ends.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from ..domain.clock import Clock
+from ..errors import ReadOnlyError, StoreError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_url(path: Path, readonly: bool) -> str:
+    if readonly:
+        return f"sqlite:///file:{path}?mode=ro&uri=true"
+    return f"sqlite:///{path}"
+
+
+def make_engine(target: str | os.PathLike[str], *, readonly: bool = False, pooled: bool = True) -> Engine:
+    """An engine for a file path or a SQLAlchemy URL.  Nothing is created at import time."""
+    text = os.fspath(target)
+    if "://" in text:
+        return create_engine(text)
+    path = Path(text).expanduser().resolve()
+    engine = create_engine(
+        _sqlite_url(path, readonly),
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        poolclass=None if pooled else NullPool,
+    )
+    _install_sqlite_settings(engine, readonly)
+    return engine
+
+
+def _install_sqlite_settings(engine: Engine, readonly: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("opstui_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def translate_error(exc: BaseException) -> StoreError | None:
+    """Map SQLite failures a user can act on to a one-line error."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if "readonly" in text or "read-only" in text:
+        return ReadOnlyError("the database is read-only for you: nothing was changed")
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError("the disk is full: the change was not saved, nothing committed was lost")
+    if "malformed" in text or "not a database" in text:
+        return StoreError("the database file is corrupt: run 'opstui doctor' on it")
+    if "unable to open" in text:
+        return StoreError("cannot open the database file (check the directory's permissions)")
+    if "database is locked" in text:
+        return StoreError("the database stayed locked by another writer for 30 s; try again")
+    return None
+
+
+class Database:
+    """A database opened for this process: engine, clock and who is acting.
+
+    Use :func:`opstui.store.schema.open_database` to open one with schema checks.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        unix_user: str | None = None,
+        readonly: bool = False,
+        me: str | None = None,
+    ):
+        self.path = Path(path).expanduser().resolve()
+        self.clock = clock or Clock()
+        self.unix_user = unix_user or _current_user()
+        #: Person handle this user acts as (config "me"), else mapped from the Unix login.
+        self.me = me
+        self.readonly = readonly
+        self.engine = make_engine(self.path, readonly=readonly)
+        self._person_id: int | None | bool = False  # False = not looked up yet
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r}, readonly={self.readonly})"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A short read snapshot.  Never held across user think time."""
+        try:
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+        except (OperationalError, DBAPIError) as exc:
+            mapped = translate_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction, begun IMMEDIATE: all or nothing."""
+        if self.readonly:
+            raise ReadOnlyError("the database is open read-only: nothing was changed")
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(opstui_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except (OperationalError, DBAPIError) as exc:
+            mapped = translate_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def person_id(self, conn: Connection | None = None) -> int | None:
+        """The Person this terminal's user is (config ``me``, login, or handle)."""
+        if self._person_id is False:
+            from .queries import person_id_for_login
+
+            if conn is None:
+                with self.read() as c:
+                    self._person_id = person_id_for_login(c, self.unix_user, self.me)
+            else:
+                self._person_id = person_id_for_login(conn, self.unix_user, self.me)
+        return self._person_id  # type: ignore[return-value]
+
+    def forget_person(self) -> None:
+        self._person_id = False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers): fall back to the uid
+        return f"uid{os.getuid()}"

@@ -1,0 +1,507 @@
+"""Read queries (SQLAlchemy Core: big lists and aggregates never build ORM objects).
+
+Each function takes an open connection from ``Database.read()`` (or a write context) and
+returns plain immutable records that are safe to hand to another thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy.orm import aliased  # noqa: F401  (aliases of tables below)
+
+from ..domain import models
+
+ITEM = models.Item.__table__
+PERSON = models.Person.__table__
+QUEUE = models.Queue.__table__
+EVENT = models.Event.__table__
+COMMENT = models.Comment.__table__
+STATE = models.WorkflowState.__table__
+TRANSITION = models.WorkflowTransition.__table__
+WORKFLOW = models.Workflow.__table__
+SKILL = models.PersonSkill.__table__
+AWAY = models.AwayPeriod.__table__
+LINK = models.ItemLink.__table__
+APPROVAL = models.Approval.__table__
+
+OWNER = PERSON.alias("owner")
+REQUESTER = PERSON.alias("req")
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    id: int
+    key: str
+    title: str
+    body: str
+    kind: str
+    priority: int
+    queue: str
+    queue_name: str
+    status: str
+    category: str
+    owner: str | None
+    owner_name: str | None
+    requester: str
+    estimate_hours: float | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    due_at: datetime | None
+    approval: str
+    version: int
+    parent_id: int | None
+    sla_policy: str | None
+    sla_fr_due: datetime | None
+    sla_res_due: datetime | None
+    sla_paused_since: datetime | None
+    sla_fr_state: str | None
+    sla_res_state: str | None
+    next_due_at: datetime | None
+    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.category != "done"
+
+    @property
+    def priority_label(self) -> str:
+        return f"P{self.priority}"
+
+
+ITEM_COLUMNS = [
+    ITEM.c.id,
+    ITEM.c.key,
+    ITEM.c.title,
+    ITEM.c.body,
+    ITEM.c.kind,
+    ITEM.c.priority,
+    QUEUE.c.slug.label("queue"),
+    QUEUE.c.name.label("queue_name"),
+    ITEM.c.status,
+    ITEM.c.category,
+    OWNER.c.handle.label("owner"),
+    OWNER.c.name.label("owner_name"),
+    ITEM.c.requester,
+    ITEM.c.estimate_hours,
+    ITEM.c.created_at,
+    ITEM.c.updated_at,
+    ITEM.c.first_response_at,
+    ITEM.c.resolved_at,
+    ITEM.c.due_at,
+    ITEM.c.approval,
+    ITEM.c.version,
+    ITEM.c.parent_id,
+    ITEM.c.sla_policy,
+    ITEM.c.sla_fr_due,
+    ITEM.c.sla_res_due,
+    ITEM.c.sla_paused_since,
+    ITEM.c.sla_fr_state,
+    ITEM.c.sla_res_state,
+    ITEM.c.next_due_at,
+    ITEM.c.data,
+]
+
+
+def _item_select() -> Any:
+    return select(*ITEM_COLUMNS).select_from(
+        ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
+            OWNER, OWNER.c.id == ITEM.c.owner_id
+        )
+    )
+
+
+def _record(row: Any) -> ItemRecord:
+    values = dict(row._mapping)
+    values["data"] = values.get("data") or {}
+    return ItemRecord(**values)
+
+
+def get_item(conn: Connection, key: str) -> ItemRecord | None:
+    row = conn.execute(_item_select().where(ITEM.c.key == key.strip().upper())).first()
+    return _record(row) if row else None
+
+
+def get_item_by_id(conn: Connection, item_id: int) -> ItemRecord | None:
+    row = conn.execute(_item_select().where(ITEM.c.id == item_id)).first()
+    return _record(row) if row else None
+
+
+def items_by_ids(conn: Connection, ids: list[int]) -> list[ItemRecord]:
+    if not ids:
+        return []
+    rows = conn.execute(_item_select().where(ITEM.c.id.in_(ids))).all()
+    return [_record(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What an item list shows.  ``None`` means no filter on that field.
+
+    ``owner`` may be a handle or ``"-"`` for unowned items.  ``open_only`` hides done items.
+    """
+
+    queue: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    priority: int | None = None
+    kind: str | None = None
+    text: str | None = None
+    open_only: bool = False
+    sla_state: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        for name in ("queue", "owner", "status", "kind", "sla_state"):
+            value = getattr(self, name)
+            if value:
+                parts.append(f"{name}={'unowned' if value == '-' else value}")
+        if self.priority:
+            parts.append(f"priority=P{self.priority}")
+        if self.text:
+            parts.append(f"text~{self.text}")
+        if self.open_only:
+            parts.append("open")
+        return " ".join(parts) or "all items"
+
+
+def _apply_filter(stmt: Any, flt: ItemFilter, now: datetime | None = None) -> Any:
+    if flt.queue:
+        stmt = stmt.where(QUEUE.c.slug == flt.queue)
+    if flt.owner == "-":
+        stmt = stmt.where(ITEM.c.owner_id.is_(None))
+    elif flt.owner:
+        stmt = stmt.where(OWNER.c.handle == flt.owner)
+    if flt.status:
+        stmt = stmt.where(ITEM.c.status == flt.status)
+    if flt.priority:
+        stmt = stmt.where(ITEM.c.priority == flt.priority)
+    if flt.kind:
+        stmt = stmt.where(ITEM.c.kind == flt.kind)
+    if flt.open_only:
+        stmt = stmt.where(ITEM.c.category != "done")
+    if flt.text:
+        escaped = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        needle = f"%{escaped}%"
+        stmt = stmt.where(
+            or_(
+                ITEM.c.title.ilike(needle, escape="\\"),
+                ITEM.c.key.ilike(needle, escape="\\"),
+            )
+        )
+    if flt.sla_state and now is not None:
+        stmt = stmt.where(ITEM.c.category != "done")
+        if flt.sla_state == "paused":
+            stmt = stmt.where(ITEM.c.sla_paused_since.is_not(None))
+        elif flt.sla_state == "breached":
+            stmt = stmt.where(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at <= now)
+        elif flt.sla_state in ("warning", "at_risk"):
+            stmt = stmt.where(
+                ITEM.c.sla_paused_since.is_(None),
+                or_(ITEM.c.sla_fr_state == "warning", ITEM.c.sla_res_state == "warning"),
+                ITEM.c.next_due_at > now,
+            )
+        elif flt.sla_state == "ok":
+            stmt = stmt.where(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at > now)
+    return stmt
+
+
+def list_items(
+    conn: Connection,
+    flt: ItemFilter = ItemFilter(),
+    *,
+    after_id: int | None = None,
+    limit: int | None = 200,
+    newest_first: bool = True,
+    now: datetime | None = None,
+) -> list[ItemRecord]:
+    """Items matching ``flt``, keyset-paged on id (newest first by default)."""
+    stmt = _apply_filter(_item_select(), flt, now)
+    if after_id is not None:
+        stmt = stmt.where(ITEM.c.id < after_id if newest_first else ITEM.c.id > after_id)
+    stmt = stmt.order_by(ITEM.c.id.desc() if newest_first else ITEM.c.id.asc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_record(r) for r in conn.execute(stmt)]
+
+
+def count_items(conn: Connection, flt: ItemFilter = ItemFilter(), now: datetime | None = None) -> int:
+    stmt = select(func.count()).select_from(
+        ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
+            OWNER, OWNER.c.id == ITEM.c.owner_id
+        )
+    )
+    return int(conn.execute(_apply_filter(stmt, flt, now)).scalar_one())
+
+
+def item_ids_page(
+    conn: Connection, flt: ItemFilter, *, now: datetime | None = None
+) -> list[int]:
+    """All matching ids (newest first): cheap (ints only), used to page a virtual list."""
+    stmt = select(ITEM.c.id).select_from(
+        ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
+            OWNER, OWNER.c.id == ITEM.c.owner_id
+        )
+    )
+    stmt = _apply_filter(stmt, flt, now).order_by(ITEM.c.id.desc())
+    return [r[0] for r in conn.execute(stmt)]
+
+
+# --- people and queues ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    id: int
+    handle: str
+    name: str
+    team: str
+    login: str | None
+    capacity_hours: float
+    active: bool
+    email: str
+    skills: tuple[str, ...] = ()
+    away: tuple[tuple[Any, Any, str], ...] = ()
+
+
+def person_id_for_login(conn: Connection, login: str, me: str | None = None) -> int | None:
+    if me:
+        row = conn.execute(select(PERSON.c.id).where(PERSON.c.handle == me)).first()
+        return row[0] if row else None
+    row = conn.execute(
+        select(PERSON.c.id)
+        .where(or_(PERSON.c.login == login, and_(PERSON.c.login.is_(None), PERSON.c.handle == login)))
+        .order_by(PERSON.c.login.is_(None))
+    ).first()
+    return row[0] if row else None
+
+
+def list_people(conn: Connection, *, include_inactive: bool = True) -> list[PersonRecord]:
+    stmt = select(PERSON).order_by(PERSON.c.handle)
+    if not include_inactive:
+        stmt = stmt.where(PERSON.c.active.is_(True))
+    people = conn.execute(stmt).all()
+    skills: dict[int, list[str]] = {}
+    for pid, skill in conn.execute(select(SKILL.c.person_id, SKILL.c.skill).order_by(SKILL.c.skill)):
+        skills.setdefault(pid, []).append(skill)
+    away: dict[int, list[tuple[Any, Any, str]]] = {}
+    for pid, start, end, note in conn.execute(
+        select(AWAY.c.person_id, AWAY.c.start_date, AWAY.c.end_date, AWAY.c.note).order_by(
+            AWAY.c.start_date
+        )
+    ):
+        away.setdefault(pid, []).append((start, end, note))
+    return [
+        PersonRecord(
+            id=p.id,
+            handle=p.handle,
+            name=p.name,
+            team=p.team,
+            login=p.login,
+            capacity_hours=p.capacity_hours,
+            active=p.active,
+            email=p.email,
+            skills=tuple(skills.get(p.id, ())),
+            away=tuple(away.get(p.id, ())),
+        )
+        for p in people
+    ]
+
+
+def get_person(conn: Connection, handle: str) -> PersonRecord | None:
+    for p in list_people(conn):
+        if p.handle == handle:
+            return p
+    return None
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    id: int
+    slug: str
+    name: str
+    prefix: str
+    workflow: str
+    triage_owner: str | None
+    wip_limit: int | None
+    description: str
+
+
+def list_queues(conn: Connection) -> list[QueueRecord]:
+    triage = PERSON.alias("triage")
+    rows = conn.execute(
+        select(
+            QUEUE.c.id,
+            QUEUE.c.slug,
+            QUEUE.c.name,
+            QUEUE.c.prefix,
+            WORKFLOW.c.name.label("workflow"),
+            triage.c.handle.label("triage_owner"),
+            QUEUE.c.wip_limit,
+            QUEUE.c.description,
+        )
+        .select_from(
+            QUEUE.join(WORKFLOW, WORKFLOW.c.id == QUEUE.c.workflow_id).outerjoin(
+                triage, triage.c.id == QUEUE.c.triage_owner_id
+            )
+        )
+        .order_by(QUEUE.c.id)
+    ).all()
+    return [QueueRecord(**dict(r._mapping)) for r in rows]
+
+
+# --- workflow ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    id: int
+    from_state: str
+    to_state: str
+    name: str
+    requires_approval: bool
+    actions: tuple[dict[str, Any], ...]
+
+
+def allowed_transitions(conn: Connection, workflow_id: int, status: str) -> list[TransitionRecord]:
+    rows = conn.execute(
+        select(TRANSITION)
+        .where(
+            TRANSITION.c.workflow_id == workflow_id,
+            or_(TRANSITION.c.from_state == status, TRANSITION.c.from_state == "*"),
+            TRANSITION.c.to_state != status,
+        )
+        .order_by(TRANSITION.c.id)
+    ).all()
+    seen: set[str] = set()
+    out = []
+    for r in rows:  # a specific from-state wins over '*'
+        if r.to_state in seen:
+            continue
+        seen.add(r.to_state)
+        out.append(
+            TransitionRecord(
+                id=r.id,
+                from_state=r.from_state,
+                to_state=r.to_state,
+                name=r.name,
+                requires_approval=bool(r.requires_approval),
+                actions=tuple(r.actions or ()),
+            )
+        )
+    return out
+
+
+def next_states_for_item(conn: Connection, key: str) -> list[TransitionRecord]:
+    row = conn.execute(select(ITEM.c.workflow_id, ITEM.c.status).where(ITEM.c.key == key)).first()
+    if row is None:
+        return []
+    return allowed_transitions(conn, row.workflow_id, row.status)
+
+
+def workflow_states(conn: Connection, workflow_id: int) -> list[tuple[str, str]]:
+    return [
+        (r.name, r.category)
+        for r in conn.execute(
+            select(STATE.c.name, STATE.c.category)
+            .where(STATE.c.workflow_id == workflow_id)
+            .order_by(STATE.c.position, STATE.c.id)
+        )
+    ]
+
+
+def all_state_names(conn: Connection) -> list[str]:
+    return sorted({r[0] for r in conn.execute(select(STATE.c.name))})
+
+
+# --- comments and events -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    id: int
+    author: str | None
+    unix_user: str
+    body: str
+    created_at: datetime
+
+
+def item_comments(conn: Connection, item_id: int) -> list[CommentRecord]:
+    rows = conn.execute(
+        select(
+            COMMENT.c.id,
+            PERSON.c.handle.label("author"),
+            COMMENT.c.unix_user,
+            COMMENT.c.body,
+            COMMENT.c.created_at,
+        )
+        .select_from(COMMENT.outerjoin(PERSON, PERSON.c.id == COMMENT.c.author_id))
+        .where(COMMENT.c.item_id == item_id)
+        .order_by(COMMENT.c.id)
+    ).all()
+    return [CommentRecord(**dict(r._mapping)) for r in rows]
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    ts: datetime
+    unix_user: str
+    person: str | None
+    entity: str
+    entity_id: int | None
+    item_id: int | None
+    item_key: str | None
+    field: str
+    old: str | None
+    new: str | None
+    item_version: int | None
+
+
+def _event_select() -> Any:
+    return select(
+        EVENT.c.id,
+        EVENT.c.ts,
+        EVENT.c.unix_user,
+        PERSON.c.handle.label("person"),
+        EVENT.c.entity,
+        EVENT.c.entity_id,
+        EVENT.c.item_id,
+        ITEM.c.key.label("item_key"),
+        EVENT.c.field,
+        EVENT.c.old,
+        EVENT.c.new,
+        EVENT.c.item_version,
+    ).select_from(
+        EVENT.outerjoin(PERSON, PERSON.c.id == EVENT.c.person_id).outerjoin(
+            ITEM, ITEM.c.id == EVENT.c.item_id
+        )
+    )
+
+
+def events_after(conn: Connection, cursor: int, limit: int | None = None) -> list[EventRecord]:
+    stmt = _event_select().where(EVENT.c.id > cursor).order_by(EVENT.c.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return [EventRecord(**dict(r._mapping)) for r in conn.execute(stmt)]
+
+
+def recent_events(
+    conn: Connection, limit: int = 50, item_id: int | None = None, *, since_version: int | None = None
+) -> list[EventRecord]:
+    stmt = _event_select()
+    if item_id is not None:
+        stmt = stmt.where(EVENT.c.item_id == item_id)
+    if since_version is not None:
+        stmt = stmt.where(EVENT.c.item_version > since_version)
+    stmt = stmt.order_by(EVENT.c.id.desc()).limit(limit)
+    return list(reversed([EventRecord(**dict(r._mapping)) for r in conn.execute(stmt)]))
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(EVENT.c.id), 0))).scalar_one())

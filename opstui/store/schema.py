@@ -1,0 +1,215 @@
+"""Opening a database file safely: new files get the schema, older ones are upgraded after a
+backup, and files that are newer, foreign or corrupt are refused untouched.
+
+The file's identity lives in the SQLite header: ``PRAGMA application_id`` marks an opstui
+database and ``PRAGMA user_version`` holds its schema version.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
+
+from ..domain import models
+from ..domain.clock import Clock
+from ..errors import StoreError
+from .engine import Database
+
+APPLICATION_ID = 0x4F505354  # "OPST"
+SCHEMA_VERSION = 2
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """v2 added approvals, recorded weekly reviews and the (field, ts) event index."""
+    SQLModel.metadata.create_all(
+        conn, tables=[models.Approval.__table__, models.Review.__table__]
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_event_field_ts ON event (field, ts)"
+    )
+
+
+#: from-version -> step that upgrades it by one.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+
+
+def open_database(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    clock: Clock | None = None,
+    unix_user: str | None = None,
+    me: str | None = None,
+    readonly: bool = False,
+) -> Database:
+    """Open (and if needed create or upgrade) an opstui database.  Raises StoreError."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise StoreError(f"{p} is a directory, not a database file")
+    exists = p.exists() and p.stat().st_size > 0
+    if not exists:
+        if not create:
+            raise StoreError(f"no database at {p} (create one with 'opstui --db {p} init')")
+        if readonly:
+            raise StoreError(f"no database at {p} to open read-only")
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            raise StoreError(f"cannot create {p}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"cannot create {p}: directory {parent} is not writable")
+        db = Database(p, clock=clock, unix_user=unix_user, me=me)
+        try:
+            _initialise(db)
+        except sqlite3.Error as exc:
+            db.dispose()
+            raise StoreError(f"cannot create {p}: {exc}") from exc
+        return db
+
+    version = inspect_file(p)
+    if not readonly and not _writable(p):
+        readonly = True
+    if version < SCHEMA_VERSION:
+        if readonly:
+            raise StoreError(
+                f"{p} has schema v{version} and needs an upgrade to v{SCHEMA_VERSION}, "
+                "but it is read-only for you"
+            )
+        backup = backup_file(p, f"v{version}")
+        db = Database(p, clock=clock, unix_user=unix_user, me=me)
+        _upgrade(db, version, backup)
+        return db
+    return Database(p, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+
+
+def _writable(p: Path) -> bool:
+    if not os.access(p, os.W_OK):
+        return False
+    # WAL needs to create -wal/-shm next to the file unless they exist and are writable.
+    for suffix in ("-wal", "-shm"):
+        side = p.with_name(p.name + suffix)
+        if side.exists() and not os.access(side, os.W_OK):
+            return False
+    if not os.access(p.parent, os.W_OK | os.X_OK):
+        return all(p.with_name(p.name + s).exists() for s in ("-wal", "-shm"))
+    return True
+
+
+def inspect_file(p: Path) -> int:
+    """Check that ``p`` is an intact opstui database we understand; return its version.
+
+    Never writes to the file.
+    """
+    try:
+        with open(p, "rb") as fh:
+            header = fh.read(100)
+    except PermissionError as exc:
+        raise StoreError(f"cannot read {p}: permission denied") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StoreError(f"{p} is not an opstui database (not an SQLite file)")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    change = int.from_bytes(header[24:28], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    size = p.stat().st_size
+    if page_size < 512 or page_size & (page_size - 1):
+        raise StoreError(f"{p} is corrupt (bad page size in its header); run 'opstui doctor'")
+    if valid_for == change and pages and size < pages * page_size:
+        raise StoreError(
+            f"{p} is corrupt: the file is truncated ({size} of {pages * page_size} bytes); "
+            "restore it from a backup"
+        )
+    try:
+        raw = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {p}: {exc}") from exc
+    try:
+        app_id = raw.execute("PRAGMA application_id").fetchone()[0]
+        version = raw.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        msg = str(exc)
+        if "unable to open" in msg:
+            raise StoreError(
+                f"cannot open {p}: its directory is not writable and it has no -wal/-shm files"
+            ) from exc
+        raise StoreError(f"{p} is corrupt ({msg}); run 'opstui doctor'") from exc
+    finally:
+        raw.close()
+    if app_id != APPLICATION_ID:
+        if not tables and version == 0:
+            raise StoreError(f"{p} is an empty SQLite database, not an opstui database")
+        raise StoreError(f"{p} is not an opstui database (it is some other SQLite file)")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{p} was made by a newer opstui (schema v{version}; this opstui reads up to "
+            f"v{SCHEMA_VERSION}): upgrade opstui"
+        )
+    if version < 1:
+        raise StoreError(f"{p} has an unknown schema version {version}")
+    return version
+
+
+def backup_file(p: Path, label: str) -> Path:
+    """Copy ``p`` with SQLite's online backup API to ``p.bak-<label>-<time>``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    dest = p.with_name(f"{p.name}.bak-{label}-{stamp}")
+    src = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return dest
+
+
+def _set_header(conn: Connection, version: int) -> None:
+    conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+
+
+def _initialise(db: Database) -> None:
+    with db.write() as conn:
+        SQLModel.metadata.create_all(conn)
+        _set_header(conn, SCHEMA_VERSION)
+        now = db.clock.now().isoformat()
+        conn.execute(
+            models.Meta.__table__.insert(),
+            [
+                {"key": "created_at", "value": now},
+                {"key": "created_by", "value": db.unix_user},
+                {"key": f"schema_v{SCHEMA_VERSION}_at", "value": now},
+            ],
+        )
+        from ..services.setup import install_default_workflow
+
+        install_default_workflow(conn)
+
+
+def _upgrade(db: Database, version: int, backup: Path) -> None:
+    with db.write() as conn:
+        current = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+        while current < SCHEMA_VERSION:
+            MIGRATIONS[current](conn)
+            current += 1
+            conn.execute(
+                text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
+                {"k": f"schema_v{current}_at", "v": db.clock.now().isoformat()},
+            )
+        conn.execute(
+            text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
+            {"k": f"backup_before_v{SCHEMA_VERSION}", "v": backup.name},
+        )
+        _set_header(conn, SCHEMA_VERSION)

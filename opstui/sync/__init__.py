@@ -1,0 +1,1 @@
+"""Change detection: turns "the file changed" into "these events happened"."""
