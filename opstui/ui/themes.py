@@ -48,6 +48,8 @@ from textual.theme import BUILTIN_THEMES, Theme
 from ..config import Config
 from ..domain.text import one_line
 from ..paths import builtin_themes_dir, user_themes_dir
+
+__all__ = ["builtin_themes_dir"]
 from .state import AppStateFile, load_state, update_state
 
 if TYPE_CHECKING:
