@@ -82,10 +82,13 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     t = Tmux(f"opstui-test-{uuid.uuid4().hex[:8]}")
     t("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "100", "-y", "30")
     t("set", "-g", "default-terminal", "screen-256color")
+    socket = t("display", "-p", "#{socket_path}").strip()
     try:
         yield t
     finally:
         t("kill-server")
+        if socket:
+            Path(socket).unlink(missing_ok=True)
 
 
 def _launch(tmux: Tmux, tmp_path: Path, window: str, *args: str, **env: str) -> None:
