@@ -68,7 +68,7 @@ class Config:
 
 # --- keys -------------------------------------------------------------------------------
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+THEME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _HANDLE_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,64}$")
 
 
@@ -82,7 +82,7 @@ def _check_range(lo: float, hi: float, unit: str = "") -> Callable[[Any], str | 
 
 
 def _check_theme(value: str) -> str | None:
-    if not _NAME_RE.match(value):
+    if not THEME_NAME_RE.match(value):
         return (
             f"{value!r} is not a theme name (letters, digits, '-', '_', '.'; "
             "`opstui themes ls` lists them)"

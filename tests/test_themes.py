@@ -302,3 +302,23 @@ def test_choose_compact() -> None:
     assert th.choose_compact(Config(), AppStateFile(compact=True)) is True
     flagged = with_overrides(Config(), compact=True)
     assert th.choose_compact(flagged, AppStateFile(compact=False)) is True
+
+
+def test_css_probe_catches_values_textual_cannot_use() -> None:
+    """The last line of defence: a value that slipped past the checks but that Textual's
+    CSS parser rejects would crash the app when the theme is applied."""
+    generated = BUILTIN_THEMES["nord"].to_color_system().generate()
+    variables = {**generated, "border": "#fff 40% 3", "sla-ok": "#00ff00"}
+    assert th._unusable_in_css(variables, ["border", "sla-ok"]) == ["border"]
+    assert th._unusable_in_css(generated, list(generated)) == []
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_THEMES))
+def test_textual_themes_pass_our_own_validation(name: str) -> None:
+    """Our checks are not stricter than Textual: each of its themes, written out as a
+    theme file, validates."""
+    t = BUILTIN_THEMES[name]
+    data = {k: getattr(t, k) for k in th._COLOUR_KEYS if getattr(t, k) is not None}
+    data.update(name=f"copy-{name}", dark=t.dark, variables=dict(t.variables))
+    theme, _ = th.parse_theme(data, "copy")
+    assert theme.variables == t.variables

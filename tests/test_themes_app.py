@@ -17,6 +17,7 @@ from textual.theme import BUILTIN_THEMES
 from textual.widgets import DataTable, Footer, Label
 
 from opstui.config import Config, load_config, with_overrides
+from opstui.paths import builtin_themes_dir
 from opstui.ui import themes as th
 from opstui.ui.state import load_state
 
@@ -281,7 +282,7 @@ async def test_no_color_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         await pilot.pause()
         coloured = _svg_colours(app.export_screenshot())
     breached = th.parse_theme(
-        tomllib.loads((th.builtin_themes_dir() / "opstui-dark.toml").read_text()), "x"
+        tomllib.loads((builtin_themes_dir() / "opstui-dark.toml").read_text()), "x"
     )[0].variables["sla-breached"]
     assert breached in coloured  # sanity: without NO_COLOR the colour is there
 

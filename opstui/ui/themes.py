@@ -45,11 +45,9 @@ from textual.color import Color, ColorParseError
 from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import BUILTIN_THEMES, Theme
 
-from ..config import Config
+from ..config import THEME_NAME_RE, Config
 from ..domain.text import one_line
 from ..paths import builtin_themes_dir, user_themes_dir
-
-__all__ = ["builtin_themes_dir"]
 from .state import AppStateFile, load_state, update_state
 
 if TYPE_CHECKING:
@@ -173,9 +171,7 @@ def parse_theme(
     """
     problems: list[str] = []
     name = data.get("name", default_name)
-    from ..config import _NAME_RE  # one definition of what a theme name looks like
-
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not THEME_NAME_RE.match(name):
         problems.append(
             f"name: {name!r} is not a theme name (letters, digits, '-', '_', '.'; up to 64)"
         )
@@ -236,10 +232,48 @@ def parse_theme(
         **numbers,  # type: ignore[arg-type]
     )
     try:  # the colour system must build (it parses every colour once more)
-        theme.to_color_system().generate()
+        generated = theme.to_color_system().generate()
     except Exception as exc:  # pragma: no cover - every value was checked above
         raise ThemeFileError(f"{source}: cannot build colours: {exc}") from None
+    unusable = _unusable_in_css({**generated, **variables}, list(variables))
+    if unusable:
+        raise ThemeFileError(
+            f"{source}: "
+            + "; ".join(f"variables.{v}: {variables[v]!r} is not usable in CSS" for v in unusable)
+        )
     return theme, one_line(description, 80)
+
+
+def _css_probe(names: list[str]) -> str:
+    rules = []
+    for i, var in enumerate(names):
+        if var.endswith(_STYLE_VARIABLE_SUFFIXES):
+            rules.append(f"#v{i} {{ text-style: ${var}; }}")
+        elif var in APP_VARIABLES:  # the dashboard uses "$sla-ok" and "$sla-ok 20%"
+            rules.append(f"#v{i} {{ color: ${var}; background: ${var} 20%; }}")
+        else:
+            rules.append(f"#v{i} {{ color: ${var}; }}")
+    return "\n".join(rules)
+
+
+def _css_parses(variables: dict[str, str], names: list[str]) -> bool:
+    from textual.css.stylesheet import Stylesheet, StylesheetParseError
+
+    sheet = Stylesheet(variables=variables)
+    sheet.add_source(_css_probe(names), read_from=("theme-probe", ""))
+    try:
+        sheet.parse()
+    except StylesheetParseError:
+        return False
+    return True
+
+
+def _unusable_in_css(variables: dict[str, str], names: list[str]) -> list[str]:
+    """Variables whose values Textual's CSS parser rejects (a last line of defence: a
+    theme that passed the checks above but would crash the app when applied)."""
+    if not names or _css_parses(variables, names):
+        return []
+    return [name for name in names if not _css_parses(variables, [name])]
 
 
 def _suggest(var: str) -> str:
