@@ -118,3 +118,27 @@ def test_now_controls_time(tmp_path: Path) -> None:
     ok("--now", "2026-01-02T03:04:05Z", "add", "-q", "support", "-t", "x", db=db)
     item = json.loads(ok("show", "SUP-1", "--json", db=db))
     assert item["created"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_init_shared_makes_a_group_directory(tmp_path: Path) -> None:
+    import grp
+    import os
+    import stat
+
+    shared = tmp_path / "srv"
+    group = grp.getgrgid(os.getgid()).gr_name
+    r = run_cli("init", "--shared", "--group", group, db=shared / "ops.db")
+    assert r.returncode == 0, r.stderr
+    assert "shared with group" in r.stdout
+    dmode = shared.stat().st_mode
+    assert dmode & stat.S_ISGID and dmode & stat.S_IWGRP
+    fmode = (shared / "ops.db").stat().st_mode
+    assert fmode & stat.S_IRGRP and fmode & stat.S_IWGRP and not fmode & stat.S_IRWXO
+    # the -wal/-shm files SQLite creates on first write inherit the group and mode
+    assert run_cli("queues", "add", "support", db=shared / "ops.db").returncode == 0
+    for side in ("ops.db-wal", "ops.db-shm"):
+        p = shared / side
+        if p.exists():
+            assert p.stat().st_mode & stat.S_IWGRP, side
+    r = run_cli("init", "--shared", "--group", "no-such-group-xyz", db=shared / "ops.db")
+    assert r.returncode == 1 and "no Unix group" in r.stderr
