@@ -24,8 +24,14 @@ def main() -> None:
 
     db = open_database(db_path, unix_user=f"w{worker}")
     rng = random.Random(worker)
-    summary = {"worker": worker, "edits": {k: 0 for k in keys}, "comments": 0, "conflicts": 0,
-               "false_conflicts": 0, "locked": 0}
+    summary = {
+        "worker": worker,
+        "edits": {k: 0 for k in keys},
+        "comments": 0,
+        "conflicts": 0,
+        "false_conflicts": 0,
+        "locked": 0,
+    }
     while not go.exists():
         time.sleep(0.005)
     for n in range(changes):
@@ -38,8 +44,9 @@ def main() -> None:
             with db.read() as conn:
                 item = q.get_item(conn, key)
             try:
-                items.edit_item(db, key, expected_version=item.version,
-                                estimate=(item.estimate_hours or 0) + 1)
+                items.edit_item(
+                    db, key, expected_version=item.version, estimate=(item.estimate_hours or 0) + 1
+                )
                 summary["edits"][key] += 1
                 break
             except Conflict as exc:

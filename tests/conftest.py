@@ -21,7 +21,9 @@ ANCHOR = datetime(2026, 12, 4, 16, 45, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the real config, state and data directories."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("OPSTUI_CONFIG", str(home / "config.toml"))
@@ -88,13 +90,19 @@ def sample_db(sample_db_file: Path, tmp_path: Path, clock: Clock) -> Iterator[Da
     database.dispose()
 
 
-def run_cli(*args: str, db: Path | None = None, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    db: Path | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a subprocess."""
     argv = [sys.executable, "-m", "opstui"]
     if db is not None:
         argv += ["--db", str(db)]
     argv += list(args)
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run(argv, capture_output=True, text=True, input=input, env=full_env,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        argv, capture_output=True, text=True, input=input, env=full_env, timeout=timeout, cwd=ROOT
+    )

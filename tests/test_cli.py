@@ -27,15 +27,39 @@ def test_init_add_list_show_move_assign(tmp_path: Path) -> None:
     data = json.loads(ok("ls", "--json", db=db))
     assert len(data) == 1
     item = data[0]
-    assert {k: item[k] for k in ("key", "title", "queue", "owner", "status", "priority", "estimate_hours", "version")} == {
-        "key": "SUP-1", "title": "VPN down", "queue": "support", "owner": "alice", "status": "in_progress",
-        "priority": "P1", "estimate_hours": 2.0, "version": 3,
+    assert {
+        k: item[k]
+        for k in (
+            "key",
+            "title",
+            "queue",
+            "owner",
+            "status",
+            "priority",
+            "estimate_hours",
+            "version",
+        )
+    } == {
+        "key": "SUP-1",
+        "title": "VPN down",
+        "queue": "support",
+        "owner": "alice",
+        "status": "in_progress",
+        "priority": "P1",
+        "estimate_hours": 2.0,
+        "version": 3,
     }
     for stamp in ("created", "updated", "first_response"):
         assert item[stamp].endswith("+00:00")
     assert item["resolved"] is None
     shown = json.loads(ok("show", "SUP-1", "--json", db=db))
-    assert [h["field"] for h in shown["history"]] == ["created", "owner", "status", "comment", "first_response"][:4] or True
+    assert [h["field"] for h in shown["history"]] == [
+        "created",
+        "owner",
+        "status",
+        "comment",
+        "first_response",
+    ][:4] or True
     assert shown["comments"][0]["body"] == "looking"
     assert "waiting_on_customer" in shown["next_states"]
     text = ok("ls", "--owner", "alice", db=db)
@@ -81,7 +105,9 @@ def test_missing_and_bad_database_files(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00garbage" * 1000)
     before = bad.read_bytes()
     r = run_cli("ls", db=bad)
-    assert r.returncode == 1 and "not an opstui database" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        r.returncode == 1 and "not an opstui database" in r.stderr and "Traceback" not in r.stderr
+    )
     assert bad.read_bytes() == before
     r = run_cli("init", db=tmp_path / "no" / "such" / "dir.db")
     assert r.returncode == 1 and "does not exist" in r.stderr
@@ -92,8 +118,12 @@ def test_read_only_flag_refuses_every_write(tmp_path: Path) -> None:
     ok("init", db=db)
     ok("queues", "add", "support", db=db)
     ok("add", "-q", "support", "-t", "x", db=db)
-    for args in (("--read-only", "add", "-q", "support", "-t", "y"), ("--read-only", "assign", "SUP-1", "--none"),
-                 ("--read-only", "mv", "SUP-1", "in_progress"), ("--read-only", "comment", "SUP-1", "hi")):
+    for args in (
+        ("--read-only", "add", "-q", "support", "-t", "y"),
+        ("--read-only", "assign", "SUP-1", "--none"),
+        ("--read-only", "mv", "SUP-1", "in_progress"),
+        ("--read-only", "comment", "SUP-1", "hi"),
+    ):
         r = run_cli(*args, db=db)
         assert r.returncode == 1 and "read-only" in r.stderr, (args, r.stderr)
     assert "SUP-1" in ok("--read-only", "ls", db=db)
@@ -105,9 +135,13 @@ def test_load_sample_then_list_from_another_process(tmp_path: Path) -> None:
     assert "12 people" in out and "6 queues" in out
     data = json.loads(ok("ls", "--json", db=db))
     assert len(data) >= 300
-    assert {d["queue"] for d in data} == {"support", "sales", "billing", "onboarding", "projects"} | (
-        {"qa"} & {d["queue"] for d in data}
-    )
+    assert {d["queue"] for d in data} == {
+        "support",
+        "sales",
+        "billing",
+        "onboarding",
+        "projects",
+    } | ({"qa"} & {d["queue"] for d in data})
     assert any(d["owner"] is None and d["category"] != "done" for d in data)  # unowned work exists
 
 

@@ -26,9 +26,20 @@ def test_parallel_writers_lose_nothing(team_db, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "concurrent_writer.py"), str(team_db.path), str(w),
-             str(CHANGES), str(go), *keys],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+            [
+                sys.executable,
+                str(ROOT / "tests" / "concurrent_writer.py"),
+                str(team_db.path),
+                str(w),
+                str(CHANGES),
+                str(go),
+                *keys,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         for w in range(WORKERS)
     ]

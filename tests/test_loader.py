@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ANCHOR, SAMPLE
 
 from opstui.services.loader import LoadError, load_data, load_file
 from opstui.store import queries as q
-
-from conftest import ANCHOR, SAMPLE
 
 
 def count(db, table: str) -> int:
@@ -24,7 +23,9 @@ def test_sample_data_is_a_realistic_shop(sample_db) -> None:
         n_items = q.count_items(conn)
         open_unowned = q.count_items(conn, q.ItemFilter(owner="-", open_only=True))
         events = q.last_event_id(conn)
-        first_event = conn.exec_driver_sql("SELECT min(ts) FROM event WHERE field='created'").scalar()
+        first_event = conn.exec_driver_sql(
+            "SELECT min(ts) FROM event WHERE field='created'"
+        ).scalar()
     assert len(people) == 12
     assert {"support", "sales", "billing", "onboarding", "projects"} <= queues
     assert n_items >= 300 and open_unowned > 0 and events > 3 * n_items
@@ -33,7 +34,9 @@ def test_sample_data_is_a_realistic_shop(sample_db) -> None:
     for p in people:
         for s in p.skills:
             skills[s] = skills.get(s, 0) + 1
-    assert [s for s, n in skills.items() if n == 1] == ["firewall"]  # exactly one single-person skill
+    assert [s for s, n in skills.items() if n == 1] == [
+        "firewall"
+    ]  # exactly one single-person skill
 
 
 def test_history_is_replayed_with_its_times(sample_db) -> None:
@@ -49,14 +52,36 @@ def test_history_is_replayed_with_its_times(sample_db) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"people": [{"handle": "a"}, {"handle": "a"}]}, "people[1] (a): handle 'a' repeats people[0]"),
+        (
+            {"people": [{"handle": "a"}, {"handle": "a"}]},
+            "people[1] (a): handle 'a' repeats people[0]",
+        ),
         ({"people": [{"name": "x"}]}, "people[0] (x): missing required key 'handle'"),
         ({"people": [{"handle": "a", "colour": "red"}]}, "unknown key 'colour'"),
         ({"queues": [{"slug": "q", "workflow": "nope"}]}, "queues[0] (q): no workflow 'nope'"),
-        ({"queues": [{"slug": "q"}], "items": [{"queue": "q", "title": "x", "owner": "ghost"}]}, "items[0] (x): no person"),
-        ({"queues": [{"slug": "q"}], "items": [{"queue": "q", "title": "x", "created": "yesterday"}]}, "not an ISO 8601 time"),
-        ({"workflows": [{"name": "w", "states": ["a", "b"], "transitions": [{"from": "a", "to": "z"}]}]}, "to 'z' is not a state"),
-        ({"workflows": [{"name": "w", "states": [{"name": "a", "category": "odd"}]}]}, "category 'odd'"),
+        (
+            {"queues": [{"slug": "q"}], "items": [{"queue": "q", "title": "x", "owner": "ghost"}]},
+            "items[0] (x): no person",
+        ),
+        (
+            {
+                "queues": [{"slug": "q"}],
+                "items": [{"queue": "q", "title": "x", "created": "yesterday"}],
+            },
+            "not an ISO 8601 time",
+        ),
+        (
+            {
+                "workflows": [
+                    {"name": "w", "states": ["a", "b"], "transitions": [{"from": "a", "to": "z"}]}
+                ]
+            },
+            "to 'z' is not a state",
+        ),
+        (
+            {"workflows": [{"name": "w", "states": [{"name": "a", "category": "odd"}]}]},
+            "category 'odd'",
+        ),
         ({"bogus": []}, "unknown section 'bogus'"),
         ({"people": {"handle": "a"}}, "people must be an array of tables"),
     ],
@@ -64,7 +89,11 @@ def test_history_is_replayed_with_its_times(sample_db) -> None:
 def test_bad_files_load_nothing(db, data, message) -> None:
     before = {t: count(db, t) for t in ("person", "queue", "item", "event", "workflow")}
     with pytest.raises(LoadError) as err:
-        load_data(db, {"people": [{"handle": "keep"}], **data} if "people" not in data else data, source="f.toml")
+        load_data(
+            db,
+            {"people": [{"handle": "keep"}], **data} if "people" not in data else data,
+            source="f.toml",
+        )
     assert message in str(err.value) and str(err.value).startswith("f.toml")
     assert {t: count(db, t) for t in before} == before
 
@@ -77,8 +106,12 @@ def test_bad_toml_syntax(db, tmp_path: Path) -> None:
 
 
 def test_reloading_updates_people_and_queues(db, tmp_path: Path) -> None:
-    load_data(db, {"people": [{"handle": "a", "capacity": 40}], "queues": [{"slug": "q", "wip_limit": 3}]})
-    load_data(db, {"people": [{"handle": "a", "capacity": 20}], "queues": [{"slug": "q", "wip_limit": 9}]})
+    load_data(
+        db, {"people": [{"handle": "a", "capacity": 40}], "queues": [{"slug": "q", "wip_limit": 3}]}
+    )
+    load_data(
+        db, {"people": [{"handle": "a", "capacity": 20}], "queues": [{"slug": "q", "wip_limit": 9}]}
+    )
     with db.read() as conn:
         assert q.get_person(conn, "a").capacity_hours == 20
         assert q.list_queues(conn)[0].wip_limit == 9
@@ -87,8 +120,17 @@ def test_reloading_updates_people_and_queues(db, tmp_path: Path) -> None:
 def test_shifted_load_moves_every_time(db) -> None:
     from datetime import timedelta
 
-    data = {"queues": [{"slug": "q"}], "items": [{"queue": "q", "title": "x", "created": "2026-01-01T10:00:00Z",
-                                                  "history": [{"at": "2026-01-01T11:00:00Z", "to": "in_progress"}]}]}
+    data = {
+        "queues": [{"slug": "q"}],
+        "items": [
+            {
+                "queue": "q",
+                "title": "x",
+                "created": "2026-01-01T10:00:00Z",
+                "history": [{"at": "2026-01-01T11:00:00Z", "to": "in_progress"}],
+            }
+        ],
+    }
     load_data(db, data, shift=timedelta(days=2))
     with db.read() as conn:
         item = q.get_item(conn, "Q-1")

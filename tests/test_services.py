@@ -18,8 +18,16 @@ def events(db, key: str) -> list[q.EventRecord]:
 
 
 def test_create_assign_transition_comment_record_events(team_db, clock) -> None:
-    it = items.create_item(team_db, queue="support", title="Printer offline", priority="P2", estimate="1.5h")
-    assert (it.key, it.status, it.category, it.owner, it.version) == ("SUP-1", "new", "new", None, 1)
+    it = items.create_item(
+        team_db, queue="support", title="Printer offline", priority="P2", estimate="1.5h"
+    )
+    assert (it.key, it.status, it.category, it.owner, it.version) == (
+        "SUP-1",
+        "new",
+        "new",
+        None,
+        1,
+    )
     assert it.estimate_hours == 1.5 and it.priority == 2
     clock.advance(timedelta(minutes=5))
     it = items.assign(team_db, it.key, "bob")
@@ -97,8 +105,14 @@ def test_dry_run_changes_nothing(team_db) -> None:
         (lambda db: items.assign(db, "SUP-1", "nobody"), NotFound),
         (lambda db: items.create_item(db, queue="nope", title="x"), NotFound),
         (lambda db: items.create_item(db, queue="support", title="  "), ValidationError),
-        (lambda db: items.create_item(db, queue="support", title="x", priority="P7"), ValidationError),
-        (lambda db: items.create_item(db, queue="support", title="x", estimate="lots"), ValidationError),
+        (
+            lambda db: items.create_item(db, queue="support", title="x", priority="P7"),
+            ValidationError,
+        ),
+        (
+            lambda db: items.create_item(db, queue="support", title="x", estimate="lots"),
+            ValidationError,
+        ),
         (lambda db: items.comment(db, "SUP-1", " "), ValidationError),
         (lambda db: people.add_person(db, handle="alice"), ValidationError),
         (lambda db: people.add_person(db, handle="Bad Handle"), ValidationError),
@@ -119,26 +133,42 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(team_db, call, error) ->
 
 def test_item_filters_and_keyset_paging(team_db) -> None:
     for i in range(25):
-        items.create_item(team_db, queue="support", title=f"item {i}", owner="bob" if i % 2 else None,
-                          priority=1 + i % 4)
+        items.create_item(
+            team_db,
+            queue="support",
+            title=f"item {i}",
+            owner="bob" if i % 2 else None,
+            priority=1 + i % 4,
+        )
     with team_db.read() as conn:
         page1 = q.list_items(conn, q.ItemFilter(), limit=10)
         page2 = q.list_items(conn, q.ItemFilter(), after_id=page1[-1].id, limit=10)
         assert [i.key for i in page1][:2] == ["SUP-25", "SUP-24"]
         assert page2[0].id == page1[-1].id - 1
         assert q.count_items(conn, q.ItemFilter(owner="-")) == 13
-        assert q.count_items(conn, q.ItemFilter(owner="bob", priority=2)) == 6  # i = 1, 5, 9, 13, 17, 21
-        assert [i.key for i in q.list_items(conn, q.ItemFilter(text="item 1"), limit=None)][-1] == "SUP-2"
+        assert (
+            q.count_items(conn, q.ItemFilter(owner="bob", priority=2)) == 6
+        )  # i = 1, 5, 9, 13, 17, 21
+        assert [i.key for i in q.list_items(conn, q.ItemFilter(text="item 1"), limit=None)][
+            -1
+        ] == "SUP-2"
         assert q.count_items(conn, q.ItemFilter(text="%")) == 0  # LIKE wildcards are literal
 
 
 def test_people_and_queue_edits_are_events(team_db) -> None:
-    people.edit_person(team_db, "bob", capacity="30", skills="linux,windows",
-                       away={"start": "2026-12-07", "end": "2026-12-11"})
+    people.edit_person(
+        team_db,
+        "bob",
+        capacity="30",
+        skills="linux,windows",
+        away={"start": "2026-12-07", "end": "2026-12-11"},
+    )
     people.edit_queue(team_db, "support", wip_limit=8, triage_owner="bob")
     with team_db.read() as conn:
         bob = q.get_person(conn, "bob")
-        assert bob.capacity_hours == 30 and bob.skills == ("linux", "windows") and len(bob.away) == 1
+        assert (
+            bob.capacity_hours == 30 and bob.skills == ("linux", "windows") and len(bob.away) == 1
+        )
         queue = q.list_queues(conn)[0]
         assert (queue.wip_limit, queue.triage_owner) == (8, "bob")
         fields = [(e.entity, e.field) for e in q.recent_events(conn, 10)]

@@ -161,7 +161,7 @@ def test_corrupt_files_are_refused_untouched(tmp_path: Path, damage: str) -> Non
         if damage == "truncated":
             path.write_bytes(data[: len(data) // 2])
         else:
-            path.write_bytes(data[:4096] + b"\xde\xad\xbe\xef" * 2048 + data[4096 + 8192:])
+            path.write_bytes(data[:4096] + b"\xde\xad\xbe\xef" * 2048 + data[4096 + 8192 :])
     before = _bytes(path)
     with pytest.raises(StoreError) as err:
         db = open_database(path)
