@@ -322,3 +322,20 @@ def test_textual_themes_pass_our_own_validation(name: str) -> None:
     data.update(name=f"copy-{name}", dark=t.dark, variables=dict(t.variables))
     theme, _ = th.parse_theme(data, "copy")
     assert theme.variables == t.variables
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_builtin_themes_pass_the_css_probe(name: str) -> None:
+    # load_themes skips the (slower) CSS probe for the shipped files: this is why.
+    data = tomllib.loads((builtin_themes_dir() / f"{name}.toml").read_text())
+    th.parse_theme(data, name, probe_css=True)
+    assert th._unusable_in_css(dict(data["variables"]), list(data["variables"])) == []
+
+
+def test_user_theme_values_are_probed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = _user_dir(tmp_path)
+    (d / "odd.toml").write_text('primary = "#fff"\n[variables]\nborder = "#fff"\n')
+    monkeypatch.setattr(th, "_css_parses", lambda variables, names: False)
+    loaded, problems = th.load_themes(d)
+    assert problems == [f"{d / 'odd.toml'}: variables.border: '#fff' is not usable in CSS"]
+    assert len(loaded) == len(BUILTIN)  # the shipped files are not probed at start-up
