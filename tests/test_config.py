@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,6 +188,15 @@ def test_template_lists_every_key_and_parses_to_defaults(tmp_path: Path) -> None
 # --- through the real command line ---------------------------------------------------------
 
 
+def _invoke(args: list[str], env: dict[str, str]) -> Any:
+    """In-process (fast); the end-to-end precedence test uses a real subprocess."""
+    from click.testing import CliRunner
+
+    from opstui.cli import main
+
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
@@ -234,14 +244,14 @@ def test_bad_config_file_cli_warns_and_continues(tmp_path: Path) -> None:
     assert "(using defaults)" in result.stderr
     assert "Traceback" not in result.stderr
 
-    result = _run(["config", "check"], env)
-    assert result.returncode == 1
+    result = _invoke(["config", "check"], env)
+    assert result.exit_code == 1
     assert f"problem: {tmp_path / 'config.toml'}: bell: must be true or false" in result.stderr
 
     # a real command against a database still works, with the warning
     db = tmp_path / "x.db"
-    result = _run(["--db", str(db), "init"], env)
-    assert result.returncode == 0, result.stderr
+    result = _invoke(["--db", str(db), "init"], env)
+    assert result.exit_code == 0, result.stderr
     assert "bell: must be true or false" in result.stderr
 
 
@@ -251,21 +261,21 @@ def test_config_check_ok_and_init(tmp_path: Path) -> None:
         "OPSTUI_STATE": str(tmp_path / "state.toml"),
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
     }
-    result = _run(["config", "check"], env)
-    assert result.returncode == 0, result.stderr
+    result = _invoke(["config", "check"], env)
+    assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
     assert "start-up theme: opstui-dark" in result.stdout
 
-    result = _run(["config", "init"], env)
-    assert result.returncode == 0, result.stderr
+    result = _invoke(["config", "init"], env)
+    assert result.exit_code == 0, result.stderr
     written = (tmp_path / "conf" / "config.toml").read_text()
     assert "# stuck_days = 3" in written
-    result = _run(["config", "init"], env)
-    assert result.returncode == 1
+    result = _invoke(["config", "init"], env)
+    assert result.exit_code == 1
     assert "already exists; opstui never overwrites it" in result.stderr
     assert (tmp_path / "conf" / "config.toml").read_text() == written
 
-    result = _run(["config", "path", "--json"], env)
+    result = _invoke(["config", "path", "--json"], env)
     paths = json.loads(result.stdout)
     assert paths["config"] == {
         "path": str(tmp_path / "conf" / "config.toml"),
@@ -286,8 +296,8 @@ def test_themes_ls_shows_user_theme_and_problems(tmp_path: Path) -> None:
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
     }
     (tmp_path / "state.toml").write_text('theme = "sunset"\n')
-    result = _run(["themes", "ls", "--json"], env)
-    assert result.returncode == 0, result.stderr
+    result = _invoke(["themes", "ls", "--json"], env)
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     by_name = {t["name"]: t for t in data["themes"]}
     assert by_name["sunset"]["origin"] == "user" and by_name["sunset"]["current"]
@@ -296,6 +306,6 @@ def test_themes_ls_shows_user_theme_and_problems(tmp_path: Path) -> None:
     assert {"opstui-dark", "opstui-light", "opstui-high-contrast", "opstui-256"} <= set(by_name)
     assert len(data["problems"]) == 1 and "broken.toml: primary:" in data["problems"][0]
 
-    result = _run(["themes"], env)
+    result = _invoke(["themes"], env)
     assert "* " in result.stdout and "sunset" in result.stdout
     assert "problem:" in result.stderr
