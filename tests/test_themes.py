@@ -339,3 +339,18 @@ def test_user_theme_values_are_probed(tmp_path: Path, monkeypatch: pytest.Monkey
     loaded, problems = th.load_themes(d)
     assert problems == [f"{d / 'odd.toml'}: variables.border: '#fff' is not usable in CSS"]
     assert len(loaded) == len(BUILTIN)  # the shipped files are not probed at start-up
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_status_colours_stay_readable_on_the_cursor_row(name: str) -> None:
+    """Grids colour cells by status on top of the cursor background (bold text):
+    at least 3:1 (WCAG for bold/large text), 4.5:1 in the high-contrast theme."""
+    data = tomllib.loads((builtin_themes_dir() / f"{name}.toml").read_text())
+    variables = data["variables"]
+    cursor = variables["block-cursor-background"]
+    need = 4.5 if name == "opstui-high-contrast" else 3.0
+    assert contrast(variables["block-cursor-foreground"], cursor) >= 7.0
+    for var in th.APP_VARIABLES:
+        ratio = contrast(variables[var], cursor)
+        assert ratio >= need, f"{name}: {var} on the cursor row is {ratio:.2f}:1"
+    assert contrast(cursor, data["background"]) >= 1.1  # the row stands out
