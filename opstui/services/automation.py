@@ -146,6 +146,16 @@ def _available(ctx: Ctx, skill: str | None) -> list[tuple[int, str]]:
     return [(r.id, r.handle) for r in ctx.conn.execute(stmt.order_by(PERSON.c.handle))]
 
 
+def _away_note(ctx: Ctx, person_id: int) -> str:
+    today = _today(ctx)
+    end = ctx.conn.execute(
+        select(AWAY.c.end_date).where(
+            AWAY.c.person_id == person_id, AWAY.c.start_date <= today, AWAY.c.end_date >= today
+        )
+    ).scalar()
+    return f"; away until {end}" if end else ""
+
+
 def resolve_assignee(ctx: Ctx, rule: dict[str, Any], queue_slug: str) -> tuple[str | None, str]:
     """Who an assign rule picks: (handle or None, why)."""
     kind = rule.get("rule", "person")
@@ -159,14 +169,14 @@ def resolve_assignee(ctx: Ctx, rule: dict[str, Any], queue_slug: str) -> tuple[s
             raise NotFound(f"assign: no person {handle!r}")
         if not row.active:
             return None, f"{handle} is inactive"
-        return handle, "named"
+        return handle, "named" + _away_note(ctx, row.id)
     if kind == "triage":
         slug = rule.get("queue") or queue_slug
         qrow = _queue(ctx, slug)
         handle = _handle(ctx, qrow.triage_owner_id)
         if handle is None:
             return None, f"queue {qrow.slug} has no triage owner"
-        return handle, f"triage owner of {qrow.slug}"
+        return handle, f"triage owner of {qrow.slug}" + _away_note(ctx, qrow.triage_owner_id)
     people = _available(ctx, skill)
     what = f"with skill {skill}" if skill else "available"
     if not people:
@@ -1094,7 +1104,9 @@ def run_due(db: Database, *, dry_run: bool = False) -> list[ProcessRunResult]:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # no_owner | no_trigger | no_runbook | owner_away | owner_inactive | single_person | no_one_able
+    #: no_owner | no_trigger | no_runbook | owner_away | owner_inactive | owner_lacks_skill |
+    #: single_person | no_one_able
+    kind: str
     process: str | None
     person: str | None
     text: str
@@ -1200,6 +1212,15 @@ def process_catalog(db: Database, now: datetime | None = None) -> ProcessCatalog
             if skills
             else ()
         )
+        if owner is not None and skills and not set(skills) <= set(owner.skills):
+            missing = ", ".join(sorted(set(skills) - set(owner.skills)))
+            notes.append(
+                (
+                    "owner_lacks_skill",
+                    owner.handle,
+                    f"{r.key}: owner {owner.handle} lacks the skill {missing}",
+                )
+            )
         if skills and not able:
             notes.append(("no_one_able", None, f"{r.key}: nobody active has {', '.join(skills)}"))
         elif skills and len(able) == 1:
