@@ -13,7 +13,6 @@ from opstui.errors import InvalidTransition, ValidationError
 from opstui.services import automation
 from opstui.services import items as svc
 from opstui.store import queries as q
-
 from tests._automation_support import count, data_with, make_db, snapshot
 
 EVENT = models.Event.__table__
