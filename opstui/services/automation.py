@@ -156,8 +156,13 @@ def _away_note(ctx: Ctx, person_id: int) -> str:
     return f"; away until {end}" if end else ""
 
 
-def resolve_assignee(ctx: Ctx, rule: dict[str, Any], queue_slug: str) -> tuple[str | None, str]:
-    """Who an assign rule picks: (handle or None, why)."""
+def resolve_assignee(
+    ctx: Ctx, rule: dict[str, Any], queue_slug: str, item_id: int | None = None
+) -> tuple[str | None, str]:
+    """Who an assign rule picks: (handle or None, why).
+
+    ``item_id`` is the item being assigned: its own estimate does not count as load.
+    """
     kind = rule.get("rule", "person")
     skill = rule.get("skill")
     if kind == "person":
@@ -189,7 +194,11 @@ def resolve_assignee(ctx: Ctx, rule: dict[str, Any], queue_slug: str) -> tuple[s
                     ITEM.c.owner_id,
                     func.sum(func.coalesce(ITEM.c.estimate_hours, DEFAULT_ESTIMATE_HOURS)),
                 )
-                .where(ITEM.c.category != "done", ITEM.c.owner_id.in_(ids))
+                .where(
+                    ITEM.c.category != "done",
+                    ITEM.c.owner_id.in_(ids),
+                    ITEM.c.id != (item_id if item_id is not None else -1),
+                )
                 .group_by(ITEM.c.owner_id)
             ).all()
         )
@@ -239,7 +248,7 @@ def _act_move(ctx: Ctx, item: q.ItemRecord, action: dict[str, Any], depth: int) 
 def _act_assign(ctx: Ctx, item: q.ItemRecord, action: dict[str, Any], depth: int) -> dict[str, Any]:
     from .items import assign_in
 
-    handle, why = resolve_assignee(ctx, action, item.queue)
+    handle, why = resolve_assignee(ctx, action, item.queue, item.id)
     rule = action.get("rule")
     if handle is None:
         keep = f"with {item.owner}" if item.owner else "UNOWNED"
