@@ -85,9 +85,9 @@ def processes_cmd(state: AppState, verbose: bool, as_json: bool) -> None:
             )
             click.echo(f"  next run  {_next(p)}")
             last = _when(p.last_run, p.timezone)
-            click.echo(
-                f"  last run  {last}{f' ({p.last_item}, {p.runs} runs)' if p.last_item else ''}"
-            )
+            if p.last_item:
+                last += f" ({p.last_item}, {p.runs} run{'s' if p.runs != 1 else ''})"
+            click.echo(f"  last run  {last}")
             click.echo("  runbook" + ("" if p.steps else "   (none)"))
             for n, step in enumerate(p.steps, 1):
                 click.echo(f"    {n}. {one_line(step)}")
