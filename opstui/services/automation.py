@@ -546,7 +546,7 @@ def _decide(ctx: Ctx, item: q.ItemRecord, row: Any, status: str, note: str) -> N
 
     ctx.conn.execute(
         update(APPROVAL)
-        .where(APPROVAL.c.item_id == item.id, APPROVAL.c.status == "pending")
+        .where(APPROVAL.c.id == row.id)
         .values(
             status=status,
             approver_id=ctx.person_id,
