@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from opstui.domain import models
-from opstui.services import automation, loader
+from opstui.services import automation
 from opstui.services import items as svc
 from opstui.store import queries as q
 from opstui.store.engine import Database
-from tests._automation_support import NOW, SHOP, copy_db, new_db, snapshot
+from tests._automation_support import NOW, snapshot
 
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
@@ -21,20 +19,10 @@ PERSON = models.Person.__table__
 SKILL = models.PersonSkill.__table__
 
 
-@pytest.fixture(scope="module")
-def shop_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("shop") / "shop.db"
-    db = new_db(path)
-    loader.load_file(db, SHOP)
-    db.dispose()
-    return path
-
-
 @pytest.fixture
-def shop(shop_file: Path, tmp_path: Path) -> Database:
-    db = copy_db(shop_file, tmp_path / "shop.db")
-    yield db
-    db.dispose()
+def shop(sample_db: Database) -> Database:
+    """The bundled sample data (conftest loads it once per session), a private copy."""
+    return sample_db
 
 
 def _open_load(db: Database, handles: list[str]) -> dict[str, float]:
@@ -56,11 +44,11 @@ def _open_load(db: Database, handles: list[str]) -> dict[str, float]:
 
 
 def _lead_in_proposal(db: Database) -> str:
+    """The sample data has leads waiting in "proposal", ready for the demo's chain."""
     with db.read() as conn:
-        leads = q.list_items(conn, q.ItemFilter(queue="sales", status="contacted"), limit=1)
-    key = leads[0].key
-    svc.transition(db, key, "proposal")
-    return key
+        leads = q.list_items(conn, q.ItemFilter(queue="sales", status="proposal"))
+    assert len(leads) >= 2
+    return leads[0].key
 
 
 def test_contract_signed_runs_the_whole_chain(shop: Database) -> None:
