@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from opstui.domain import models
 from opstui.domain import workflow as wfl
+from opstui.domain.clock import Clock
 from opstui.services import automation, people
 from opstui.services import items as svc
 from opstui.store import queries as q
@@ -365,3 +366,14 @@ def test_cli_processes_json_and_text(tmp_path: Path) -> None:
     text = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert "orphan: no owner" in text.stdout and "(no owner)" in text.stdout
     assert "idle: no trigger" in text.stdout
+
+
+def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
+    make_db(tmp_path, proc_data()).dispose()
+    ro = open_database(tmp_path / "t.db", create=False, readonly=True)
+    assert len(automation.due_occurrences(ro, NOW)) == 3
+    ro.clock = Clock.frozen(NOW)
+    assert automation.run_due(ro) == []
+    ro.dispose()
+    rw = open_database(tmp_path / "t.db", create=False)
+    assert count(rw, RUN) == 0

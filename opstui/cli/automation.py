@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ..domain.text import one_line, strip_controls
+from ..errors import ReadOnlyError
 from ..services import automation as svc
 from ..services.serialize import item_json
 from .common import AppState, age, emit_json, pass_state, render_table
@@ -35,7 +36,24 @@ def run_due_cmd(state: AppState, dry_run: bool, as_json: bool) -> None:
     the same moment.  Only the latest missed occurrence of each schedule is created.
     """
     db = state.open()
-    done = svc.run_due(db, dry_run=dry_run)
+    if db.readonly and not dry_run:
+        raise ReadOnlyError("the database is open read-only: no process was run")
+    if db.readonly:
+        done = [
+            svc.ProcessRunResult(
+                process="",
+                name="",
+                occurrence_key=okey,
+                occurrence_at=at,
+                item=None,
+                owner=None,
+                queue="",
+                text=f"would run {okey}",
+            )
+            for _pid, okey, at in svc.due_occurrences(db)
+        ]
+    else:
+        done = svc.run_due(db, dry_run=dry_run)
     if as_json:
         emit_json(
             [

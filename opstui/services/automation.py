@@ -1090,8 +1090,11 @@ def run_due(db: Database, *, dry_run: bool = False) -> list[ProcessRunResult]:
 
     Only the latest occurrence of each process is considered (no backlog flood), and each
     occurrence is created exactly once across every terminal and ``opstui run-due``.
-    Cheap when nothing is due: one read, no write transaction.
+    Cheap when nothing is due: one read, no write transaction.  A read-only database runs
+    nothing (returns ``[]``): processes are left to terminals that can write.
     """
+    if db.readonly:
+        return []
     due = due_occurrences(db)
     if not due:
         return []

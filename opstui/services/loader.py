@@ -64,7 +64,12 @@ class Loading:
 
     def where(self, section: str, index: int, entry: dict[str, Any], name_key: str = "name") -> str:
         name = next(
-            (entry[k] for k in (name_key, "handle", "slug", "key", "name", "title") if entry.get(k)), None
+            (
+                entry[k]
+                for k in (name_key, "handle", "slug", "key", "name", "title")
+                if entry.get(k)
+            ),
+            None,
         )
         label = f" ({name})" if name else ""
         return f"{self.source}: {section}[{index}]{label}"
