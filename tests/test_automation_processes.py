@@ -377,3 +377,14 @@ def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
     ro.dispose()
     rw = open_database(tmp_path / "t.db", create=False)
     assert count(rw, RUN) == 0
+
+
+def test_next_run_at_is_the_soonest_schedule(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    # orphan: weekdays 08:30 New York = 13:30 UTC; next after Friday 16:45 UTC is Monday
+    assert automation.next_run_at(db) == datetime(
+        2026, 12, 7, 10, 0, tzinfo=UTC
+    )  # audit, 1st Monday
+    assert automation.next_run_at(db, datetime(2026, 12, 8, 0, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 8, 13, 30, tzinfo=UTC
+    )

@@ -1085,6 +1085,23 @@ def due_occurrences(db: Database, now: datetime | None = None) -> list[tuple[int
     return due
 
 
+def next_run_at(db: Database, now: datetime | None = None) -> datetime | None:
+    """When the soonest scheduled process is next due (a terminal can sleep until then
+    instead of polling); None if no process has a schedule."""
+    now = now or db.clock.now()
+    with db.read() as conn:
+        procs = _process_rows(conn, kinds=("cron", "rrule"))
+    soonest: datetime | None = None
+    for p in procs:
+        try:
+            at = wfl.next_occurrence(wfl.Trigger(p.trigger_kind, p.trigger, p.timezone), now)
+        except wfl.TriggerError:
+            continue
+        if at is not None and (soonest is None or at < soonest):
+            soonest = at
+    return soonest
+
+
 def run_due(db: Database, *, dry_run: bool = False) -> list[ProcessRunResult]:
     """Create the item of every scheduled occurrence due up to ``db.clock.now()``.
 
@@ -1332,6 +1349,7 @@ def describe_action(action: dict[str, Any]) -> str:
 __all__ = [
     "approve",
     "check_approval",
+    "next_run_at",
     "describe_action",
     "list_approvals",
     "load_process_entry",
