@@ -23,9 +23,7 @@ def people_overview(db: Database) -> list[dict[str, Any]]:
                 select(
                     ITEM.c.owner_id,
                     func.count().label("n"),
-                    func.sum(func.coalesce(ITEM.c.estimate_hours, DEFAULT_ESTIMATE_HOURS)).label(
-                        "hours"
-                    ),
+                    func.sum(func.coalesce(ITEM.c.estimate_hours, DEFAULT_ESTIMATE_HOURS)).label("hours"),
                 )
                 .where(ITEM.c.category != "done", ITEM.c.owner_id.is_not(None))
                 .group_by(ITEM.c.owner_id)

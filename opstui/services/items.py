@@ -220,7 +220,7 @@ def create_item(db: Database, **fields: Any) -> q.ItemRecord:
 EDITABLE = {
     "title": ("title", clean_title),
     "body": ("body", clean_body),
-    "kind": ("kind", lambda v: str(v).strip() or "task"),
+    "kind": ("kind", lambda v: (str(v).strip() or "task")),
     "priority": ("priority", parse_priority),
     "estimate": ("estimate_hours", parse_estimate),
     "due": ("due_at", lambda v: v),
@@ -291,9 +291,7 @@ def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRec
     )
 
 
-def transition_in(
-    ctx: Ctx, item: q.ItemRecord, state: str
-) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
+def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
     """Move ``item`` to ``state`` and run the transition's actions (same transaction)."""
     from . import automation
 
@@ -385,9 +383,7 @@ def link_blocker(db: Database, key: str, blocked_by: str, *, remove: bool = Fals
         if remove:
             if exists:
                 ctx.conn.execute(LINK.delete().where(*where))
-                ctx.record(
-                    "unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version
-                )
+                ctx.record("unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version)
         elif not exists:
             ctx.conn.execute(LINK.insert().values(src_id=blocker.id, dst_id=item.id, kind="blocks"))
             ctx.record("blocked_by", None, blocker.key, item_id=item.id, item_version=item.version)

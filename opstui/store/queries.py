@@ -230,9 +230,7 @@ def list_items(
     return [_record(r) for r in conn.execute(stmt)]
 
 
-def count_items(
-    conn: Connection, flt: ItemFilter = ItemFilter(), now: datetime | None = None
-) -> int:
+def count_items(conn: Connection, flt: ItemFilter = ItemFilter(), now: datetime | None = None) -> int:
     stmt = select(func.count()).select_from(
         ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
             OWNER, OWNER.c.id == ITEM.c.owner_id
@@ -241,7 +239,9 @@ def count_items(
     return int(conn.execute(_apply_filter(stmt, flt, now)).scalar_one())
 
 
-def item_ids_page(conn: Connection, flt: ItemFilter, *, now: datetime | None = None) -> list[int]:
+def item_ids_page(
+    conn: Connection, flt: ItemFilter, *, now: datetime | None = None
+) -> list[int]:
     """All matching ids (newest first): cheap (ints only), used to page a virtual list."""
     stmt = select(ITEM.c.id).select_from(
         ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
@@ -275,9 +275,7 @@ def person_id_for_login(conn: Connection, login: str, me: str | None = None) -> 
         return row[0] if row else None
     row = conn.execute(
         select(PERSON.c.id)
-        .where(
-            or_(PERSON.c.login == login, and_(PERSON.c.login.is_(None), PERSON.c.handle == login))
-        )
+        .where(or_(PERSON.c.login == login, and_(PERSON.c.login.is_(None), PERSON.c.handle == login)))
         .order_by(PERSON.c.login.is_(None))
     ).first()
     return row[0] if row else None
@@ -289,9 +287,7 @@ def list_people(conn: Connection, *, include_inactive: bool = True) -> list[Pers
         stmt = stmt.where(PERSON.c.active.is_(True))
     people = conn.execute(stmt).all()
     skills: dict[int, list[str]] = {}
-    for pid, skill in conn.execute(
-        select(SKILL.c.person_id, SKILL.c.skill).order_by(SKILL.c.skill)
-    ):
+    for pid, skill in conn.execute(select(SKILL.c.person_id, SKILL.c.skill).order_by(SKILL.c.skill)):
         skills.setdefault(pid, []).append(skill)
     away: dict[int, list[tuple[Any, Any, str]]] = {}
     for pid, start, end, note in conn.execute(
@@ -496,11 +492,7 @@ def events_after(conn: Connection, cursor: int, limit: int | None = None) -> lis
 
 
 def recent_events(
-    conn: Connection,
-    limit: int = 50,
-    item_id: int | None = None,
-    *,
-    since_version: int | None = None,
+    conn: Connection, limit: int = 50, item_id: int | None = None, *, since_version: int | None = None
 ) -> list[EventRecord]:
     stmt = _event_select()
     if item_id is not None:
