@@ -324,6 +324,13 @@ def is_urgent(item: OpenItem, now: datetime) -> bool:
 # --- rebalancing ---------------------------------------------------------------------
 
 
+def _move_order(item: OpenItem, owner_away: bool, now: datetime) -> tuple[int, int, int, float, str]:
+    """Which of an overloaded person's items to move first (see the module doc)."""
+    urgent_first = 0 if (owner_away and is_urgent(item, now)) else 1
+    started = 1 if item.category == "active" else 0
+    return (urgent_first, started, item.priority, -item.hours, item.key)
+
+
 def suggest_moves(
     people: Sequence[PersonIn],
     items: Sequence[OpenItem],
@@ -350,14 +357,9 @@ def suggest_moves(
         mine = [i for i in items if i.owner == over.handle]
         away = over.handle in away_today
 
-        def order(i: OpenItem) -> tuple[int, int, int, float, str]:
-            urgent_first = 0 if (away and is_urgent(i, now)) else 1
-            started = 1 if i.category == "active" else 0
-            return (urgent_first, started, i.priority, -i.hours, i.key)
-
         kept_urgent = 0
         no_receiver = 0
-        for item in sorted(mine, key=order):
+        for item in sorted(mine, key=lambda i, away=away: _move_order(i, away, now)):
             if util(over.handle) <= OVERLOAD_AT:
                 break
             if is_urgent(item, now) and item.category == "active" and not away:

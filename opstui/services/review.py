@@ -442,12 +442,17 @@ def pending_approvals(conn: Connection) -> list[PendingApproval]:
     return [PendingApproval(**dict(r._mapping)) for r in rows]
 
 
-def trends(conn: Connection, end: datetime, weeks: int = TREND_WEEKS) -> tuple[list[WeekStat], list[QueueCycle]]:
+def trends(
+    conn: Connection, end: datetime, weeks: int = TREND_WEEKS, *, upto: datetime | None = None
+) -> tuple[list[WeekStat], list[QueueCycle]]:
+    """Done items per week and their cycle times for the ``weeks`` weeks ending at ``end``
+    (``upto``: exclusive bound of what counts, default ``end``)."""
+    upto = upto or end
     first = end - weeks * WEEK
     rows = conn.execute(
         select(QUEUE.c.slug, ITEM.c.created_at, ITEM.c.resolved_at)
         .select_from(ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id))
-        .where(ITEM.c.category == "done", ITEM.c.resolved_at >= first, ITEM.c.resolved_at < end)
+        .where(ITEM.c.category == "done", ITEM.c.resolved_at >= first, ITEM.c.resolved_at < upto)
     ).all()
     bins: list[list[float]] = [[] for _ in range(weeks)]
     per_queue: dict[str, list[tuple[int, float]]] = {}
@@ -493,16 +498,18 @@ def weekly_review(
     """Everything the review shows, read in one snapshot."""
     now = now or db.clock.now()
     start, end = week_bounds(now, week)
+    # a week ending now includes what happened at this very instant
+    upto = end + timedelta(microseconds=1) if end >= now else end
     with db.read() as conn:
         holidays = capacity_svc.holidays_in(conn)
-        breaches, near = sla_misses(conn, start, end)
+        breaches, near = sla_misses(conn, start, upto)
         blocked = blocked_items(conn)
         stuck = stuck_items(conn, now, stuck_days, holidays)
         unowned = unowned_items(conn)
         findings = process_findings(conn)
         approvals = pending_approvals(conn)
         cap = capacity_svc.report_in(conn, now)
-        weeks, queues = trends(conn, end)
+        weeks, queues = trends(conn, end, upto=upto)
         held = last_review(conn)
     counts = {
         "breaches": len(breaches), "near_misses": len(near), "blocked": len(blocked), "stuck": len(stuck),
