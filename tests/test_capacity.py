@@ -41,7 +41,12 @@ def test_available_hours_shrink_with_time_off_and_inactive_people_have_none() ->
 
 def test_load_uses_default_estimate_for_unestimated_items_and_ignores_others() -> None:
     window = cap.working_window(NOW.date())
-    items = [item("A-1", "bo", None), item("A-2", "bo", 3.5), item("A-3", "cy", 100), item("A-4", None, 9)]
+    items = [
+        item("A-1", "bo", None),
+        item("A-2", "bo", 3.5),
+        item("A-3", "cy", 100),
+        item("A-4", None, 9),
+    ]
     load = cap.person_load(person("bo", 10), items, window)
     assert load.open_items == 2
     assert load.unestimated == 1
@@ -102,7 +107,9 @@ def test_skill_coverage_counts_active_people_and_flags_single_and_uncovered() ->
 def test_needed_skills_rules() -> None:
     known = {"firewall", "kubernetes", "m365", "project-management"}
     assert cap.needed_skills(item("X", "a", 1, skills=("m365",)), known) == ("m365",)
-    assert cap.needed_skills(item("X", "a", 1, title="Firewall renewal for Acme"), known) == ("firewall",)
+    assert cap.needed_skills(item("X", "a", 1, title="Firewall renewal for Acme"), known) == (
+        "firewall",
+    )
     assert cap.needed_skills(item("X", "a", 1, kind="kubernetes-upgrade"), known) == ("kubernetes",)
     assert cap.needed_skills(item("X", "a", 1, title="Project management handbook"), known) == (
         "project-management",
@@ -151,7 +158,8 @@ def test_urgent_started_items_stay_with_their_owner() -> None:
     team, items = overloaded_team()
     due_soon = NOW + timedelta(hours=1)
     items = [
-        OpenItem(**{**i.__dict__, "next_due_at": due_soon}) if i.key in ("P-2", "P-3") else i for i in items
+        OpenItem(**{**i.__dict__, "next_due_at": due_soon}) if i.key in ("P-2", "P-3") else i
+        for i in items
     ]
     report = cap.capacity_report(team, items, [], NOW)
     assert {m.key for m in report.moves}.isdisjoint({"P-2", "P-3"})
@@ -161,7 +169,9 @@ def test_urgent_started_items_stay_with_their_owner() -> None:
 
 def test_urgent_items_move_first_when_the_owner_is_away_today() -> None:
     team, items = overloaded_team()
-    team[0] = person("dev", 40, ("linux", "firewall", "kubernetes"), away=((NOW.date(), NOW.date()),))
+    team[0] = person(
+        "dev", 40, ("linux", "firewall", "kubernetes"), away=((NOW.date(), NOW.date()),)
+    )
     items = [OpenItem(**{**i.__dict__, "sla_breached": i.key == "P-3"}) for i in items]
     report = cap.capacity_report(team, items, [], NOW)
     assert report.moves[0].key == "P-3"
@@ -179,5 +189,7 @@ def test_people_away_today_or_without_spare_time_receive_nothing() -> None:
 
 def test_working_days_between_counts_only_weekdays() -> None:
     fri = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-    assert cap.working_days_between(fri, fri + timedelta(days=3)) == pytest.approx(1.0)  # Fri pm + Mon am
+    assert cap.working_days_between(fri, fri + timedelta(days=3)) == pytest.approx(
+        1.0
+    )  # Fri pm + Mon am
     assert cap.working_days_between(fri, fri - timedelta(days=1)) == 0.0

@@ -30,7 +30,9 @@ def iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def done_item(title: str, created: datetime, hours: float, owner: str = "ann", queue: str = "ops") -> dict[str, Any]:
+def done_item(
+    title: str, created: datetime, hours: float, owner: str = "ann", queue: str = "ops"
+) -> dict[str, Any]:
     resolved = created + timedelta(hours=hours)
     return {
         "queue": queue,
@@ -62,21 +64,62 @@ def team_data() -> dict[str, Any]:
         # 10 weeks ago: outside the 8-week trend
         done_item("ops old", NOW - timedelta(days=70), 1),
         # open work
-        {"ref": "blocker", "queue": "ops", "title": "Firewall renewal", "owner": "ann", "estimate": 30,
-         "created": iso(NOW - timedelta(days=10)),
-         "history": [{"at": iso(NOW - timedelta(days=10)), "by": "ann", "to": "in_progress"}]},
-        {"queue": "ops", "title": "VPN tunnel", "owner": "ann", "estimate": 20, "created": iso(NOW - timedelta(days=9)),
-         "blocked_by": ["blocker"],
-         "history": [{"at": iso(NOW - timedelta(hours=3)), "by": "ann", "comment": "waiting for the firewall"}]},
-        {"queue": "ops", "title": "Linux patching", "owner": "ann", "estimate": 8, "priority": "P4",
-         "created": iso(NOW - timedelta(hours=5))},
-        {"queue": "ops", "title": "Nobody's <b>[red]job[/red]</b>", "priority": "P1", "created": iso(NOW - timedelta(hours=2))},
-        {"queue": "web", "title": "Refund customer", "owner": "bo", "created": iso(NOW - timedelta(days=1)),
-         "history": [{"at": iso(NOW - timedelta(hours=20)), "by": "bo", "to": "in_progress"}],
-         "approval": "done"},
-        {"queue": "ops", "title": "Marked blocked", "owner": "bo", "created": iso(NOW - timedelta(hours=4)),
-         "history": [{"at": iso(NOW - timedelta(hours=4)), "by": "bo", "to": "in_progress"},
-                     {"at": iso(NOW - timedelta(hours=3)), "by": "bo", "to": "blocked"}]},
+        {
+            "ref": "blocker",
+            "queue": "ops",
+            "title": "Firewall renewal",
+            "owner": "ann",
+            "estimate": 30,
+            "created": iso(NOW - timedelta(days=10)),
+            "history": [{"at": iso(NOW - timedelta(days=10)), "by": "ann", "to": "in_progress"}],
+        },
+        {
+            "queue": "ops",
+            "title": "VPN tunnel",
+            "owner": "ann",
+            "estimate": 20,
+            "created": iso(NOW - timedelta(days=9)),
+            "blocked_by": ["blocker"],
+            "history": [
+                {
+                    "at": iso(NOW - timedelta(hours=3)),
+                    "by": "ann",
+                    "comment": "waiting for the firewall",
+                }
+            ],
+        },
+        {
+            "queue": "ops",
+            "title": "Linux patching",
+            "owner": "ann",
+            "estimate": 8,
+            "priority": "P4",
+            "created": iso(NOW - timedelta(hours=5)),
+        },
+        {
+            "queue": "ops",
+            "title": "Nobody's <b>[red]job[/red]</b>",
+            "priority": "P1",
+            "created": iso(NOW - timedelta(hours=2)),
+        },
+        {
+            "queue": "web",
+            "title": "Refund customer",
+            "owner": "bo",
+            "created": iso(NOW - timedelta(days=1)),
+            "history": [{"at": iso(NOW - timedelta(hours=20)), "by": "bo", "to": "in_progress"}],
+            "approval": "done",
+        },
+        {
+            "queue": "ops",
+            "title": "Marked blocked",
+            "owner": "bo",
+            "created": iso(NOW - timedelta(hours=4)),
+            "history": [
+                {"at": iso(NOW - timedelta(hours=4)), "by": "bo", "to": "in_progress"},
+                {"at": iso(NOW - timedelta(hours=3)), "by": "bo", "to": "blocked"},
+            ],
+        },
     ]
     return {
         "people": [
@@ -89,11 +132,27 @@ def team_data() -> dict[str, Any]:
             {"slug": "web", "name": "Web", "prefix": "WEB", "workflow": "default"},
         ],
         "processes": [
-            {"key": "restore-test", "name": "Restore test", "trigger": {"cron": "0 9 1 * *"},
-             "runbook": "1. restore", "skills": ["linux"]},
-            {"key": "fw-review", "name": "Firewall review", "owner": "ann", "trigger": {"cron": "0 9 * * 1"},
-             "runbook": "1. review", "skills": ["firewall"]},
-            {"key": "no-steps", "name": "No steps", "owner": "bo", "trigger": {"cron": "0 9 * * 1"}},
+            {
+                "key": "restore-test",
+                "name": "Restore test",
+                "trigger": {"cron": "0 9 1 * *"},
+                "runbook": "1. restore",
+                "skills": ["linux"],
+            },
+            {
+                "key": "fw-review",
+                "name": "Firewall review",
+                "owner": "ann",
+                "trigger": {"cron": "0 9 * * 1"},
+                "runbook": "1. review",
+                "skills": ["firewall"],
+            },
+            {
+                "key": "no-steps",
+                "name": "No steps",
+                "owner": "bo",
+                "trigger": {"cron": "0 9 * * 1"},
+            },
         ],
         "items": items,
     }
@@ -101,7 +160,9 @@ def team_data() -> dict[str, Any]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Any:
-    database = open_database(tmp_path / "team.db", create=True, clock=Clock.frozen(NOW), unix_user="lead")
+    database = open_database(
+        tmp_path / "team.db", create=True, clock=Clock.frozen(NOW), unix_user="lead"
+    )
     loader.load_data(database, team_data(), source="team")
     yield database
     database.dispose()
@@ -138,7 +199,11 @@ def test_throughput_and_cycle_time_per_week_and_queue(db: Any) -> None:
     this, prev = rv.this_week, rv.prev_week
     assert this.median_h == pytest.approx(7.0)  # 2, 4, 10, 30
     assert this.p85_h == pytest.approx(30.0)
-    assert prev is not None and prev.median_h == pytest.approx(10.0) and prev.p85_h == pytest.approx(12.0)
+    assert (
+        prev is not None
+        and prev.median_h == pytest.approx(10.0)
+        and prev.p85_h == pytest.approx(12.0)
+    )
     ops = next(q for q in rv.queues if q.queue == "ops")
     assert ops.done == 6
     assert ops.median_h == pytest.approx(6.0)  # 1, 2, 4, 8, 10, 12
@@ -169,24 +234,43 @@ def test_findings_blocked_stuck_unowned_processes_approvals(db: Any) -> None:
 def test_sla_breaches_and_near_misses_from_cached_columns_and_events(db: Any) -> None:
     a, b, c, d = (key_of(db, t) for t in ("ops a", "ops b", "ops c", "Linux patching"))
     with db.write() as conn:
-        created = {k: conn.execute(select(ITEM.c.created_at).where(ITEM.c.key == k)).scalar_one() for k in (a, b, c, d)}
-        conn.execute(update(ITEM).where(ITEM.c.key == a).values(sla_res_due=created[a] + timedelta(hours=1)))
+        created = {
+            k: conn.execute(select(ITEM.c.created_at).where(ITEM.c.key == k)).scalar_one()
+            for k in (a, b, c, d)
+        }
+        conn.execute(
+            update(ITEM).where(ITEM.c.key == a).values(sla_res_due=created[a] + timedelta(hours=1))
+        )
         # ops b resolved after 4h, due after 4.5h: 0.5h of 4.5h left (<20%) -> near miss
-        conn.execute(update(ITEM).where(ITEM.c.key == b).values(sla_res_due=created[b] + timedelta(hours=4.5)))
+        conn.execute(
+            update(ITEM)
+            .where(ITEM.c.key == b)
+            .values(sla_res_due=created[b] + timedelta(hours=4.5))
+        )
         # ops c resolved after 10h, due after 40h: comfortably met
-        conn.execute(update(ITEM).where(ITEM.c.key == c).values(sla_res_due=created[c] + timedelta(hours=40)))
+        conn.execute(
+            update(ITEM).where(ITEM.c.key == c).values(sla_res_due=created[c] + timedelta(hours=40))
+        )
         # still open, first response due 1h ago -> breached, not yet met
-        conn.execute(update(ITEM).where(ITEM.c.key == d).values(sla_fr_due=NOW - timedelta(hours=1)))
+        conn.execute(
+            update(ITEM).where(ITEM.c.key == d).values(sla_fr_due=NOW - timedelta(hours=1))
+        )
     with writing(db) as ctx:  # what the SLA engine writes
         item = item_svc.item_for_update(ctx, key_of(db, "VPN tunnel"))
         ctx.record("sla_breached", "ok", "resolution", item_id=item.id)
         other = item_svc.item_for_update(ctx, key_of(db, "Marked blocked"))
         ctx.record("sla_warning", "ok", "first_response", item_id=other.id)
         # an event for a breach the columns explain already is not counted twice
-        ctx.record("sla_breached", "ok", "first_response", item_id=item_svc.item_for_update(ctx, d).id)
+        ctx.record(
+            "sla_breached", "ok", "first_response", item_id=item_svc.item_for_update(ctx, d).id
+        )
     rv = rsvc.weekly_review(db)
     breaches = {(m.key, m.target): m for m in rv.breaches}
-    assert set(breaches) == {(a, "resolution"), (d, "first response"), (key_of(db, "VPN tunnel"), "resolution")}
+    assert set(breaches) == {
+        (a, "resolution"),
+        (d, "first response"),
+        (key_of(db, "VPN tunnel"), "resolution"),
+    }
     assert breaches[(a, "resolution")].margin_s == pytest.approx(3600)
     assert breaches[(d, "first response")].met_at is None
     assert breaches[(key_of(db, "VPN tunnel"), "resolution")].source == "event"
@@ -199,11 +283,20 @@ def test_sla_breaches_and_near_misses_from_cached_columns_and_events(db: Any) ->
 
 def test_record_review_writes_a_row_and_an_event(db: Any) -> None:
     rv = rsvc.weekly_review(db)
-    rid = rsvc.record_review(db, rv.start, rv.end, [{"kind": "reassign", "item": "OPS-1", "detail": "ann -> bo"}],
-                             "cross-train on \x1b[31mfirewall")
+    rid = rsvc.record_review(
+        db,
+        rv.start,
+        rv.end,
+        [{"kind": "reassign", "item": "OPS-1", "detail": "ann -> bo"}],
+        "cross-train on \x1b[31mfirewall",
+    )
     with db.read() as conn:
-        row = conn.execute(select(models.Review.__table__).where(models.Review.__table__.c.id == rid)).one()
-        ev = conn.execute(select(models.Event.__table__).where(models.Event.__table__.c.entity == "review")).one()
+        row = conn.execute(
+            select(models.Review.__table__).where(models.Review.__table__.c.id == rid)
+        ).one()
+        ev = conn.execute(
+            select(models.Event.__table__).where(models.Event.__table__.c.entity == "review")
+        ).one()
     assert row.held_by == "lead" and row.held_at == NOW and row.week_start == rv.start
     assert row.decisions[0]["item"] == "OPS-1"
     assert "\x1b" not in row.decisions[1]["text"]
@@ -226,9 +319,16 @@ def test_markdown_and_json_exports_of_the_hand_made_team(db: Any) -> None:
 def run_cli(*args: str, db_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "opstui", "--db", str(db_path), "--now", iso(NOW), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"PATH": "/usr/bin:/bin", "OPSTUI_CONFIG": str(db_path.parent / "none.toml"),
-             "OPSTUI_STATE": str(db_path.parent / "state"), "HOME": str(db_path.parent)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "OPSTUI_CONFIG": str(db_path.parent / "none.toml"),
+            "OPSTUI_STATE": str(db_path.parent / "state"),
+            "HOME": str(db_path.parent),
+        },
     )
 
 

@@ -186,7 +186,9 @@ def is_working_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
-def working_window(today: date, holidays: frozenset[date] = frozenset(), days: int = WINDOW_DAYS) -> list[date]:
+def working_window(
+    today: date, holidays: frozenset[date] = frozenset(), days: int = WINDOW_DAYS
+) -> list[date]:
     """The next ``days`` working days starting ``today`` (today included if it is one)."""
     out: list[date] = []
     day = today
@@ -197,7 +199,9 @@ def working_window(today: date, holidays: frozenset[date] = frozenset(), days: i
     return out
 
 
-def working_days_between(start: datetime, end: datetime, holidays: frozenset[date] = frozenset()) -> float:
+def working_days_between(
+    start: datetime, end: datetime, holidays: frozenset[date] = frozenset()
+) -> float:
     """Working days elapsed from ``start`` to ``end`` (whole days, partial days by fraction)."""
     if end <= start:
         return 0.0
@@ -206,7 +210,9 @@ def working_days_between(start: datetime, end: datetime, holidays: frozenset[dat
     while day <= end.date():
         if is_working_day(day, holidays):
             lo = max(start, datetime.combine(day, datetime.min.time(), start.tzinfo))
-            hi = min(end, datetime.combine(day + timedelta(days=1), datetime.min.time(), start.tzinfo))
+            hi = min(
+                end, datetime.combine(day + timedelta(days=1), datetime.min.time(), start.tzinfo)
+            )
             total += max(0.0, (hi - lo).total_seconds() / 86400)
         day += timedelta(days=1)
     return total
@@ -308,7 +314,9 @@ def needed_skills(item: OpenItem, known_skills: Iterable[str]) -> tuple[str, ...
     return tuple(sorted(found)) if found else None
 
 
-def can_take(candidate: PersonIn, owner: PersonIn | None, item: OpenItem, known: Iterable[str]) -> bool:
+def can_take(
+    candidate: PersonIn, owner: PersonIn | None, item: OpenItem, known: Iterable[str]
+) -> bool:
     need = needed_skills(item, known)
     if need is not None:
         return set(need) <= set(candidate.skills)
@@ -318,13 +326,17 @@ def can_take(candidate: PersonIn, owner: PersonIn | None, item: OpenItem, known:
 
 
 def is_urgent(item: OpenItem, now: datetime) -> bool:
-    return item.sla_breached or (item.next_due_at is not None and item.next_due_at - now <= URGENT_WITHIN)
+    return item.sla_breached or (
+        item.next_due_at is not None and item.next_due_at - now <= URGENT_WITHIN
+    )
 
 
 # --- rebalancing ---------------------------------------------------------------------
 
 
-def _move_order(item: OpenItem, owner_away: bool, now: datetime) -> tuple[int, int, int, float, str]:
+def _move_order(
+    item: OpenItem, owner_away: bool, now: datetime
+) -> tuple[int, int, int, float, str]:
     """Which of an overloaded person's items to move first (see the module doc)."""
     urgent_first = 0 if (owner_away and is_urgent(item, now)) else 1
     started = 1 if item.category == "active" else 0

@@ -23,7 +23,13 @@ from ..domain.capacity import capacity_report as build_report
 from ..store import queries as q
 from ..store.engine import Database
 
-__all__ = ["DEFAULT_ESTIMATE_HOURS", "people_overview", "capacity_report", "report_in", "report_json"]
+__all__ = [
+    "DEFAULT_ESTIMATE_HOURS",
+    "people_overview",
+    "capacity_report",
+    "report_in",
+    "report_json",
+]
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -79,7 +85,9 @@ def open_items_in(conn: Connection) -> list[OpenItem]:
             ITEM.c.data,
         )
         .select_from(
-            ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).join(owner, owner.c.id == ITEM.c.owner_id)
+            ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).join(
+                owner, owner.c.id == ITEM.c.owner_id
+            )
         )
         .where(ITEM.c.category != "done", ITEM.c.owner_id.is_not(None))
         .order_by(ITEM.c.id)
@@ -116,13 +124,21 @@ def processes_in(conn: Connection) -> list[ProcessIn]:
         .order_by(PROCESS.c.key)
     )
     return [
-        ProcessIn(key=r.key, name=r.name, owner=r.handle, skills=tuple(r.skills or ()), active=bool(r.active))
+        ProcessIn(
+            key=r.key,
+            name=r.name,
+            owner=r.handle,
+            skills=tuple(r.skills or ()),
+            active=bool(r.active),
+        )
         for r in rows
     ]
 
 
 def report_in(conn: Connection, now: datetime) -> CapacityReport:
-    return build_report(people_in(conn), open_items_in(conn), processes_in(conn), now, holidays_in(conn))
+    return build_report(
+        people_in(conn), open_items_in(conn), processes_in(conn), now, holidays_in(conn)
+    )
 
 
 def capacity_report(db: Database, now: datetime | None = None) -> CapacityReport:

@@ -239,13 +239,17 @@ OWNER = PERSON.alias("owner")
 
 
 def _items_from() -> Any:
-    return ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(OWNER, OWNER.c.id == ITEM.c.owner_id)
+    return ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
+        OWNER, OWNER.c.id == ITEM.c.owner_id
+    )
 
 
 # --- sections ------------------------------------------------------------------------
 
 
-def sla_misses(conn: Connection, start: datetime, end: datetime) -> tuple[list[SlaMiss], list[SlaMiss]]:
+def sla_misses(
+    conn: Connection, start: datetime, end: datetime
+) -> tuple[list[SlaMiss], list[SlaMiss]]:
     cols = (
         ITEM.c.id,
         ITEM.c.key,
@@ -281,15 +285,25 @@ def sla_misses(conn: Connection, start: datetime, end: datetime) -> tuple[list[S
         ):
             if due is None:
                 continue
-            base = dict(key=r.key, title=r.title, queue=r.queue, owner=r.owner, target=target, due=due,
-                        met_at=met, source="sla")
+            base = dict(
+                key=r.key,
+                title=r.title,
+                queue=r.queue,
+                owner=r.owner,
+                target=target,
+                due=due,
+                met_at=met,
+                source="sla",
+            )
             if (met is None or met > due) and _in(due, start, end):
                 late = ((met or end) - due).total_seconds()
                 breaches.append(SlaMiss(outcome="breached", margin_s=late, **base))  # type: ignore[arg-type]
                 seen.add((r.id, target))
             elif met is not None and met > due and _in(met, start, end) and due < start:
                 # breached before the week, met late during it: still a breach of this week
-                breaches.append(SlaMiss(outcome="breached", margin_s=(met - due).total_seconds(), **base))  # type: ignore[arg-type]
+                breaches.append(
+                    SlaMiss(outcome="breached", margin_s=(met - due).total_seconds(), **base)
+                )  # type: ignore[arg-type]
                 seen.add((r.id, target))
             elif met is not None and met <= due and _in(met, start, end):
                 window = (due - r.created_at).total_seconds()
@@ -300,25 +314,43 @@ def sla_misses(conn: Connection, start: datetime, end: datetime) -> tuple[list[S
     # events from the SLA engine
     ev = conn.execute(
         select(EVENT.c.item_id, EVENT.c.field, EVENT.c.old, EVENT.c.new, *cols[1:5])
-        .select_from(EVENT.join(ITEM, ITEM.c.id == EVENT.c.item_id).join(QUEUE, QUEUE.c.id == ITEM.c.queue_id)
-                     .outerjoin(OWNER, OWNER.c.id == ITEM.c.owner_id))
-        .where(EVENT.c.field.in_(("sla_breached", "sla_warning")), EVENT.c.ts >= start, EVENT.c.ts < end)
+        .select_from(
+            EVENT.join(ITEM, ITEM.c.id == EVENT.c.item_id)
+            .join(QUEUE, QUEUE.c.id == ITEM.c.queue_id)
+            .outerjoin(OWNER, OWNER.c.id == ITEM.c.owner_id)
+        )
+        .where(
+            EVENT.c.field.in_(("sla_breached", "sla_warning")),
+            EVENT.c.ts >= start,
+            EVENT.c.ts < end,
+        )
         .order_by(EVENT.c.id)
     ).all()
     breached_items = {(m.key) for m in breaches}
     for e in ev:
         label = " ".join(f"{e.old or ''} {e.new or ''}".lower().replace("_", " ").split())
         target = (
-            "first response" if ("first" in label or "fr" in label.split())
-            else "resolution" if ("resol" in label or "res" in label.split())
+            "first response"
+            if ("first" in label or "fr" in label.split())
+            else "resolution"
+            if ("resol" in label or "res" in label.split())
             else "sla"
         )
         keyed = (e.item_id, target)
         if keyed in seen or (target == "sla" and any(k[0] == e.item_id for k in seen)):
             continue
         seen.add(keyed)
-        base = dict(key=e.key, title=e.title, queue=e.queue, owner=e.owner, target=target, due=None,
-                    met_at=None, margin_s=None, source="event")
+        base = dict(
+            key=e.key,
+            title=e.title,
+            queue=e.queue,
+            owner=e.owner,
+            target=target,
+            due=None,
+            met_at=None,
+            margin_s=None,
+            source="event",
+        )
         if e.field == "sla_breached":
             breaches.append(SlaMiss(outcome="breached", **base))  # type: ignore[arg-type]
             breached_items.add(e.key)
@@ -334,9 +366,16 @@ def blocked_items(conn: Connection) -> list[BlockedItem]:
     src_owner = PERSON.alias("src_owner")
     rows = conn.execute(
         select(
-            ITEM.c.id, ITEM.c.key, ITEM.c.title, QUEUE.c.slug.label("queue"), OWNER.c.handle.label("owner"),
-            ITEM.c.status, src.c.key.label("b_key"), src.c.title.label("b_title"),
-            src_owner.c.handle.label("b_owner"), src.c.status.label("b_status"),
+            ITEM.c.id,
+            ITEM.c.key,
+            ITEM.c.title,
+            QUEUE.c.slug.label("queue"),
+            OWNER.c.handle.label("owner"),
+            ITEM.c.status,
+            src.c.key.label("b_key"),
+            src.c.title.label("b_title"),
+            src_owner.c.handle.label("b_owner"),
+            src.c.status.label("b_status"),
         )
         .select_from(
             _items_from()
@@ -349,23 +388,38 @@ def blocked_items(conn: Connection) -> list[BlockedItem]:
     ).all()
     grouped: dict[int, tuple[Any, list[Blocker]]] = {}
     for r in rows:
-        grouped.setdefault(r.id, (r, []))[1].append(Blocker(r.b_key, r.b_title, r.b_owner, r.b_status))
+        grouped.setdefault(r.id, (r, []))[1].append(
+            Blocker(r.b_key, r.b_title, r.b_owner, r.b_status)
+        )
     out = [
-        BlockedItem(r.key, r.title, r.queue, r.owner, r.status, tuple(bs)) for r, bs in grouped.values()
+        BlockedItem(r.key, r.title, r.queue, r.owner, r.status, tuple(bs))
+        for r, bs in grouped.values()
     ]
     # in a "blocked" state with no recorded blocker
     rest = conn.execute(
-        select(ITEM.c.id, ITEM.c.key, ITEM.c.title, QUEUE.c.slug.label("queue"), OWNER.c.handle.label("owner"),
-               ITEM.c.status)
+        select(
+            ITEM.c.id,
+            ITEM.c.key,
+            ITEM.c.title,
+            QUEUE.c.slug.label("queue"),
+            OWNER.c.handle.label("owner"),
+            ITEM.c.status,
+        )
         .select_from(_items_from())
         .where(ITEM.c.category != "done", ITEM.c.status == "blocked")
         .order_by(ITEM.c.priority, ITEM.c.id)
     ).all()
-    out += [BlockedItem(r.key, r.title, r.queue, r.owner, r.status, ()) for r in rest if r.id not in grouped]
+    out += [
+        BlockedItem(r.key, r.title, r.queue, r.owner, r.status, ())
+        for r in rest
+        if r.id not in grouped
+    ]
     return out
 
 
-def stuck_items(conn: Connection, now: datetime, stuck_days: int, holidays: frozenset[date]) -> list[StuckItem]:
+def stuck_items(
+    conn: Connection, now: datetime, stuck_days: int, holidays: frozenset[date]
+) -> list[StuckItem]:
     last = (
         select(EVENT.c.item_id, func.max(EVENT.c.ts).label("last_ts"))
         .where(EVENT.c.item_id.is_not(None))
@@ -375,8 +429,12 @@ def stuck_items(conn: Connection, now: datetime, stuck_days: int, holidays: froz
     # a cheap pre-filter: N working days are at least N calendar days
     rows = conn.execute(
         select(
-            ITEM.c.key, ITEM.c.title, QUEUE.c.slug.label("queue"), OWNER.c.handle.label("owner"),
-            ITEM.c.status, func.coalesce(last.c.last_ts, ITEM.c.updated_at).label("last_ts"),
+            ITEM.c.key,
+            ITEM.c.title,
+            QUEUE.c.slug.label("queue"),
+            OWNER.c.handle.label("owner"),
+            ITEM.c.status,
+            func.coalesce(last.c.last_ts, ITEM.c.updated_at).label("last_ts"),
         )
         .select_from(_items_from().outerjoin(last, last.c.item_id == ITEM.c.id))
         .where(ITEM.c.category != "done")
@@ -391,14 +449,24 @@ def stuck_items(conn: Connection, now: datetime, stuck_days: int, holidays: froz
             last_ts = last_ts.replace(tzinfo=UTC)
         idle = working_days_between(last_ts, now, holidays)
         if idle >= stuck_days:
-            out.append(StuckItem(r.key, r.title, r.queue, r.owner, r.status, last_ts, round(idle, 1)))
+            out.append(
+                StuckItem(r.key, r.title, r.queue, r.owner, r.status, last_ts, round(idle, 1))
+            )
     return sorted(out, key=lambda s: (-s.idle_days, s.key))
 
 
 def unowned_items(conn: Connection) -> list[UnownedItem]:
     rows = conn.execute(
-        select(ITEM.c.key, ITEM.c.title, QUEUE.c.slug.label("queue"), ITEM.c.priority, ITEM.c.status,
-               ITEM.c.created_at, ITEM.c.next_due_at, ITEM.c.version)
+        select(
+            ITEM.c.key,
+            ITEM.c.title,
+            QUEUE.c.slug.label("queue"),
+            ITEM.c.priority,
+            ITEM.c.status,
+            ITEM.c.created_at,
+            ITEM.c.next_due_at,
+            ITEM.c.version,
+        )
         .select_from(ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id))
         .where(ITEM.c.category != "done", ITEM.c.owner_id.is_(None))
         .order_by(ITEM.c.priority, ITEM.c.created_at)
@@ -408,8 +476,14 @@ def unowned_items(conn: Connection) -> list[UnownedItem]:
 
 def process_findings(conn: Connection) -> list[ProcessFinding]:
     rows = conn.execute(
-        select(PROCESS.c.key, PROCESS.c.name, PROCESS.c.owner_id, PROCESS.c.trigger, PROCESS.c.runbook,
-               PERSON.c.active.label("owner_active"))
+        select(
+            PROCESS.c.key,
+            PROCESS.c.name,
+            PROCESS.c.owner_id,
+            PROCESS.c.trigger,
+            PROCESS.c.runbook,
+            PERSON.c.active.label("owner_active"),
+        )
         .select_from(PROCESS.outerjoin(PERSON, PERSON.c.id == PROCESS.c.owner_id))
         .where(PROCESS.c.active.is_(True))
         .order_by(PROCESS.c.key)
@@ -432,10 +506,22 @@ def process_findings(conn: Connection) -> list[ProcessFinding]:
 
 def pending_approvals(conn: Connection) -> list[PendingApproval]:
     rows = conn.execute(
-        select(APPROVAL.c.id.label("approval_id"), ITEM.c.key, ITEM.c.title, OWNER.c.handle.label("owner"),
-               APPROVAL.c.to_state, APPROVAL.c.requested_by, APPROVAL.c.requested_at, APPROVAL.c.note,
-               ITEM.c.version)
-        .select_from(APPROVAL.join(ITEM, ITEM.c.id == APPROVAL.c.item_id).outerjoin(OWNER, OWNER.c.id == ITEM.c.owner_id))
+        select(
+            APPROVAL.c.id.label("approval_id"),
+            ITEM.c.key,
+            ITEM.c.title,
+            OWNER.c.handle.label("owner"),
+            APPROVAL.c.to_state,
+            APPROVAL.c.requested_by,
+            APPROVAL.c.requested_at,
+            APPROVAL.c.note,
+            ITEM.c.version,
+        )
+        .select_from(
+            APPROVAL.join(ITEM, ITEM.c.id == APPROVAL.c.item_id).outerjoin(
+                OWNER, OWNER.c.id == ITEM.c.owner_id
+            )
+        )
         .where(APPROVAL.c.status == "pending")
         .order_by(APPROVAL.c.requested_at, APPROVAL.c.id)
     ).all()
@@ -483,7 +569,9 @@ def trends(
 
 
 def last_review(conn: Connection) -> HeldReview | None:
-    r = conn.execute(select(REVIEW).order_by(REVIEW.c.held_at.desc(), REVIEW.c.id.desc()).limit(1)).first()
+    r = conn.execute(
+        select(REVIEW).order_by(REVIEW.c.held_at.desc(), REVIEW.c.id.desc()).limit(1)
+    ).first()
     if r is None:
         return None
     return HeldReview(r.held_by, r.held_at, r.week_start, len(r.decisions or []))
@@ -493,7 +581,11 @@ def last_review(conn: Connection) -> HeldReview | None:
 
 
 def weekly_review(
-    db: Database, *, week: date | str | None = None, stuck_days: int = 3, now: datetime | None = None
+    db: Database,
+    *,
+    week: date | str | None = None,
+    stuck_days: int = 3,
+    now: datetime | None = None,
 ) -> WeeklyReview:
     """Everything the review shows, read in one snapshot."""
     now = now or db.clock.now()
@@ -512,15 +604,31 @@ def weekly_review(
         weeks, queues = trends(conn, end, upto=upto)
         held = last_review(conn)
     counts = {
-        "breaches": len(breaches), "near_misses": len(near), "blocked": len(blocked), "stuck": len(stuck),
-        "unowned": len(unowned), "process_findings": len(findings), "approvals": len(approvals),
+        "breaches": len(breaches),
+        "near_misses": len(near),
+        "blocked": len(blocked),
+        "stuck": len(stuck),
+        "unowned": len(unowned),
+        "process_findings": len(findings),
+        "approvals": len(approvals),
     }
     return WeeklyReview(
-        now=now, start=start, end=end, stuck_days=stuck_days,
-        breaches=tuple(breaches[:MAX_ROWS]), near_misses=tuple(near[:MAX_ROWS]),
-        blocked=tuple(blocked[:MAX_ROWS]), stuck=tuple(stuck[:MAX_ROWS]), unowned=tuple(unowned[:MAX_ROWS]),
-        process_findings=tuple(findings), approvals=tuple(approvals), capacity=cap,
-        weeks=tuple(weeks), queues=tuple(queues), last_review=held, counts=counts,
+        now=now,
+        start=start,
+        end=end,
+        stuck_days=stuck_days,
+        breaches=tuple(breaches[:MAX_ROWS]),
+        near_misses=tuple(near[:MAX_ROWS]),
+        blocked=tuple(blocked[:MAX_ROWS]),
+        stuck=tuple(stuck[:MAX_ROWS]),
+        unowned=tuple(unowned[:MAX_ROWS]),
+        process_findings=tuple(findings),
+        approvals=tuple(approvals),
+        capacity=cap,
+        weeks=tuple(weeks),
+        queues=tuple(queues),
+        last_review=held,
+        counts=counts,
     )
 
 
@@ -528,25 +636,43 @@ def weekly_review(
 
 
 def record_review(
-    db: Database, start: datetime, end: datetime, decisions: Sequence[dict[str, Any]], notes: str = ""
+    db: Database,
+    start: datetime,
+    end: datetime,
+    decisions: Sequence[dict[str, Any]],
+    notes: str = "",
 ) -> int:
     """Record a held review (who, when, which week, decisions); returns its id."""
     cleaned = [
-        {k: (one_line(str(v), 500) if isinstance(v, str) else v) for k, v in d.items()} for d in decisions
+        {k: (one_line(str(v), 500) if isinstance(v, str) else v) for k, v in d.items()}
+        for d in decisions
     ]
     if notes.strip():
         cleaned.append({"kind": "note", "text": one_line(notes, 2000)})
     with writing(db) as ctx:
         held_by = ctx.unix_user
         if ctx.person_id is not None:
-            handle = ctx.conn.execute(select(PERSON.c.handle).where(PERSON.c.id == ctx.person_id)).scalar()
+            handle = ctx.conn.execute(
+                select(PERSON.c.handle).where(PERSON.c.id == ctx.person_id)
+            ).scalar()
             held_by = handle or held_by
         review_id = ctx.conn.execute(
-            REVIEW.insert().values(held_by=held_by, person_id=ctx.person_id, held_at=ctx.now,
-                                   week_start=start, week_end=end, decisions=cleaned)
+            REVIEW.insert().values(
+                held_by=held_by,
+                person_id=ctx.person_id,
+                held_at=ctx.now,
+                week_start=start,
+                week_end=end,
+                decisions=cleaned,
+            )
         ).inserted_primary_key[0]
-        ctx.record("review_held", None, f"week of {start:%Y-%m-%d}: {len(cleaned)} decision(s)",
-                   entity="review", entity_id=int(review_id))
+        ctx.record(
+            "review_held",
+            None,
+            f"week of {start:%Y-%m-%d}: {len(cleaned)} decision(s)",
+            entity="review",
+            entity_id=int(review_id),
+        )
         return int(review_id)
 
 
@@ -623,21 +749,46 @@ def to_markdown(rv: WeeklyReview) -> str:
         ("Overloaded people", len(cap.overloaded)),
         ("Rebalancing suggestions", len(cap.moves)),
         ("Single-person skills", sum(1 for c in cap.skills if c.count == 1)),
-        ("Done this week", f"{this.done} ({change_text(this.done, prev.done if prev else None)} vs week before)"),
+        (
+            "Done this week",
+            f"{this.done} ({change_text(this.done, prev.done if prev else None)} vs week before)",
+        ),
     ]
     lines += _table(("What", "Count"), summary, "nothing")
     lines += ["## SLA breaches", ""]
     lines += _table(
         ("Item", "Title", "Queue", "Owner", "Target", "Due", "Met", "Late by"),
-        [(m.key, one_line(m.title, 60), m.queue, m.owner or "(unowned)", m.target, _ts(m.due),
-          _ts(m.met_at) if m.met_at else "not yet", margin_text(m.margin_s)) for m in rv.breaches],
+        [
+            (
+                m.key,
+                one_line(m.title, 60),
+                m.queue,
+                m.owner or "(unowned)",
+                m.target,
+                _ts(m.due),
+                _ts(m.met_at) if m.met_at else "not yet",
+                margin_text(m.margin_s),
+            )
+            for m in rv.breaches
+        ],
         "No SLA breaches this week.",
     )
     lines += ["## SLA near misses", ""]
     lines += _table(
         ("Item", "Title", "Queue", "Owner", "Target", "Due", "Met", "Time left"),
-        [(m.key, one_line(m.title, 60), m.queue, m.owner or "(unowned)", m.target, _ts(m.due), _ts(m.met_at),
-          margin_text(m.margin_s)) for m in rv.near_misses],
+        [
+            (
+                m.key,
+                one_line(m.title, 60),
+                m.queue,
+                m.owner or "(unowned)",
+                m.target,
+                _ts(m.due),
+                _ts(m.met_at),
+                margin_text(m.margin_s),
+            )
+            for m in rv.near_misses
+        ],
         "No near misses this week.",
     )
     lines += ["### Breaches and near misses by queue", ""]
@@ -647,55 +798,113 @@ def to_markdown(rv: WeeklyReview) -> str:
     lines += ["## Blocked items", ""]
     lines += _table(
         ("Item", "Title", "Owner", "Status", "Blocked by", "Blocker owner", "Blocker status"),
-        [(b.key, one_line(b.title, 60), b.owner or "(unowned)", b.status,
-          ", ".join(x.key for x in b.blockers) or "(no blocker recorded)",
-          ", ".join(x.owner or "(unowned)" for x in b.blockers) or "-",
-          ", ".join(x.status for x in b.blockers) or "-") for b in rv.blocked],
+        [
+            (
+                b.key,
+                one_line(b.title, 60),
+                b.owner or "(unowned)",
+                b.status,
+                ", ".join(x.key for x in b.blockers) or "(no blocker recorded)",
+                ", ".join(x.owner or "(unowned)" for x in b.blockers) or "-",
+                ", ".join(x.status for x in b.blockers) or "-",
+            )
+            for b in rv.blocked
+        ],
         "Nothing is blocked.",
     )
     lines += [f"## Stuck items (no event for {rv.stuck_days}+ working days)", ""]
     lines += _table(
         ("Item", "Title", "Queue", "Owner", "Status", "Last event", "Idle (working days)"),
-        [(s.key, one_line(s.title, 60), s.queue, s.owner or "(unowned)", s.status, _ts(s.last_event_at),
-          f"{s.idle_days:g}") for s in rv.stuck],
+        [
+            (
+                s.key,
+                one_line(s.title, 60),
+                s.queue,
+                s.owner or "(unowned)",
+                s.status,
+                _ts(s.last_event_at),
+                f"{s.idle_days:g}",
+            )
+            for s in rv.stuck
+        ],
         "Nothing is stuck.",
     )
     lines += ["## Unowned items", ""]
     lines += _table(
         ("Item", "Title", "Queue", "Priority", "Status", "Created", "Next due"),
-        [(u.key, one_line(u.title, 60), u.queue, f"P{u.priority}", u.status, _ts(u.created_at), _ts(u.next_due_at))
-         for u in rv.unowned],
+        [
+            (
+                u.key,
+                one_line(u.title, 60),
+                u.queue,
+                f"P{u.priority}",
+                u.status,
+                _ts(u.created_at),
+                _ts(u.next_due_at),
+            )
+            for u in rv.unowned
+        ],
         "Every open item has an owner.",
     )
     lines += ["## Process findings", ""]
-    lines += _table(("Process", "Name", "Finding"), [(p.key, p.name, p.finding) for p in rv.process_findings],
-                    "Every process has an owner, a trigger and a runbook.")
+    lines += _table(
+        ("Process", "Name", "Finding"),
+        [(p.key, p.name, p.finding) for p in rv.process_findings],
+        "Every process has an owner, a trigger and a runbook.",
+    )
     lines += ["## Pending approvals", ""]
     lines += _table(
         ("Item", "Title", "Owner", "Move to", "Requested by", "Requested at", "Note"),
-        [(a.key, one_line(a.title, 60), a.owner or "(unowned)", a.to_state, a.requested_by, _ts(a.requested_at),
-          one_line(a.note, 60)) for a in rv.approvals],
+        [
+            (
+                a.key,
+                one_line(a.title, 60),
+                a.owner or "(unowned)",
+                a.to_state,
+                a.requested_by,
+                _ts(a.requested_at),
+                one_line(a.note, 60),
+            )
+            for a in rv.approvals
+        ],
         "No approvals waiting.",
     )
     lines += [f"## Load per person ({cap.window_start:%a %d %b} to {cap.window_end:%a %d %b})", ""]
     if cap.busiest and cap.busiest_share is not None:
         flag = " **warning: one person carries the team**" if cap.busiest_warning else ""
-        lines += [f"Busiest: {cap.busiest} holds {cap.busiest_share:.0%} of the owned open load "
-                  f"({cap.total_load_hours:g}h of work, {cap.total_available_hours:g}h available).{flag}", ""]
+        lines += [
+            f"Busiest: {cap.busiest} holds {cap.busiest_share:.0%} of the owned open load "
+            f"({cap.total_load_hours:g}h of work, {cap.total_available_hours:g}h available).{flag}",
+            "",
+        ]
     top = max((p.utilisation or 0 for p in cap.people), default=0) or 1
     lines += _table(
         ("Person", "Open", "Load", "Available", "Utilisation", "Chart", "Flag"),
-        [(p.handle, p.open_items, f"{p.load_hours:g}h", f"{p.available_hours:g}h",
-          f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
-          bar(p.utilisation or 0, max(top, 1.0), 12),
-          "OVERLOADED" if p.overloaded else ("inactive" if not p.active else (f"away {p.away_days}d" if p.away_days else "")))
-         for p in cap.people],
+        [
+            (
+                p.handle,
+                p.open_items,
+                f"{p.load_hours:g}h",
+                f"{p.available_hours:g}h",
+                f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
+                bar(p.utilisation or 0, max(top, 1.0), 12),
+                "OVERLOADED"
+                if p.overloaded
+                else (
+                    "inactive" if not p.active else (f"away {p.away_days}d" if p.away_days else "")
+                ),
+            )
+            for p in cap.people
+        ],
         "No people.",
     )
     lines += ["### Rebalancing suggestions", ""]
     lines += _table(
         ("Item", "Title", "Hours", "From", "To", "Why"),
-        [(m.key, one_line(m.title, 60), f"{m.hours:g}h", m.from_handle, m.to_handle, m.reason) for m in cap.moves],
+        [
+            (m.key, one_line(m.title, 60), f"{m.hours:g}h", m.from_handle, m.to_handle, m.reason)
+            for m in cap.moves
+        ],
         "No moves needed." if not cap.overloaded else "No move found.",
     )
     if cap.unresolved:
@@ -703,54 +912,108 @@ def to_markdown(rv: WeeklyReview) -> str:
     lines += ["## Bus-factor risks", ""]
     lines += _table(
         ("Skill", "People", "Risk"),
-        [(c.name, ", ".join(c.people) or "nobody", "uncovered" if c.count == 0 else "one person")
-         for c in cap.skill_risks],
+        [
+            (c.name, ", ".join(c.people) or "nobody", "uncovered" if c.count == 0 else "one person")
+            for c in cap.skill_risks
+        ],
         "Every skill has at least two people.",
     )
     lines += _table(
         ("Process", "Owner", "Skills", "Can cover", "Risk"),
-        [(c.name, c.owner or "(none)", ", ".join(c.skills) or "-", ", ".join(c.people) or "nobody",
-          "uncovered" if c.count == 0 else "one person") for c in cap.process_risks],
+        [
+            (
+                c.name,
+                c.owner or "(none)",
+                ", ".join(c.skills) or "-",
+                ", ".join(c.people) or "nobody",
+                "uncovered" if c.count == 0 else "one person",
+            )
+            for c in cap.process_risks
+        ],
         "Every process has at least two people who can run it.",
     )
     lines += [f"## Throughput and cycle time ({len(rv.weeks)} weeks)", ""]
     top_done = max((w.done for w in rv.weeks), default=0)
     lines += _table(
         ("Week starting", "Done", "Chart", "Cycle median", "Cycle p85"),
-        [(f"{w.start:%Y-%m-%d}", w.done, bar(w.done, top_done, 20), hours_text(w.median_h), hours_text(w.p85_h))
-         for w in rv.weeks],
+        [
+            (
+                f"{w.start:%Y-%m-%d}",
+                w.done,
+                bar(w.done, top_done, 20),
+                hours_text(w.median_h),
+                hours_text(w.p85_h),
+            )
+            for w in rv.weeks
+        ],
         "No history.",
     )
     lines += ["Change against the week before:", ""]
     lines += _table(
         ("Measure", "This week", "Week before", "Change"),
-        [("Done", this.done, prev.done if prev else "-", change_text(this.done, prev.done if prev else None)),
-         ("Cycle median", hours_text(this.median_h), hours_text(prev.median_h if prev else None),
-          change_text(this.median_h, prev.median_h if prev else None, unit="h")),
-         ("Cycle p85", hours_text(this.p85_h), hours_text(prev.p85_h if prev else None),
-          change_text(this.p85_h, prev.p85_h if prev else None, unit="h"))],
+        [
+            (
+                "Done",
+                this.done,
+                prev.done if prev else "-",
+                change_text(this.done, prev.done if prev else None),
+            ),
+            (
+                "Cycle median",
+                hours_text(this.median_h),
+                hours_text(prev.median_h if prev else None),
+                change_text(this.median_h, prev.median_h if prev else None, unit="h"),
+            ),
+            (
+                "Cycle p85",
+                hours_text(this.p85_h),
+                hours_text(prev.p85_h if prev else None),
+                change_text(this.p85_h, prev.p85_h if prev else None, unit="h"),
+            ),
+        ],
         "",
     )
     lines += ["### Cycle time per queue", ""]
     lines += _table(
         ("Queue", "Done (8 wk)", "Median", "p85", "This week median", "Week before", "Change"),
-        [(c.queue, c.done, hours_text(c.median_h), hours_text(c.p85_h), hours_text(c.week_median_h),
-          hours_text(c.prev_week_median_h), change_text(c.week_median_h, c.prev_week_median_h, unit="h"))
-         for c in rv.queues],
+        [
+            (
+                c.queue,
+                c.done,
+                hours_text(c.median_h),
+                hours_text(c.p85_h),
+                hours_text(c.week_median_h),
+                hours_text(c.prev_week_median_h),
+                change_text(c.week_median_h, c.prev_week_median_h, unit="h"),
+            )
+            for c in rv.queues
+        ],
         "No queues.",
     )
     if rv.last_review:
         h = rv.last_review
-        lines += [f"_Last review held by {one_line(h.held_by)} at {_ts(h.held_at)} UTC "
-                  f"(week of {h.week_start:%Y-%m-%d}, {h.decisions} decision(s))._", ""]
+        lines += [
+            f"_Last review held by {one_line(h.held_by)} at {_ts(h.held_at)} UTC "
+            f"(week of {h.week_start:%Y-%m-%d}, {h.decisions} decision(s))._",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def to_json(rv: WeeklyReview) -> dict[str, Any]:
     def miss(m: SlaMiss) -> dict[str, Any]:
-        return {"item": m.key, "title": m.title, "queue": m.queue, "owner": m.owner, "target": m.target,
-                "outcome": m.outcome, "due": m.due, "met_at": m.met_at,
-                "margin_minutes": None if m.margin_s is None else round(m.margin_s / 60, 1), "source": m.source}
+        return {
+            "item": m.key,
+            "title": m.title,
+            "queue": m.queue,
+            "owner": m.owner,
+            "target": m.target,
+            "outcome": m.outcome,
+            "due": m.due,
+            "met_at": m.met_at,
+            "margin_minutes": None if m.margin_s is None else round(m.margin_s / 60, 1),
+            "source": m.source,
+        }
 
     return {
         "week": {"start": rv.start, "end": rv.end},
@@ -759,32 +1022,97 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
         "sla": {
             "breaches": [miss(m) for m in rv.breaches],
             "near_misses": [miss(m) for m in rv.near_misses],
-            "by_queue": [{"queue": k, "breaches": b, "near_misses": n} for k, b, n in rv.misses_by("queue")],
-            "by_owner": [{"owner": k, "breaches": b, "near_misses": n} for k, b, n in rv.misses_by("owner")],
+            "by_queue": [
+                {"queue": k, "breaches": b, "near_misses": n} for k, b, n in rv.misses_by("queue")
+            ],
+            "by_owner": [
+                {"owner": k, "breaches": b, "near_misses": n} for k, b, n in rv.misses_by("owner")
+            ],
         },
-        "blocked": [{"item": b.key, "title": b.title, "queue": b.queue, "owner": b.owner, "status": b.status,
-                     "blocked_by": [{"item": x.key, "title": x.title, "owner": x.owner, "status": x.status}
-                                    for x in b.blockers]} for b in rv.blocked],
-        "stuck": [{"item": s.key, "title": s.title, "queue": s.queue, "owner": s.owner, "status": s.status,
-                   "last_event_at": s.last_event_at, "idle_working_days": s.idle_days} for s in rv.stuck],
-        "unowned": [{"item": u.key, "title": u.title, "queue": u.queue, "priority": f"P{u.priority}",
-                     "status": u.status, "created_at": u.created_at, "next_due_at": u.next_due_at}
-                    for u in rv.unowned],
-        "process_findings": [{"process": p.key, "name": p.name, "finding": p.finding} for p in rv.process_findings],
-        "approvals": [{"id": a.approval_id, "item": a.key, "title": a.title, "owner": a.owner,
-                       "to_state": a.to_state, "requested_by": a.requested_by, "requested_at": a.requested_at,
-                       "note": a.note} for a in rv.approvals],
+        "blocked": [
+            {
+                "item": b.key,
+                "title": b.title,
+                "queue": b.queue,
+                "owner": b.owner,
+                "status": b.status,
+                "blocked_by": [
+                    {"item": x.key, "title": x.title, "owner": x.owner, "status": x.status}
+                    for x in b.blockers
+                ],
+            }
+            for b in rv.blocked
+        ],
+        "stuck": [
+            {
+                "item": s.key,
+                "title": s.title,
+                "queue": s.queue,
+                "owner": s.owner,
+                "status": s.status,
+                "last_event_at": s.last_event_at,
+                "idle_working_days": s.idle_days,
+            }
+            for s in rv.stuck
+        ],
+        "unowned": [
+            {
+                "item": u.key,
+                "title": u.title,
+                "queue": u.queue,
+                "priority": f"P{u.priority}",
+                "status": u.status,
+                "created_at": u.created_at,
+                "next_due_at": u.next_due_at,
+            }
+            for u in rv.unowned
+        ],
+        "process_findings": [
+            {"process": p.key, "name": p.name, "finding": p.finding} for p in rv.process_findings
+        ],
+        "approvals": [
+            {
+                "id": a.approval_id,
+                "item": a.key,
+                "title": a.title,
+                "owner": a.owner,
+                "to_state": a.to_state,
+                "requested_by": a.requested_by,
+                "requested_at": a.requested_at,
+                "note": a.note,
+            }
+            for a in rv.approvals
+        ],
         "capacity": capacity_svc.report_json(rv.capacity),
-        "throughput": [{"week_start": w.start, "week_end": w.end, "done": w.done,
-                        "cycle_median_hours": None if w.median_h is None else round(w.median_h, 2),
-                        "cycle_p85_hours": None if w.p85_h is None else round(w.p85_h, 2)} for w in rv.weeks],
-        "cycle_by_queue": [{"queue": c.queue, "done": c.done,
-                            "median_hours": None if c.median_h is None else round(c.median_h, 2),
-                            "p85_hours": None if c.p85_h is None else round(c.p85_h, 2),
-                            "week_median_hours": None if c.week_median_h is None else round(c.week_median_h, 2),
-                            "prev_week_median_hours": None if c.prev_week_median_h is None
-                            else round(c.prev_week_median_h, 2)} for c in rv.queues],
-        "last_review": None if rv.last_review is None else {
-            "held_by": rv.last_review.held_by, "held_at": rv.last_review.held_at,
-            "week_start": rv.last_review.week_start, "decisions": rv.last_review.decisions},
+        "throughput": [
+            {
+                "week_start": w.start,
+                "week_end": w.end,
+                "done": w.done,
+                "cycle_median_hours": None if w.median_h is None else round(w.median_h, 2),
+                "cycle_p85_hours": None if w.p85_h is None else round(w.p85_h, 2),
+            }
+            for w in rv.weeks
+        ],
+        "cycle_by_queue": [
+            {
+                "queue": c.queue,
+                "done": c.done,
+                "median_hours": None if c.median_h is None else round(c.median_h, 2),
+                "p85_hours": None if c.p85_h is None else round(c.p85_h, 2),
+                "week_median_hours": None if c.week_median_h is None else round(c.week_median_h, 2),
+                "prev_week_median_hours": None
+                if c.prev_week_median_h is None
+                else round(c.prev_week_median_h, 2),
+            }
+            for c in rv.queues
+        ],
+        "last_review": None
+        if rv.last_review is None
+        else {
+            "held_by": rv.last_review.held_by,
+            "held_at": rv.last_review.held_at,
+            "week_start": rv.last_review.week_start,
+            "decisions": rv.last_review.decisions,
+        },
     }

@@ -29,6 +29,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 
 from ...domain.text import one_line
@@ -56,7 +57,12 @@ class Decision:
     at: datetime
 
     def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "item": self.item, "detail": self.detail, "at": self.at.isoformat()}
+        return {
+            "kind": self.kind,
+            "item": self.item,
+            "detail": self.detail,
+            "at": self.at.isoformat(),
+        }
 
 
 class ReviewTable(DataTable[Any]):
@@ -212,7 +218,9 @@ class ReviewScreen(Screen[None]):
                 yield Static("Process findings", classes="section", id="h-process")
                 yield ReviewTable(id="t-process", cursor_type="row")
             with TabPane("5 Approvals", id="approvals"):
-                yield Static("a: approve   x: reject (each asks for an optional note)", classes="section")
+                yield Static(
+                    "a: approve   x: reject (each asks for an optional note)", classes="section"
+                )
                 yield ReviewTable(id="t-approvals", cursor_type="row", classes="grow")
             with TabPane("6 Load", id="load"):
                 yield Static("", classes="section", id="h-load")
@@ -355,133 +363,314 @@ class ReviewScreen(Screen[None]):
         )
         agenda = [
             ("breaches", "1. SLA breaches", c["breaches"], "by queue and owner on tab 2"),
-            ("near", "   SLA near misses", c["near_misses"], "met with under 20% of the window left"),
+            (
+                "near",
+                "   SLA near misses",
+                c["near_misses"],
+                "met with under 20% of the window left",
+            ),
             ("blocked", "2. Blocked items", c["blocked"], "and what blocks them (tab 3)"),
             ("stuck", "   Stuck items", c["stuck"], f"no event for {rv.stuck_days}+ working days"),
             ("unowned", "3. Unowned items", c["unowned"], "give each an owner (tab 4)"),
-            ("procs", "   Process findings", c["process_findings"], "ownerless or incomplete processes"),
+            (
+                "procs",
+                "   Process findings",
+                c["process_findings"],
+                "ownerless or incomplete processes",
+            ),
             ("approvals", "4. Pending approvals", c["approvals"], "a / x on tab 5"),
             ("overloaded", "5. Overloaded people", len(cap.overloaded), busiest),
             ("moves", "   Suggested moves", len(cap.moves), "space + Enter on tab 6"),
-            ("risks", "6. Bus-factor risks", len(cap.skill_risks) + len(cap.process_risks),
-             ", ".join(x.name for x in (*cap.skill_risks, *cap.process_risks))[:80] or "none"),
-            ("done", "7. Done this week", this.done,
-             f"{review_svc.change_text(this.done, prev.done if prev else None)} vs week before; "
-             f"cycle median {review_svc.hours_text(this.median_h)} "
-             f"({review_svc.change_text(this.median_h, prev.median_h if prev else None, unit='h')})"),
+            (
+                "risks",
+                "6. Bus-factor risks",
+                len(cap.skill_risks) + len(cap.process_risks),
+                ", ".join(x.name for x in (*cap.skill_risks, *cap.process_risks))[:80] or "none",
+            ),
+            (
+                "done",
+                "7. Done this week",
+                this.done,
+                f"{review_svc.change_text(this.done, prev.done if prev else None)} vs week before; "
+                f"cycle median {review_svc.hours_text(this.median_h)} "
+                f"({review_svc.change_text(this.median_h, prev.median_h if prev else None, unit='h')})",
+            ),
         ]
-        self._fill("t-agenda", [
-            (k, (Text(label), Text(str(n), style="bold" if n else "dim"), lit(note)))
-            for k, label, n, note in agenda
-        ])
+        self._fill(
+            "t-agenda",
+            [
+                (k, (Text(label), Text(str(n), style="bold" if n else "dim"), lit(note)))
+                for k, label, n, note in agenda
+            ],
+        )
 
         misses = [*rv.breaches, *rv.near_misses]
         self.query_one("#h-sla", Static).update(
             f"SLA breaches ({c['breaches']}) and near misses ({c['near_misses']}) of the week"
             + ("" if misses else ": none")
         )
-        self._fill("t-sla", [
-            (f"{m.key}:{m.target}:{m.outcome}", (
-                lit(m.key), Text(m.outcome, style="bold red" if m.outcome == "breached" else "yellow"),
-                Text(m.target), lit(m.queue), lit(m.owner or "(unowned)"), Text(ts(m.due)),
-                Text(review_svc.margin_text(m.margin_s)), lit(m.title, 50)))
-            for m in misses
-        ])
-        self._fill("t-sla-queue", [(k, (lit(k), Text(str(b)), Text(str(n)))) for k, b, n in rv.misses_by("queue")])
-        self._fill("t-sla-owner", [(k, (lit(k), Text(str(b)), Text(str(n)))) for k, b, n in rv.misses_by("owner")])
+        self._fill(
+            "t-sla",
+            [
+                (
+                    f"{m.key}:{m.target}:{m.outcome}",
+                    (
+                        lit(m.key),
+                        Text(m.outcome, style="bold red" if m.outcome == "breached" else "yellow"),
+                        Text(m.target),
+                        lit(m.queue),
+                        lit(m.owner or "(unowned)"),
+                        Text(ts(m.due)),
+                        Text(review_svc.margin_text(m.margin_s)),
+                        lit(m.title, 50),
+                    ),
+                )
+                for m in misses
+            ],
+        )
+        self._fill(
+            "t-sla-queue",
+            [(k, (lit(k), Text(str(b)), Text(str(n)))) for k, b, n in rv.misses_by("queue")],
+        )
+        self._fill(
+            "t-sla-owner",
+            [(k, (lit(k), Text(str(b)), Text(str(n)))) for k, b, n in rv.misses_by("owner")],
+        )
 
         self.query_one("#h-blocked", Static).update(f"Blocked ({len(rv.blocked)})")
-        self._fill("t-blocked", [
-            (b.key, (lit(b.key), lit(b.owner or "(unowned)"), lit(b.status),
-                     lit(", ".join(x.key for x in b.blockers) or "(no blocker recorded)"),
-                     lit(", ".join(x.owner or "(unowned)" for x in b.blockers) or "-"), lit(b.title, 50)))
-            for b in rv.blocked
-        ])
+        self._fill(
+            "t-blocked",
+            [
+                (
+                    b.key,
+                    (
+                        lit(b.key),
+                        lit(b.owner or "(unowned)"),
+                        lit(b.status),
+                        lit(", ".join(x.key for x in b.blockers) or "(no blocker recorded)"),
+                        lit(", ".join(x.owner or "(unowned)" for x in b.blockers) or "-"),
+                        lit(b.title, 50),
+                    ),
+                )
+                for b in rv.blocked
+            ],
+        )
         self.query_one("#h-stuck", Static).update(
             f"Stuck: no event for {rv.stuck_days}+ working days ({c['stuck']})"
         )
-        self._fill("t-stuck", [
-            (s.key, (lit(s.key), lit(s.owner or "(unowned)"), lit(s.status), Text(f"{s.idle_days:g}"),
-                     Text(ts(s.last_event_at)), lit(s.title, 50)))
-            for s in rv.stuck
-        ])
+        self._fill(
+            "t-stuck",
+            [
+                (
+                    s.key,
+                    (
+                        lit(s.key),
+                        lit(s.owner or "(unowned)"),
+                        lit(s.status),
+                        Text(f"{s.idle_days:g}"),
+                        Text(ts(s.last_event_at)),
+                        lit(s.title, 50),
+                    ),
+                )
+                for s in rv.stuck
+            ],
+        )
         self.query_one("#h-unowned", Static).update(f"Unowned items ({c['unowned']})")
-        self._fill("t-unowned", [
-            (u.key, (lit(u.key), lit(u.queue), Text(f"P{u.priority}", style="bold red" if u.priority == 1 else ""),
-                     lit(u.status), Text(ts(u.created_at)), lit(u.title, 60)))
-            for u in rv.unowned
-        ])
-        self.query_one("#h-process", Static).update(f"Process findings ({len(rv.process_findings)})")
-        self._fill("t-process", [
-            (p.key, (lit(p.key), Text(p.finding, style="yellow"), lit(p.name, 50))) for p in rv.process_findings
-        ])
-        self._fill("t-approvals", [
-            (str(a.approval_id), (lit(a.key), lit(a.owner or "(unowned)"), lit(a.to_state), Text(ts(a.requested_at)),
-                                  lit(a.requested_by), lit(a.title, 50), lit(a.note, 30)))
-            for a in rv.approvals
-        ])
+        self._fill(
+            "t-unowned",
+            [
+                (
+                    u.key,
+                    (
+                        lit(u.key),
+                        lit(u.queue),
+                        Text(f"P{u.priority}", style="bold red" if u.priority == 1 else ""),
+                        lit(u.status),
+                        Text(ts(u.created_at)),
+                        lit(u.title, 60),
+                    ),
+                )
+                for u in rv.unowned
+            ],
+        )
+        self.query_one("#h-process", Static).update(
+            f"Process findings ({len(rv.process_findings)})"
+        )
+        self._fill(
+            "t-process",
+            [
+                (p.key, (lit(p.key), Text(p.finding, style="yellow"), lit(p.name, 50)))
+                for p in rv.process_findings
+            ],
+        )
+        self._fill(
+            "t-approvals",
+            [
+                (
+                    str(a.approval_id),
+                    (
+                        lit(a.key),
+                        lit(a.owner or "(unowned)"),
+                        lit(a.to_state),
+                        Text(ts(a.requested_at)),
+                        lit(a.requested_by),
+                        lit(a.title, 50),
+                        lit(a.note, 30),
+                    ),
+                )
+                for a in rv.approvals
+            ],
+        )
         top = max([1.0, *(p.utilisation or 0 for p in cap.people)])
-        self.query_one("#h-load", Static).update(Text.assemble(
-            f"Load for {cap.window_start:%a %d %b} to {cap.window_end:%a %d %b}: ",
-            (busiest, "bold red" if cap.busiest_warning else ""),
-        ))
-        self._fill("t-load", [
-            (p.handle, (
-                lit(p.handle), Text(str(p.open_items)), Text(f"{p.load_hours:g}h"), Text(f"{p.available_hours:g}h"),
-                Text(f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
-                     style="bold red" if p.overloaded else ""),
-                Text(review_svc.bar(p.utilisation or 0, top, 12), style="red" if p.overloaded else "green"),
-                Text("OVERLOADED" if p.overloaded else ("inactive" if not p.active
-                     else (f"away {p.away_days}d" if p.away_days else "")),
-                     style="bold red" if p.overloaded else "dim")))
-            for p in cap.people
-        ])
+        self.query_one("#h-load", Static).update(
+            Text.assemble(
+                f"Load for {cap.window_start:%a %d %b} to {cap.window_end:%a %d %b}: ",
+                (busiest, "bold red" if cap.busiest_warning else ""),
+            )
+        )
+        self._fill(
+            "t-load",
+            [
+                (
+                    p.handle,
+                    (
+                        lit(p.handle),
+                        Text(str(p.open_items)),
+                        Text(f"{p.load_hours:g}h"),
+                        Text(f"{p.available_hours:g}h"),
+                        Text(
+                            f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
+                            style="bold red" if p.overloaded else "",
+                        ),
+                        Text(
+                            review_svc.bar(p.utilisation or 0, top, 12),
+                            style="red" if p.overloaded else "green",
+                        ),
+                        Text(
+                            "OVERLOADED"
+                            if p.overloaded
+                            else (
+                                "inactive"
+                                if not p.active
+                                else (f"away {p.away_days}d" if p.away_days else "")
+                            ),
+                            style="bold red" if p.overloaded else "dim",
+                        ),
+                    ),
+                )
+                for p in cap.people
+            ],
+        )
         self._render_moves()
-        self._fill("t-skills", [
-            (s.name, (lit(s.name), lit(", ".join(s.people) or "nobody"),
-                      Text(str(s.count), style="bold red" if s.risk else "")))
-            for s in cap.skills
-        ])
-        self._fill("t-procs", [
-            (p.name, (lit(p.name), lit(p.owner or "(none)", style="" if p.owner else "bold red"),
-                      lit(", ".join(p.people) or "nobody"), Text(str(p.count), style="bold red" if p.risk else "")))
-            for p in cap.processes
-        ])
+        self._fill(
+            "t-skills",
+            [
+                (
+                    s.name,
+                    (
+                        lit(s.name),
+                        lit(", ".join(s.people) or "nobody"),
+                        Text(str(s.count), style="bold red" if s.risk else ""),
+                    ),
+                )
+                for s in cap.skills
+            ],
+        )
+        self._fill(
+            "t-procs",
+            [
+                (
+                    p.name,
+                    (
+                        lit(p.name),
+                        lit(p.owner or "(none)", style="" if p.owner else "bold red"),
+                        lit(", ".join(p.people) or "nobody"),
+                        Text(str(p.count), style="bold red" if p.risk else ""),
+                    ),
+                )
+                for p in cap.processes
+            ],
+        )
         done = [float(w.done) for w in rv.weeks]
         cycle = [w.median_h or 0.0 for w in rv.weeks]
         self.query_one("#s-done", Sparkline).data = done
         self.query_one("#s-cycle", Sparkline).data = cycle
-        self.query_one("#l-done", Static).update(Text.assemble(
-            ("Done per week ", "bold"), f"(8 weeks, {int(min(done, default=0))}..{int(max(done, default=0))}): ",
-            f"this week {this.done}, {review_svc.change_text(this.done, prev.done if prev else None)} vs week before",
-        ))
-        self.query_one("#l-cycle", Static).update(Text.assemble(
-            ("Cycle time median ", "bold"), f"this week {review_svc.hours_text(this.median_h)}, ",
-            review_svc.change_text(this.median_h, prev.median_h if prev else None, unit="h"), " vs week before",
-        ))
-        self._fill("t-weeks", [
-            (f"{w.start:%Y-%m-%d}", (Text(f"{w.start:%d %b}"), Text(str(w.done)), Text(review_svc.hours_text(w.median_h)),
-                                    Text(review_svc.hours_text(w.p85_h))))
-            for w in rv.weeks
-        ])
-        self._fill("t-queues", [
-            (q.queue, (lit(q.queue), Text(str(q.done)), Text(review_svc.hours_text(q.median_h)),
-                       Text(review_svc.hours_text(q.p85_h)), Text(review_svc.hours_text(q.week_median_h)),
-                       Text(review_svc.hours_text(q.prev_week_median_h)),
-                       Text(review_svc.change_text(q.week_median_h, q.prev_week_median_h, unit="h"))))
-            for q in rv.queues
-        ])
+        self.query_one("#l-done", Static).update(
+            Text.assemble(
+                ("Done per week ", "bold"),
+                f"(8 weeks, {int(min(done, default=0))}..{int(max(done, default=0))}): ",
+                f"this week {this.done}, {review_svc.change_text(this.done, prev.done if prev else None)} vs week before",
+            )
+        )
+        self.query_one("#l-cycle", Static).update(
+            Text.assemble(
+                ("Cycle time median ", "bold"),
+                f"this week {review_svc.hours_text(this.median_h)}, ",
+                review_svc.change_text(this.median_h, prev.median_h if prev else None, unit="h"),
+                " vs week before",
+            )
+        )
+        self._fill(
+            "t-weeks",
+            [
+                (
+                    f"{w.start:%Y-%m-%d}",
+                    (
+                        Text(f"{w.start:%d %b}"),
+                        Text(str(w.done)),
+                        Text(review_svc.hours_text(w.median_h)),
+                        Text(review_svc.hours_text(w.p85_h)),
+                    ),
+                )
+                for w in rv.weeks
+            ],
+        )
+        self._fill(
+            "t-queues",
+            [
+                (
+                    q.queue,
+                    (
+                        lit(q.queue),
+                        Text(str(q.done)),
+                        Text(review_svc.hours_text(q.median_h)),
+                        Text(review_svc.hours_text(q.p85_h)),
+                        Text(review_svc.hours_text(q.week_median_h)),
+                        Text(review_svc.hours_text(q.prev_week_median_h)),
+                        Text(
+                            review_svc.change_text(q.week_median_h, q.prev_week_median_h, unit="h")
+                        ),
+                    ),
+                )
+                for q in rv.queues
+            ],
+        )
         self._status()
 
     def _render_moves(self) -> None:
         if self.review is None:
             return
-        self._fill("t-moves", [
-            (m.key, (Text("[x]" if m.key in self.selected else "[ ]", style="bold green" if m.key in self.selected else "dim"),
-                     lit(m.key), Text(f"{m.hours:g}h"), lit(m.from_handle), lit(m.to_handle, style="bold"),
-                     lit(m.title, 40), lit(m.reason)))
-            for m in self.review.capacity.moves
-        ])
+        self._fill(
+            "t-moves",
+            [
+                (
+                    m.key,
+                    (
+                        Text(
+                            "[x]" if m.key in self.selected else "[ ]",
+                            style="bold green" if m.key in self.selected else "dim",
+                        ),
+                        lit(m.key),
+                        Text(f"{m.hours:g}h"),
+                        lit(m.from_handle),
+                        lit(m.to_handle, style="bold"),
+                        lit(m.title, 40),
+                        lit(m.reason),
+                    ),
+                )
+                for m in self.review.capacity.moves
+            ],
+        )
 
     def _status(self, extra: str = "") -> None:
         text = Text(f"{len(self.decisions)} decision(s) this session", style="dim")
@@ -495,8 +684,14 @@ class ReviewScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        pane = self.query_one(f"#{tab}", TabPane)
-        tables = list(pane.query(DataTable))
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        """Focus the table a tab is about (the suggestions on the load tab)."""
+        if tab == "load":
+            self.query_one("#t-moves", DataTable).focus()
+            return
+        tables = list(self.query_one(f"#{tab}", TabPane).query(DataTable))
         if tables:
             tables[0].focus()
 
@@ -529,7 +724,11 @@ class ReviewScreen(Screen[None]):
         self.action_accept()
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        focused = self.focused
+        inside = focused is not None and event.pane in focused.ancestors_with_self
+        if event.pane.id and not inside and not isinstance(focused, Tabs):
+            self._focus_tab(event.pane.id)
         self.refresh_bindings()
 
     def _pending(self) -> review_svc.PendingApproval | None:
@@ -550,8 +749,14 @@ class ReviewScreen(Screen[None]):
             self.notify("no pending approval selected", severity="warning")
             return
         verb = "Approve" if approve else "Reject"
-        title = Text.assemble((f"{verb} ", "bold"), lit(pending.key), " -> ", lit(pending.to_state), ": ",
-                              lit(pending.title, 50))
+        title = Text.assemble(
+            (f"{verb} ", "bold"),
+            lit(pending.key),
+            " -> ",
+            lit(pending.to_state),
+            ": ",
+            lit(pending.title, 50),
+        )
 
         def done(note: str | None) -> None:
             if note is not None:
@@ -612,21 +817,31 @@ class ReviewScreen(Screen[None]):
             except OpsError as exc:
                 errors.append(str(exc))
                 continue
-            done.append(Decision("reassign", m.key, f"{m.from_handle} -> {m.to_handle} ({m.hours:g}h)",
-                                 self.db.clock.now()))
+            done.append(
+                Decision(
+                    "reassign",
+                    m.key,
+                    f"{m.from_handle} -> {m.to_handle} ({m.hours:g}h)",
+                    self.db.clock.now(),
+                )
+            )
         self.post_message(self.ActionsDone(done, errors))
 
     @on(ActionsDone)
     def _actions_done(self, message: ActionsDone) -> None:
         self.decisions.extend(message.decisions)
         for d in message.decisions:
-            self.notify(Text.assemble(lit(d.item), f" {d.kind}: ", lit(d.detail)).plain, markup=False)
+            self.notify(
+                Text.assemble(lit(d.item), f" {d.kind}: ", lit(d.detail)).plain, markup=False
+            )
         for e in message.errors:
             self.notify(one_line(e), severity="error", markup=False, timeout=8)
         self.load()
 
     def action_record(self) -> None:
-        title = Text.assemble(("Record this review", "bold"), f" ({len(self.decisions)} decision(s))")
+        title = Text.assemble(
+            ("Record this review", "bold"), f" ({len(self.decisions)} decision(s))"
+        )
 
         def done(note: str | None) -> None:
             if note is not None:
@@ -650,7 +865,9 @@ class ReviewScreen(Screen[None]):
             self.post_message(self.Recorded(None, "nothing loaded yet", leave))
             return
         try:
-            rid = review_svc.record_review(self.db, rv.start, rv.end, [d.as_dict() for d in self.decisions], notes)
+            rid = review_svc.record_review(
+                self.db, rv.start, rv.end, [d.as_dict() for d in self.decisions], notes
+            )
         except OpsError as exc:
             self.post_message(self.Recorded(None, str(exc), leave))
             return
@@ -660,7 +877,9 @@ class ReviewScreen(Screen[None]):
     def _recorded(self, message: Recorded) -> None:
         if message.error:
             self._leaving = False
-            self.notify(f"review not recorded: {one_line(message.error)}", severity="error", markup=False)
+            self.notify(
+                f"review not recorded: {one_line(message.error)}", severity="error", markup=False
+            )
             return
         self.notify(f"review recorded with {len(self.decisions)} decision(s)", markup=False)
         self.decisions.clear()
@@ -681,8 +900,14 @@ class ReviewApp(App[None]):
 
     TITLE = "opstui review"
 
-    def __init__(self, db: Database, *, week: date | str | None = None, stuck_days: int = 3,
-                 watch_interval: float | None = 3.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        week: date | str | None = None,
+        stuck_days: int = 3,
+        watch_interval: float | None = 3.0,
+    ) -> None:
         super().__init__()
         self.db = db
         self._week = week
@@ -691,7 +916,9 @@ class ReviewApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(
-            ReviewScreen(self.db, week=self._week, stuck_days=self._stuck_days, watch_interval=self._watch),
+            ReviewScreen(
+                self.db, week=self._week, stuck_days=self._stuck_days, watch_interval=self._watch
+            ),
             lambda _result: self.exit(),
         )
 

@@ -1,0 +1,162 @@
+"""The review of the sample shop: the Markdown export section by section, and snapshots."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opstui.domain.clock import Clock, parse_instant
+from opstui.services import loader
+from opstui.services import review as rsvc
+from opstui.store.schema import open_database
+from opstui.ui.screens.review import ReviewApp
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "shop.toml"
+NOW = parse_instant("2026-12-04T16:45:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample shop loaded once (about 8 s); tests get their own copy."""
+    path = tmp_path_factory.mktemp("sample") / "shop.db"
+    db = open_database(path, create=True, clock=Clock.frozen(NOW), unix_user="lead")
+    loader.load_file(db, SAMPLE)
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def sample_db(sample_file: Path, tmp_path: Path) -> Any:
+    copy = tmp_path / "shop.db"
+    src, dst = sqlite3.connect(sample_file), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    db = open_database(copy, clock=Clock.frozen(NOW), unix_user="lead")
+    yield db
+    db.dispose()
+
+
+def sections(md: str) -> dict[str, str]:
+    """``## Heading`` -> its text (up to the next ``## ``)."""
+    parts = re.split(r"^## ", md, flags=re.M)
+    return {p.split("\n", 1)[0].strip(): p.split("\n", 1)[1] for p in parts[1:]}
+
+
+def table_rows(text: str) -> list[list[str]]:
+    rows = [
+        line for line in text.splitlines() if line.startswith("|") and not line.startswith("|---")
+    ]
+    return [[c.strip() for c in r.strip("|").split(" | ")] for r in rows]
+
+
+def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) -> None:
+    md = rsvc.to_markdown(rsvc.weekly_review(sample_db, stuck_days=3))
+    assert md.startswith("# Weekly review: 2026-11-27 16:45 to 2026-12-04 16:45 UTC\n")
+    s = sections(md)
+    assert list(s) == [
+        "Summary",
+        "SLA breaches",
+        "SLA near misses",
+        "Blocked items",
+        "Stuck items (no event for 3+ working days)",
+        "Unowned items",
+        "Process findings",
+        "Pending approvals",
+        "Load per person (Fri 04 Dec to Thu 10 Dec)",
+        "Bus-factor risks",
+        "Throughput and cycle time (8 weeks)",
+    ]
+    # every table is well formed: a header, a separator, rows of the same width
+    for name, text in s.items():
+        for block in re.split(r"\n\s*\n", text):
+            lines = [ln for ln in block.splitlines() if ln.startswith("|")]
+            if not lines:
+                continue
+            width = lines[0].count(" | ")
+            assert lines[1].startswith("|---"), name
+            assert all(ln.count(" | ") == width for ln in lines if not ln.startswith("|---")), name
+
+    summary = dict((r[0], r[1]) for r in table_rows(s["Summary"])[1:])
+    assert summary["Blocked items"] == "2"
+    assert summary["Pending approvals"] == "3"
+    assert summary["Overloaded people"] == "1"
+    assert summary["Single-person skills"] == "1"
+
+    blocked = table_rows(s["Blocked items"])[1:]
+    assert {(r[0], r[4]) for r in blocked} == {("PRJ-31", "PRJ-21"), ("PRJ-34", "PRJ-23")}
+
+    stuck = {r[0] for r in table_rows(s["Stuck items (no event for 3+ working days)"])[1:]}
+    assert "PRJ-23" in stuck  # the k8s upgrade nobody touched for two weeks
+
+    unowned = table_rows(s["Unowned items"])
+    assert unowned[0] == ["Item", "Title", "Queue", "Priority", "Status", "Created", "Next due"]
+    assert len(unowned) - 1 == int(summary["Unowned open items"]) == 16
+    assert unowned[1][0] == "SUP-183" and unowned[1][3] == "P1"  # most urgent first
+
+    procs = table_rows(s["Process findings"])
+    assert procs[1] == ["backup-restore-test", "Quarterly backup restore test", "no owner"]
+
+    approvals = table_rows(s["Pending approvals"])[1:]
+    assert sorted(r[0] for r in approvals) == ["BIL-35", "BIL-38", "BIL-39"]
+    assert all(r[3] == "refunded" for r in approvals)
+
+    load = s["Load per person (Fri 04 Dec to Thu 10 Dec)"]
+    assert "Busiest: dev holds 79% of the owned open load" in load
+    people = {r[0]: r for r in table_rows(load.split("### Rebalancing suggestions")[0])[1:]}
+    assert people["dev"][4] == "345%" and people["dev"][6] == "OVERLOADED"
+    assert people["carol"][3] == "6.4h" and people["carol"][6] == "away 4d"
+    moves = table_rows(load.split("### Rebalancing suggestions")[1])
+    suggested = {r[0]: (r[3], r[4]) for r in moves[1:] if r[0].startswith("PRJ")}
+    assert suggested["PRJ-23"] == ("dev", "hiro")  # needs kubernetes
+    assert all(frm == "dev" for frm, _to in suggested.values())
+
+    risks = s["Bus-factor risks"]
+    assert "| firewall | dev | one person |" in risks
+    assert "| firewall-review | dev | firewall | dev | one person |" in risks
+
+    trend = s["Throughput and cycle time (8 weeks)"]
+    weeks = table_rows(trend.split("Change against")[0])[1:]
+    assert len(weeks) == 8 and weeks[-1][0] == "2026-11-27"
+    assert sum(int(r[1]) for r in weeks) > 200
+    change = table_rows(trend.split("Change against")[1].split("###")[0])
+    assert [r[0] for r in change[1:]] == ["Done", "Cycle median", "Cycle p85"]
+    per_queue = table_rows(trend.split("### Cycle time per queue")[1])
+    assert [r[0] for r in per_queue[1:]] == [
+        "support",
+        "sales",
+        "billing",
+        "onboarding",
+        "projects",
+        "qa",
+    ]
+
+
+def test_review_screen_snapshot(sample_db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(sample_db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+def test_review_screen_load_tab_snapshot(sample_db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(sample_db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.press("6", "space")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
