@@ -420,13 +420,15 @@ def blocked_items(conn: Connection) -> list[BlockedItem]:
 def stuck_items(
     conn: Connection, now: datetime, stuck_days: int, holidays: frozenset[date]
 ) -> list[StuckItem]:
-    last = (
-        select(EVENT.c.item_id, func.max(EVENT.c.ts).label("last_ts"))
-        .where(EVENT.c.item_id.is_not(None))
-        .group_by(EVENT.c.item_id)
-        .subquery()
+    # the newest event per open item: the (item_id, id) index answers each lookup
+    newest = EVENT.alias("newest")
+    last_id = (
+        select(func.max(newest.c.id))
+        .where(newest.c.item_id == ITEM.c.id)
+        .correlate(ITEM)
+        .scalar_subquery()
     )
-    # a cheap pre-filter: N working days are at least N calendar days
+    last_ts = select(EVENT.c.ts).where(EVENT.c.id == last_id).correlate(ITEM).scalar_subquery()
     rows = conn.execute(
         select(
             ITEM.c.key,
@@ -434,24 +436,18 @@ def stuck_items(
             QUEUE.c.slug.label("queue"),
             OWNER.c.handle.label("owner"),
             ITEM.c.status,
-            func.coalesce(last.c.last_ts, ITEM.c.updated_at).label("last_ts"),
+            ITEM.c.updated_at,
+            last_ts.label("last_ts"),
         )
-        .select_from(_items_from().outerjoin(last, last.c.item_id == ITEM.c.id))
+        .select_from(_items_from())
         .where(ITEM.c.category != "done")
-        .where(func.coalesce(last.c.last_ts, ITEM.c.updated_at) <= now - timedelta(days=stuck_days))
     ).all()
     out = []
     for r in rows:
-        last_ts = r.last_ts
-        if isinstance(last_ts, str):  # a coalesce loses the column type
-            last_ts = datetime.fromisoformat(last_ts)
-        if last_ts.tzinfo is None:
-            last_ts = last_ts.replace(tzinfo=UTC)
-        idle = working_days_between(last_ts, now, holidays)
+        last = max(t for t in (r.last_ts, r.updated_at) if t is not None)
+        idle = working_days_between(last, now, holidays)
         if idle >= stuck_days:
-            out.append(
-                StuckItem(r.key, r.title, r.queue, r.owner, r.status, last_ts, round(idle, 1))
-            )
+            out.append(StuckItem(r.key, r.title, r.queue, r.owner, r.status, last, round(idle, 1)))
     return sorted(out, key=lambda s: (-s.idle_days, s.key))
 
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -43,6 +44,19 @@ TABS = ("agenda", "sla", "blocked", "unowned", "approvals", "load", "risks", "tr
 def lit(value: Any, width: int | None = None, style: str = "") -> Text:
     """DB text, shown literally (no markup, no control bytes)."""
     return Text(one_line("" if value is None else str(value), width), style=style)
+
+
+def theme_colour(app: App[Any], names: tuple[str, ...], fallback: str) -> str:
+    """A theme colour as ``#RRGGBB`` for rich styles (first variable the theme defines)."""
+    variables = app.theme_variables
+    for name in names:
+        value = variables.get(name)
+        if value:
+            try:
+                return Color.parse(value).hex6
+            except Exception:
+                continue
+    return fallback
 
 
 def ts(t: datetime | None) -> str:
@@ -330,25 +344,33 @@ class ReviewScreen(Screen[None]):
             except Exception:
                 pass
 
+    def _palette(self) -> tuple[str, str, str, str]:
+        """(bad, warn, good, info) styles from the current theme."""
+        bad = theme_colour(self.app, ("sla-breach", "error"), "red")
+        warn = theme_colour(self.app, ("sla-warn", "warning"), "yellow")
+        good = theme_colour(self.app, ("success",), "green")
+        info = theme_colour(self.app, ("accent",), "cyan")
+        return f"bold {bad}", warn, good, info
+
     def render_review(self, rv: review_svc.WeeklyReview) -> None:
         cap = rv.capacity
+        bad, warn, good, info = self._palette()
         title = Text.assemble(
-            ("Weekly review ", "bold"),
+            ("Weekly review  ", "bold"),
             f"{rv.start:%a %d %b %H:%M} to {rv.end:%a %d %b %H:%M} UTC",
-            ("  (work in hand as of now)", "dim"),
+            ("  open work as of now", "dim"),
         )
         self.query_one("#rv-title", Static).update(title)
         c = rv.counts
         summary = Text()
         for label, n, style in (
-            ("breaches", c["breaches"], "bold red"),
-            ("near misses", c["near_misses"], "yellow"),
-            ("blocked", c["blocked"], "yellow"),
-            ("stuck", c["stuck"], "yellow"),
-            ("unowned", c["unowned"], "yellow"),
-            ("approvals", c["approvals"], "cyan"),
-            ("overloaded", len(cap.overloaded), "bold red"),
-            ("decisions", len(self.decisions), "green"),
+            ("breaches", c["breaches"], bad),
+            ("near", c["near_misses"], warn),
+            ("blocked", c["blocked"], warn),
+            ("stuck", c["stuck"], warn),
+            ("unowned", c["unowned"], warn),
+            ("approvals", c["approvals"], info),
+            ("overloaded", len(cap.overloaded), bad),
         ):
             summary.append(f"{n} ", style=style if n else "dim")
             summary.append(f"{label}  ", style="" if n else "dim")
@@ -396,6 +418,17 @@ class ReviewScreen(Screen[None]):
                 f"({review_svc.change_text(this.median_h, prev.median_h if prev else None, unit='h')})",
             ),
         ]
+        if rv.last_review is not None:
+            held = rv.last_review
+            agenda.append(
+                (
+                    "last",
+                    "   Last review",
+                    held.decisions,
+                    f"held by {held.held_by} on {held.held_at:%a %d %b %H:%M}, "
+                    f"week of {held.week_start:%d %b} (decisions)",
+                )
+            )
         self._fill(
             "t-agenda",
             [
@@ -416,7 +449,7 @@ class ReviewScreen(Screen[None]):
                     f"{m.key}:{m.target}:{m.outcome}",
                     (
                         lit(m.key),
-                        Text(m.outcome, style="bold red" if m.outcome == "breached" else "yellow"),
+                        Text(m.outcome, style=bad if m.outcome == "breached" else warn),
                         Text(m.target),
                         lit(m.queue),
                         lit(m.owner or "(unowned)"),
@@ -484,7 +517,7 @@ class ReviewScreen(Screen[None]):
                     (
                         lit(u.key),
                         lit(u.queue),
-                        Text(f"P{u.priority}", style="bold red" if u.priority == 1 else ""),
+                        Text(f"P{u.priority}", style=bad if u.priority == 1 else ""),
                         lit(u.status),
                         Text(ts(u.created_at)),
                         lit(u.title, 60),
@@ -499,7 +532,7 @@ class ReviewScreen(Screen[None]):
         self._fill(
             "t-process",
             [
-                (p.key, (lit(p.key), Text(p.finding, style="yellow"), lit(p.name, 50)))
+                (p.key, (lit(p.key), Text(p.finding, style=warn), lit(p.name, 50)))
                 for p in rv.process_findings
             ],
         )
@@ -525,7 +558,7 @@ class ReviewScreen(Screen[None]):
         self.query_one("#h-load", Static).update(
             Text.assemble(
                 f"Load for {cap.window_start:%a %d %b} to {cap.window_end:%a %d %b}: ",
-                (busiest, "bold red" if cap.busiest_warning else ""),
+                (busiest, bad if cap.busiest_warning else ""),
             )
         )
         self._fill(
@@ -540,11 +573,11 @@ class ReviewScreen(Screen[None]):
                         Text(f"{p.available_hours:g}h"),
                         Text(
                             f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
-                            style="bold red" if p.overloaded else "",
+                            style=bad if p.overloaded else "",
                         ),
                         Text(
                             review_svc.bar(p.utilisation or 0, top, 12),
-                            style="red" if p.overloaded else "green",
+                            style=bad if p.overloaded else good,
                         ),
                         Text(
                             "OVERLOADED"
@@ -554,7 +587,7 @@ class ReviewScreen(Screen[None]):
                                 if not p.active
                                 else (f"away {p.away_days}d" if p.away_days else "")
                             ),
-                            style="bold red" if p.overloaded else "dim",
+                            style=bad if p.overloaded else "dim",
                         ),
                     ),
                 )
@@ -570,7 +603,7 @@ class ReviewScreen(Screen[None]):
                     (
                         lit(s.name),
                         lit(", ".join(s.people) or "nobody"),
-                        Text(str(s.count), style="bold red" if s.risk else ""),
+                        Text(str(s.count), style=bad if s.risk else ""),
                     ),
                 )
                 for s in cap.skills
@@ -583,9 +616,9 @@ class ReviewScreen(Screen[None]):
                     p.name,
                     (
                         lit(p.name),
-                        lit(p.owner or "(none)", style="" if p.owner else "bold red"),
+                        lit(p.owner or "(none)", style="" if p.owner else bad),
                         lit(", ".join(p.people) or "nobody"),
-                        Text(str(p.count), style="bold red" if p.risk else ""),
+                        Text(str(p.count), style=bad if p.risk else ""),
                     ),
                 )
                 for p in cap.processes
@@ -650,6 +683,7 @@ class ReviewScreen(Screen[None]):
     def _render_moves(self) -> None:
         if self.review is None:
             return
+        good = self._palette()[2]
         self._fill(
             "t-moves",
             [
@@ -658,7 +692,7 @@ class ReviewScreen(Screen[None]):
                     (
                         Text(
                             "[x]" if m.key in self.selected else "[ ]",
-                            style="bold green" if m.key in self.selected else "dim",
+                            style=f"bold {good}" if m.key in self.selected else "dim",
                         ),
                         lit(m.key),
                         Text(f"{m.hours:g}h"),
@@ -673,9 +707,10 @@ class ReviewScreen(Screen[None]):
         )
 
     def _status(self, extra: str = "") -> None:
+        good = self._palette()[2]
         text = Text(f"{len(self.decisions)} decision(s) this session", style="dim")
         if self.selected:
-            text.append(f"   {len(self.selected)} move(s) selected", style="bold green")
+            text.append(f"   {len(self.selected)} move(s) selected", style=f"bold {good}")
         if extra:
             text.append(f"   {extra}")
         self.query_one("#rv-status", Static).update(text)
