@@ -169,3 +169,38 @@ async def test_changes_elsewhere_reload_the_screen(db: Any) -> None:
             if screen.review is not None and not screen.review.unowned:
                 break
         assert screen.review is not None and screen.review.unowned == ()
+
+
+async def test_multi_select_reassigns_every_selected_suggestion(db: Any) -> None:
+    from opstui.services import items
+
+    items.create_item(db, queue="ops", title="Cron clean-up", owner="ann", estimate=16)
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        moves = screen.review.capacity.moves  # type: ignore[union-attr]
+        assert len(moves) == 2
+        await pilot.press("6", "space", "space")
+        assert screen.selected == {m.key for m in moves}
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert sorted(d.item for d in screen.decisions) == sorted(m.key for m in moves)
+    with db.read() as conn:
+        for m in moves:
+            assert q.get_item(conn, m.key).owner == m.to_handle  # type: ignore[union-attr]
+
+
+async def test_leaving_a_read_only_review_does_not_trap_the_user(db: Any, tmp_path: Path) -> None:
+    readonly = open_database(tmp_path / "team.db", clock=Clock.frozen(NOW), readonly=True)
+    app = ReviewApp(readonly, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("6", "enter")  # refused: read-only
+        await settle(app, pilot)
+        assert screen.decisions == []
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.return_code == 0  # nothing to record: it closes
+    readonly.dispose()

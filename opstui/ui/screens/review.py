@@ -204,6 +204,8 @@ class ReviewScreen(Screen[None]):
         self.selected: set[str] = set()
         self._cursor = -1
         self._leaving = False
+        #: Recording on leave failed once: the next leave closes without recording.
+        self._record_failed = False
 
     # --- layout ----------------------------------------------------------------------
 
@@ -887,7 +889,7 @@ class ReviewScreen(Screen[None]):
     def action_leave(self) -> None:
         if self._leaving:
             return
-        if self.decisions and self.review is not None:
+        if self.decisions and self.review is not None and not self._record_failed:
             self._leaving = True
             self.record("", leave=True)
         else:
@@ -912,8 +914,14 @@ class ReviewScreen(Screen[None]):
     def _recorded(self, message: Recorded) -> None:
         if message.error:
             self._leaving = False
+            if message.leave:
+                self._record_failed = True
+            hint = " (leave again to close without recording)" if message.leave else ""
             self.notify(
-                f"review not recorded: {one_line(message.error)}", severity="error", markup=False
+                f"review not recorded: {one_line(message.error)}{hint}",
+                severity="error",
+                markup=False,
+                timeout=10,
             )
             return
         self.notify(f"review recorded with {len(self.decisions)} decision(s)", markup=False)
