@@ -413,7 +413,7 @@ class ReviewScreen(Screen[None]):
             ),
             (
                 "done",
-                "7. Done this week",
+                "7. Done in the week",
                 this.done,
                 f"{review_svc.change_text(this.done, prev.done if prev else None)} vs week before; "
                 f"cycle median {review_svc.hours_text(this.median_h)} "
