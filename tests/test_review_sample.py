@@ -1,45 +1,13 @@
-"""The review of the sample shop: the Markdown export section by section, and snapshots."""
+"""The review of the sample shop (conftest ``sample_db``, frozen at the anchor): the Markdown
+export section by section, and snapshots of the screen at 120x40."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from opstui.domain.clock import Clock, parse_instant
-from opstui.services import loader
 from opstui.services import review as rsvc
-from opstui.store.schema import open_database
 from opstui.ui.screens.review import ReviewApp
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data" / "shop.toml"
-NOW = parse_instant("2026-12-04T16:45:00+00:00")
-
-
-@pytest.fixture(scope="module")
-def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample shop loaded once (about 8 s); tests get their own copy."""
-    path = tmp_path_factory.mktemp("sample") / "shop.db"
-    db = open_database(path, create=True, clock=Clock.frozen(NOW), unix_user="lead")
-    loader.load_file(db, SAMPLE)
-    db.dispose()
-    return path
-
-
-@pytest.fixture
-def sample_db(sample_file: Path, tmp_path: Path) -> Any:
-    copy = tmp_path / "shop.db"
-    src, dst = sqlite3.connect(sample_file), sqlite3.connect(copy)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    db = open_database(copy, clock=Clock.frozen(NOW), unix_user="lead")
-    yield db
-    db.dispose()
 
 
 def sections(md: str) -> dict[str, str]:
