@@ -137,6 +137,7 @@ def team_data() -> dict[str, Any]:
                 "name": "Restore test",
                 "trigger": {"cron": "0 9 1 * *"},
                 "runbook": "1. restore",
+                "queue": "ops",
                 "skills": ["linux"],
             },
             {
@@ -145,6 +146,7 @@ def team_data() -> dict[str, Any]:
                 "owner": "ann",
                 "trigger": {"cron": "0 9 * * 1"},
                 "runbook": "1. review",
+                "queue": "ops",
                 "skills": ["firewall"],
             },
             {
@@ -152,6 +154,7 @@ def team_data() -> dict[str, Any]:
                 "name": "No steps",
                 "owner": "bo",
                 "trigger": {"cron": "0 9 * * 1"},
+                "queue": "web",
             },
         ],
         "items": items,

@@ -204,3 +204,28 @@ async def test_leaving_a_read_only_review_does_not_trap_the_user(db: Any, tmp_pa
         await settle(app, pilot)
         assert app.return_code == 0  # nothing to record: it closes
     readonly.dispose()
+
+
+def test_review_screen_snapshot(db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+def test_review_screen_load_tab_snapshot(db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.press("6", "space")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
