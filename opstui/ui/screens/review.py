@@ -32,6 +32,7 @@ from textual.widgets import (
     TabPane,
     Tabs,
 )
+from textual.worker import Worker, WorkerState
 
 from ...domain.text import one_line
 from ...errors import OpsError
@@ -289,7 +290,7 @@ class ReviewScreen(Screen[None]):
 
     # --- loading ---------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="review-load")
+    @work(thread=True, exclusive=True, group="review-load", exit_on_error=False)
     def load(self) -> None:
         try:
             review = review_svc.weekly_review(self.db, week=self.week, stuck_days=self.stuck_days)
@@ -303,7 +304,7 @@ class ReviewScreen(Screen[None]):
         self._cursor = cursor
         self.post_message(self.Loaded(review))
 
-    @work(thread=True, exclusive=True, group="review-watch")
+    @work(thread=True, exclusive=True, group="review-watch", exit_on_error=False)
     def check_changes(self) -> None:
         from ...store.queries import last_event_id
 
@@ -315,6 +316,20 @@ class ReviewScreen(Screen[None]):
         if cursor != self._cursor and self._cursor >= 0:
             self._cursor = cursor
             self.app.call_from_thread(self.load)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place for unexpected worker failures: a one-line notice, never a crash."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if self._leaving:  # the next leave closes without recording
+                self._record_failed = True
+            self._leaving = False
+            self.notify(
+                one_line(f"internal error: {type(error).__name__}: {error}"),
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -801,7 +816,7 @@ class ReviewScreen(Screen[None]):
 
         self.app.push_screen(NoteDialog(title), done)
 
-    @work(thread=True, group="review-action")
+    @work(thread=True, group="review-action", exit_on_error=False)
     def run_approval(self, key: str, approve: bool, note: str) -> None:
         from ...services import automation
 
@@ -842,7 +857,7 @@ class ReviewScreen(Screen[None]):
         self.selected.clear()
         self.run_moves(moves)
 
-    @work(thread=True, group="review-action")
+    @work(thread=True, group="review-action", exit_on_error=False)
     def run_moves(self, moves: list[Any]) -> None:
         from ...services import items
 
@@ -895,7 +910,7 @@ class ReviewScreen(Screen[None]):
         else:
             self._close()
 
-    @work(thread=True, group="review-record")
+    @work(thread=True, group="review-record", exit_on_error=False)
     def record(self, notes: str, leave: bool) -> None:
         rv = self.review
         if rv is None:
