@@ -389,6 +389,8 @@ class ReviewScreen(Screen[None]):
             ("approvals", c["approvals"], info),
             ("overloaded", len(cap.overloaded), bad),
         ):
+            if n == 1 and label in ("breaches", "approvals"):
+                label = label.removesuffix("es" if label == "breaches" else "s")
             summary.append(f"{n} ", style=style if n else "dim")
             summary.append(f"{label}  ", style="" if n else "dim")
         self.query_one("#rv-summary", Static).update(summary)
