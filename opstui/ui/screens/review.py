@@ -26,13 +26,13 @@ from textual.widgets import (
     Footer,
     Input,
     Label,
-    Sparkline,
     Static,
     TabbedContent,
     TabPane,
     Tabs,
 )
 from textual.worker import Worker, WorkerState
+from textual_plotext import PlotextPlot
 
 from ...domain.text import one_line
 from ...errors import OpsError
@@ -141,7 +141,8 @@ class ReviewScreen(Screen[None]):
     ReviewScreen DataTable { height: auto; }
     ReviewScreen .grow { height: 1fr; }
     ReviewScreen .half { height: 1fr; width: 1fr; }
-    ReviewScreen Sparkline { height: 3; width: 66; margin: 0 1; }
+    ReviewScreen #charts { height: 14; }
+    ReviewScreen PlotextPlot { width: 1fr; height: 14; }
     ReviewScreen .spark-label { height: 1; padding: 0 1; }
     ReviewScreen #rv-status { height: 1; padding: 0 1; color: $text-muted; }
     """
@@ -254,9 +255,10 @@ class ReviewScreen(Screen[None]):
             with TabPane("8 Trends", id="trends"):
                 with VerticalScroll():
                     yield Static("", classes="spark-label", id="l-done")
-                    yield Sparkline([], id="s-done")
                     yield Static("", classes="spark-label", id="l-cycle")
-                    yield Sparkline([], id="s-cycle")
+                    with Horizontal(id="charts"):
+                        yield PlotextPlot(id="p-done")
+                        yield PlotextPlot(id="p-cycle")
                     yield ReviewTable(id="t-weeks", cursor_type="row")
                     yield ReviewTable(id="t-queues", cursor_type="row")
         yield Static("", id="rv-status")
@@ -644,9 +646,7 @@ class ReviewScreen(Screen[None]):
             ],
         )
         done = [float(w.done) for w in rv.weeks]
-        cycle = [w.median_h or 0.0 for w in rv.weeks]
-        self.query_one("#s-done", Sparkline).data = done
-        self.query_one("#s-cycle", Sparkline).data = cycle
+        self._draw_charts(rv)
         self.query_one("#l-done", Static).update(
             Text.assemble(
                 ("Done per week ", "bold"),
@@ -698,6 +698,27 @@ class ReviewScreen(Screen[None]):
             ],
         )
         self._status()
+
+    def _draw_charts(self, rv: review_svc.WeeklyReview) -> None:
+        """Throughput bars and cycle-time lines (labels are dates we make, never DB text)."""
+        labels = [f"{w.start:%d %b}" for w in rv.weeks]
+        done_plot = self.query_one("#p-done", PlotextPlot)
+        plt = done_plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.bar(labels, [w.done for w in rv.weeks], width=0.5)
+        plt.title("Done per week")
+        done_plot.refresh()
+        cycle_plot = self.query_one("#p-cycle", PlotextPlot)
+        plt = cycle_plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        xs = list(range(1, len(rv.weeks) + 1))
+        plt.plot(xs, [w.median_h or 0.0 for w in rv.weeks], label="median", marker="braille")
+        plt.plot(xs, [w.p85_h or 0.0 for w in rv.weeks], label="p85", marker="braille")
+        plt.xticks(xs, labels)
+        plt.title("Cycle time (hours)")
+        cycle_plot.refresh()
 
     def _render_moves(self) -> None:
         if self.review is None:
