@@ -229,3 +229,18 @@ def test_review_screen_load_tab_snapshot(db: Any, snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+async def test_trends_tab_draws_both_charts_at_80x24(db: Any) -> None:
+    from textual_plotext import PlotextPlot
+
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("8")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("TabbedContent").active == "trends"
+        plots = list(screen.query(PlotextPlot))
+        assert len(plots) == 2 and all(p.size.height > 0 for p in plots)
+        assert screen.query_one("#t-weeks", DataTable).row_count == 8
