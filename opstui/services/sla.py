@@ -397,7 +397,7 @@ def refresh_item_sla(ctx: Ctx, item_id: int, values: dict[str, Any]) -> dict[str
             if calc.met_at > calc.due and recorded not in ("breached", "met"):
                 _insert_event(
                     ctx.conn,
-                    ts=calc.due,
+                    ts=now,
                     unix_user=ctx.unix_user,
                     person_id=ctx.person_id,
                     item_id=item_id,
@@ -527,7 +527,7 @@ def _record_item_crossings(ctx: Ctx, row: Any, now: datetime) -> list[int]:
                 written.append(
                     _insert_event(
                         ctx.conn,
-                        ts=due if state == "breached" else max(warn or due, row["created_at"]),
+                        ts=now,
                         unix_user=ctx.unix_user,
                         person_id=ctx.person_id,
                         item_id=row["id"],
