@@ -105,7 +105,9 @@ def test_same_business_day() -> None:
     # after closing, or on a weekend or holiday: the next working day
     assert due(OFFICE, utc(2026, 12, 4, 17, 30), "same business day") == utc(2026, 12, 7, 17, 0)
     assert due(OFFICE, utc(2026, 12, 5, 11, 0), "same business day") == utc(2026, 12, 7, 17, 0)
-    assert due(HOLIDAY_MONDAY, utc(2026, 12, 7, 11, 0), "same business day") == utc(2026, 12, 8, 17, 0)
+    assert due(HOLIDAY_MONDAY, utc(2026, 12, 7, 11, 0), "same business day") == utc(
+        2026, 12, 8, 17, 0
+    )
     # in the lunch break of a split day it is still that day
     assert due(SPLIT, utc(2026, 12, 3, 17, 30), "same business day") == utc(2026, 12, 3, 22, 30)
 
@@ -113,7 +115,9 @@ def test_same_business_day() -> None:
 def test_next_business_day() -> None:
     assert due(OFFICE, utc(2026, 12, 4, 10, 0), "next business day") == utc(2026, 12, 7, 17, 0)
     assert due(OFFICE, utc(2026, 12, 3, 18, 0), "next business day") == utc(2026, 12, 4, 17, 0)
-    assert due(HOLIDAY_MONDAY, utc(2026, 12, 4, 10, 0), "next business day") == utc(2026, 12, 8, 17, 0)
+    assert due(HOLIDAY_MONDAY, utc(2026, 12, 4, 10, 0), "next business day") == utc(
+        2026, 12, 8, 17, 0
+    )
 
 
 def test_24x7_is_wall_clock() -> None:
@@ -173,10 +177,16 @@ def test_states() -> None:
         (lambda: make_calendar("x", LONDON, {"mon": "17:00-09:00"}), "ends before it starts"),
         (lambda: make_calendar("x", LONDON, {"mon": "9-5"}), "not a time of day"),
         (lambda: make_calendar("x", LONDON, {"funday": "09:00-17:00"}), "unknown weekday"),
-        (lambda: make_calendar("x", LONDON, {"mon-fri": "09:00-17:00", "fri": "09:00-12:00"}), "twice"),
+        (
+            lambda: make_calendar("x", LONDON, {"mon-fri": "09:00-17:00", "fri": "09:00-12:00"}),
+            "twice",
+        ),
         (lambda: make_calendar("x", LONDON, {}), "at least one weekday"),
         (lambda: make_calendar("x", LONDON, {"mon": "09:00-17:00"}, ["2026-13-01"]), "not a date"),
-        (lambda: make_calendar("x", LONDON, {"mon": "09:00-17:00"}, country="XX"), "unknown country"),
+        (
+            lambda: make_calendar("x", LONDON, {"mon": "09:00-17:00"}, country="XX"),
+            "unknown country",
+        ),
         (lambda: make_calendar("24x7", LONDON, {"mon": "09:00-17:00"}), "built in"),
         (lambda: parse_target("5x"), "not a duration"),
         (lambda: parse_target("0m"), "longer than zero"),
@@ -237,7 +247,11 @@ def test_due_is_never_in_non_working_time(cal: sla.Calendar, start: datetime, mi
 
 
 @FAST
-@given(cal=cal_st, start=instants, target=st.sampled_from(["1d", "2d", "same business day", "next business day", "3h"]))
+@given(
+    cal=cal_st,
+    start=instants,
+    target=st.sampled_from(["1d", "2d", "same business day", "next business day", "3h"]),
+)
 def test_day_targets_end_in_working_time(cal: sla.Calendar, start: datetime, target: str) -> None:
     d = due(cal, start, target)
     assert d > start and _inside_working_time(cal, d)

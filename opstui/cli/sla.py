@@ -35,16 +35,26 @@ def _row(r: svc.SlaRow) -> tuple[Any, ...]:
 @click.command("sla")
 @click.option("--all", "show_all", is_flag=True, help="Every open target, not only the next few.")
 @click.option(
-    "-n", "--next", "upcoming", default=10, show_default=True, type=click.IntRange(min=0),
+    "-n",
+    "--next",
+    "upcoming",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
     help="How many upcoming (ok or paused) targets to show after the urgent ones.",
 )
 @click.option("-q", "--queue", default=None, help="Only this queue.")
 @click.option("-o", "--owner", default=None, help="Only this owner (handle, or 'none').")
 @click.option(
-    "--record/--no-record", default=None,
+    "--record/--no-record",
+    default=None,
     help="Write warning/breach events that are due (default: yes, except with --now or read-only).",
 )
-@click.option("--recompute", is_flag=True, help="Recompute every open item's SLA first (after a policy change).")
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="Recompute every open item's SLA first (after a policy change).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def sla_cmd(

@@ -128,7 +128,7 @@ def _day_keys(key: str) -> list[int]:
 def parse_hours(hours: Mapping[str, Any]) -> tuple[tuple[tuple[int, int], ...], ...]:
     """Weekday -> ranges, as 7 tuples (Monday first).  Days not named are closed."""
     if not isinstance(hours, Mapping):
-        raise SlaError("hours must be a table like { mon = \"09:00-17:00\", ... }")
+        raise SlaError('hours must be a table like { mon = "09:00-17:00", ... }')
     week: list[tuple[tuple[int, int], ...] | None] = [None] * 7
     for key, spec in hours.items():
         try:
@@ -159,7 +159,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise SlaError(f"unknown time zone {name!r} (use an IANA name such as 'Europe/London')") from None
+        raise SlaError(
+            f"unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
+        ) from None
 
 
 @lru_cache(maxsize=64)
@@ -173,7 +175,9 @@ def _country_holidays(country: str, subdivision: str | None) -> Any:
             raise SlaError(
                 f"unknown country {country!r} or subdivision {subdivision!r} for public holidays"
             ) from exc
-        raise SlaError(f"unknown country {country!r} for public holidays (use ISO codes such as 'GB')") from exc
+        raise SlaError(
+            f"unknown country {country!r} for public holidays (use ISO codes such as 'GB')"
+        ) from exc
 
 
 # --- calendars -----------------------------------------------------------------------
@@ -273,7 +277,9 @@ def make_calendar(
         if not isinstance(country, str) or not country.strip():
             raise SlaError("country must be an ISO code such as 'GB'")
         country = country.strip().upper()
-        subdivision = subdivision.strip() if isinstance(subdivision, str) and subdivision.strip() else None
+        subdivision = (
+            subdivision.strip() if isinstance(subdivision, str) and subdivision.strip() else None
+        )
         _country_holidays(country, subdivision)
     elif subdivision:
         raise SlaError("subdivision needs a country")
@@ -423,9 +429,20 @@ def add_working_days(cal: Calendar, start: datetime, days: int) -> datetime:
 _PART = re.compile(r"(\d+(?:\.\d+)?)(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT_WORDS = {
-    "days": "d", "day": "d", "hours": "h", "hour": "h", "hrs": "h", "hr": "h",
-    "minutes": "m", "minute": "m", "mins": "m", "min": "m",
-    "seconds": "s", "second": "s", "secs": "s", "sec": "s",
+    "days": "d",
+    "day": "d",
+    "hours": "h",
+    "hour": "h",
+    "hrs": "h",
+    "hr": "h",
+    "minutes": "m",
+    "minute": "m",
+    "mins": "m",
+    "min": "m",
+    "seconds": "s",
+    "second": "s",
+    "secs": "s",
+    "sec": "s",
 }
 
 
@@ -445,7 +462,9 @@ def parse_duration_parts(text: str) -> tuple[int, float]:
         seen.add(unit)
         if unit == "d":
             if "." in num:
-                raise SlaError(f"{str(text).strip()!r}: days must be whole (use hours for part of a day)")
+                raise SlaError(
+                    f"{str(text).strip()!r}: days must be whole (use hours for part of a day)"
+                )
             days = int(num)
         else:
             secs += float(num) * _UNITS[unit]
@@ -519,7 +538,9 @@ def parse_warn(text: Any) -> Warn:
     try:
         days, secs = parse_duration_parts(s)
     except SlaError:
-        raise SlaError(f"warn_at {text!r} must be a percentage used ('80%') or a time left ('10m')") from None
+        raise SlaError(
+            f"warn_at {text!r} must be a percentage used ('80%') or a time left ('10m')"
+        ) from None
     return Warn(text=s, left=days * 86400 + secs)
 
 

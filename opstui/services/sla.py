@@ -88,9 +88,7 @@ def calendar_from_row(row: Any) -> Calendar:
 
 
 def policy_from_row(row: Any) -> Policy:
-    key = tuple(
-        json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v for v in row
-    )
+    key = tuple(json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v for v in row)
     with _lock:
         pol = _policies.get(key)
     if pol is None:
@@ -181,9 +179,19 @@ class _PolicyRow:
 
     def __iter__(self) -> Any:
         return iter(
-            (self.id, self.name, self.position, self.queue_id, json.dumps(self.kinds),
-             json.dumps(self.priorities), self.calendar, self.first_response, self.resolution,
-             self.warn_at, json.dumps(self.pause_in))
+            (
+                self.id,
+                self.name,
+                self.position,
+                self.queue_id,
+                json.dumps(self.kinds),
+                json.dumps(self.priorities),
+                self.calendar,
+                self.first_response,
+                self.resolution,
+                self.warn_at,
+                json.dumps(self.pause_in),
+            )
         )
 
 
@@ -477,16 +485,20 @@ def record_sla_crossings(db: Database, *, limit: int = 5000) -> list[q.EventReco
             return []
     ids: list[int] = []
     with writing(db) as ctx:
-        rows = ctx.conn.execute(
-            select(ITEM)
-            .where(
-                ITEM.c.sla_check_at.is_not(None),
-                ITEM.c.sla_check_at <= now,
-                ITEM.c.category != "done",
+        rows = (
+            ctx.conn.execute(
+                select(ITEM)
+                .where(
+                    ITEM.c.sla_check_at.is_not(None),
+                    ITEM.c.sla_check_at <= now,
+                    ITEM.c.category != "done",
+                )
+                .order_by(ITEM.c.sla_check_at)
+                .limit(limit)
             )
-            .order_by(ITEM.c.sla_check_at)
-            .limit(limit)
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         for row in rows:
             ids.extend(_record_item_crossings(ctx, row, now))
         if not ids:
@@ -678,8 +690,15 @@ def open_targets(conn: Connection, now: datetime) -> list[SlaRow]:
 
 CALENDAR_KEYS = {"name", "timezone", "hours", "holidays", "country", "subdivision"}
 POLICY_KEYS = {
-    "name", "queue", "kinds", "priorities", "calendar", "first_response", "resolution",
-    "warn_at", "pause_in",
+    "name",
+    "queue",
+    "kinds",
+    "priorities",
+    "calendar",
+    "first_response",
+    "resolution",
+    "warn_at",
+    "pause_in",
 }
 
 
@@ -720,7 +739,9 @@ def load_calendar_entry(ld: Any, where: str, entry: dict[str, Any]) -> None:
     values = {
         "name": name,
         "timezone": cal.tz.key,
-        "hours": {str(k): (v if isinstance(v, str) else ", ".join(v)) for k, v in entry["hours"].items()},
+        "hours": {
+            str(k): (v if isinstance(v, str) else ", ".join(v)) for k, v in entry["hours"].items()
+        },
         "holidays": sorted(d.isoformat() for d in cal.holidays),
         "country": cal.country,
         "subdivision": cal.subdivision,
@@ -748,7 +769,9 @@ def load_policy_entry(ld: Any, where: str, entry: dict[str, Any], position: int)
         row = conn.execute(select(QUEUE.c.id).where(QUEUE.c.slug == slug)).first()
         if row is None:
             slugs = ", ".join(r[0] for r in conn.execute(select(QUEUE.c.slug).order_by(QUEUE.c.id)))
-            raise LoadError(f"{where}: unknown queue {entry['queue']!r} (queues: {slugs or 'none'})")
+            raise LoadError(
+                f"{where}: unknown queue {entry['queue']!r} (queues: {slugs or 'none'})"
+            )
         queue_id = row[0]
     calendar = entry.get("calendar", ALWAYS)
     if not isinstance(calendar, str) or not calendar.strip():
@@ -790,18 +813,26 @@ def load_policy_entry(ld: Any, where: str, entry: dict[str, Any], position: int)
     if pause_in:
         states_stmt = select(STATE.c.name, STATE.c.category)
         if queue_id is not None:
-            wf = conn.execute(select(QUEUE.c.workflow_id).where(QUEUE.c.id == queue_id)).scalar_one()
+            wf = conn.execute(
+                select(QUEUE.c.workflow_id).where(QUEUE.c.id == queue_id)
+            ).scalar_one()
             states_stmt = states_stmt.where(STATE.c.workflow_id == wf)
         states = dict(conn.execute(states_stmt).all())
         for s in pause_in:
             if s not in states:
-                scope = f"queue {entry['queue']!r}'s workflow" if queue_id is not None else "any workflow"
+                scope = (
+                    f"queue {entry['queue']!r}'s workflow"
+                    if queue_id is not None
+                    else "any workflow"
+                )
                 raise LoadError(
                     f"{where}: pause_in names unknown state {s!r} (not a state of {scope}: "
                     f"{', '.join(sorted(states)) or 'none'})"
                 )
             if states[s] == "done":
-                raise LoadError(f"{where}: pause_in state {s!r} is a done state, which stops the clock anyway")
+                raise LoadError(
+                    f"{where}: pause_in state {s!r} is a done state, which stops the clock anyway"
+                )
     values = {
         "name": name.strip(),
         "position": position,
