@@ -116,11 +116,12 @@ def sla_cmd(
             out.append(render_table(headers, [_row(r) for r in group]))
         else:
             out.append(f"{title}: none")
-    out.append("")
     if rest:
+        out.append("")
         out.append("Due next" if not show_all else "Other open targets")
         out.append(render_table(headers, [_row(r) for r in rest]))
-    else:
+    elif show_all or upcoming:
+        out.append("")
         out.append("Due next: nothing else open under an SLA")
     if written:
         out.append("")
