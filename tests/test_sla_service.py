@@ -106,6 +106,50 @@ def test_policy_follows_priority_and_queue(sla_db, clock) -> None:
     assert svc.item_sla_lines(other, ANCHOR) == []
 
 
+def test_first_match_by_position_and_kinds(team_db, clock) -> None:
+    rules = json.loads(json.dumps(RULES))
+    rules["sla_policies"].insert(
+        0,
+        {
+            "name": "disputes",
+            "queue": "support",
+            "kinds": ["dispute"],
+            "calendar": "office",
+            "first_response": "1h",
+            "resolution": "same business day",
+        },
+    )
+    load_data(team_db, rules, source="rules.toml")
+    clock.advance(timedelta(hours=-7, minutes=-30))  # Friday 09:15
+    d = items.create_item(
+        team_db, queue="support", title="Overbilled", kind="dispute", priority="P1"
+    )
+    assert d.sla_policy == "disputes"  # listed first: wins over support-p1
+    assert d.sla_fr_due == utc(2026, 12, 4, 10, 15) and d.sla_res_due == utc(2026, 12, 4, 17, 0)
+    t = items.create_item(team_db, queue="support", title="Slow", kind="task", priority="P1")
+    assert t.sla_policy == "support-p1"
+    t = items.edit_item(team_db, t.key, kind="dispute")
+    assert t.sla_policy == "disputes"
+
+
+def test_sla_filters_on_ls(sla_db, clock) -> None:
+    a = items.create_item(sla_db, queue="support", title="a", priority="P1")  # due 17:00
+    b = items.create_item(sla_db, queue="support", title="b")  # due Monday
+    items.transition(sla_db, b.key, "in_progress")
+    items.transition(sla_db, b.key, "waiting_on_customer")
+    clock.advance(timedelta(minutes=20))
+    svc.record_sla_crossings(sla_db)
+    with sla_db.read() as conn:
+
+        def keys(state: str) -> list[str]:
+            flt = q.ItemFilter(sla_state=state)
+            return [i.key for i in q.list_items(conn, flt, now=clock.now())]
+
+        assert keys("breached") == [a.key]
+        assert keys("paused") == [b.key]
+        assert keys("ok") == []
+
+
 def test_first_response_by_someone_other_than_the_requester(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Help")  # requester: tester
     clock.advance(timedelta(minutes=1))

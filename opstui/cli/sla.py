@@ -82,6 +82,7 @@ def sla_cmd(
     now: datetime = db.clock.now()
     with db.read() as conn:
         rows = svc.open_targets(conn, now)
+        has_policies = bool(svc.load_rules(conn).policies)
     if queue:
         rows = [r for r in rows if r.item.queue == queue.strip().lower()]
     if owner:
@@ -109,6 +110,11 @@ def sla_cmd(
         return
     headers = ("KEY", "STATE", "TARGET", "DUE (UTC)", "LEFT", "OWNER", "POLICY", "TITLE")
     out: list[str] = [f"SLA as of {now:%a %Y-%m-%d %H:%M} UTC"]
+    if not has_policies:
+        click.echo(
+            "no SLA policies yet: add [[calendars]] and [[sla_policies]] to a file for 'opstui load'"
+        )
+        return
     for title, group in (("Breached", breached), ("At risk", warning)):
         out.append("")
         if group:
