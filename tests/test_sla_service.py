@@ -494,3 +494,14 @@ def test_upgrade_from_v2_adds_the_sla_columns(db_path: Path, clock: Clock) -> No
         version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
     assert {"sla_fr_warn", "sla_res_warn", "sla_res_start", "sla_check_at"} <= cols and version == 3
     db.dispose()
+
+
+def test_recompute_applies_changed_policies_to_open_items(sla_db) -> None:
+    it = items.create_item(sla_db, queue="support", title="Printer")
+    assert it.sla_fr_due == utc(2026, 12, 7, 9, 15)
+    rules = json.loads(json.dumps(RULES))
+    rules["sla_policies"][1]["first_response"] = "1h"
+    load_data(sla_db, {"sla_policies": rules["sla_policies"]}, source="rules.toml")
+    assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 15)  # cached until recomputed
+    assert svc.recompute_all(sla_db) == 1
+    assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 45)

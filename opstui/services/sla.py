@@ -445,16 +445,22 @@ def apply_sla(ctx: Ctx, item_id: int) -> None:
         ctx.conn.execute(update(ITEM).where(ITEM.c.id == item_id).values(**changes))
 
 
+def recompute_in(ctx: Ctx, *, open_only: bool = True) -> int:
+    """Recompute every (open) item's SLA cache inside an open write (e.g. after a load
+    that changed policies or calendars).  Returns how many items were looked at."""
+    stmt = select(ITEM.c.id)
+    if open_only:
+        stmt = stmt.where(ITEM.c.category != "done")
+    ids = [r[0] for r in ctx.conn.execute(stmt)]
+    for item_id in ids:
+        apply_sla(ctx, item_id)
+    return len(ids)
+
+
 def recompute_all(db: Database, *, open_only: bool = True) -> int:
     """Recompute every (open) item's SLA cache: after a policy change or an upgrade."""
     with writing(db) as ctx:
-        stmt = select(ITEM.c.id)
-        if open_only:
-            stmt = stmt.where(ITEM.c.category != "done")
-        ids = [r[0] for r in ctx.conn.execute(stmt)]
-        for item_id in ids:
-            apply_sla(ctx, item_id)
-    return len(ids)
+        return recompute_in(ctx, open_only=open_only)
 
 
 # --- crossings: warning and breach events, exactly once ------------------------------
@@ -861,5 +867,6 @@ __all__ = [
     "load_policy_entry",
     "record_sla_crossings",
     "recompute_all",
+    "recompute_in",
     "refresh_item_sla",
 ]
