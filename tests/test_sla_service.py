@@ -505,3 +505,17 @@ def test_recompute_applies_changed_policies_to_open_items(sla_db) -> None:
     assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 15)  # cached until recomputed
     assert svc.recompute_all(sla_db) == 1
     assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 45)
+
+
+def test_a_bad_stored_rule_never_blocks_writes(sla_db, db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.execute("UPDATE business_calendar SET timezone = 'Nowhere/Town'")
+    raw.commit()
+    raw.close()
+    it = items.create_item(sla_db, queue="support", title="Still works")
+    assert it.sla_policy is None  # the policy on the broken calendar is skipped
+    p1 = items.create_item(sla_db, queue="support", title="Down", priority="P1")
+    assert p1.sla_policy == "support-p1"
+    out = run_cli("--now", ANCHOR.isoformat(), "sla", db=db_path)
+    assert out.returncode == 0
+    assert "calendar 'office' is unusable: unknown time zone 'Nowhere/Town'" in out.stderr

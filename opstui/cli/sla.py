@@ -82,7 +82,10 @@ def sla_cmd(
     now: datetime = db.clock.now()
     with db.read() as conn:
         rows = svc.open_targets(conn, now)
-        has_policies = bool(svc.load_rules(conn).policies)
+        rules = svc.load_rules(conn)
+    has_policies = bool(rules.policies)
+    for problem in rules.problems:
+        click.echo(f"opstui: warning: {problem} (skipped; fix it and load again)", err=True)
     if queue:
         rows = [r for r in rows if r.item.queue == queue.strip().lower()]
     if owner:

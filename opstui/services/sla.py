@@ -115,6 +115,9 @@ def policy_from_row(row: Any) -> Policy:
 class Rules:
     policies: tuple[Policy, ...]
     calendars: dict[str, Calendar]
+    #: Stored rules that cannot be used (written by hand or by an older opstui): skipped,
+    #: so a bad row never blocks a write; ``opstui sla`` reports them.
+    problems: tuple[str, ...] = ()
 
     def calendar(self, name: str) -> Calendar:
         return self.calendars.get(name, ALWAYS_CALENDAR)
@@ -145,9 +148,27 @@ def load_rules(conn: Connection) -> Rules:
         rules = _rules_cache.get(key)
     if rules is not None:
         return rules
-    policies = tuple(policy_from_row(_PolicyRow(*r)) for r in pol_rows)
-    calendars = {r[0]: calendar_from_row(_CalRow(*r)) for r in cal_rows}
-    rules = Rules(policies, calendars)
+    problems: list[str] = []
+    calendars: dict[str, Calendar] = {}
+    for r in cal_rows:
+        try:
+            calendars[r[0]] = calendar_from_row(_CalRow(*r))
+        except (SlaError, TypeError, ValueError) as exc:
+            problems.append(f"calendar {r[0]!r} is unusable: {exc}")
+    policies: list[Policy] = []
+    for r in pol_rows:
+        try:
+            pol = policy_from_row(_PolicyRow(*r))
+        except (SlaError, TypeError, ValueError) as exc:
+            problems.append(f"SLA policy {r[1]!r} is unusable: {exc}")
+            continue
+        if pol.calendar != ALWAYS and pol.calendar not in calendars:
+            problems.append(
+                f"SLA policy {pol.name!r} names a missing or unusable calendar {pol.calendar!r}"
+            )
+            continue
+        policies.append(pol)
+    rules = Rules(tuple(policies), calendars, tuple(problems))
     with _lock:
         if len(_rules_cache) > 32:
             _rules_cache.clear()
