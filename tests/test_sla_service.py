@@ -519,3 +519,30 @@ def test_a_bad_stored_rule_never_blocks_writes(sla_db, db_path: Path) -> None:
     out = run_cli("--now", ANCHOR.isoformat(), "sla", db=db_path)
     assert out.returncode == 0
     assert "calendar 'office' is unusable: unknown time zone 'Nowhere/Town'" in out.stderr
+
+
+def test_a_response_while_paused_is_on_time() -> None:
+    from opstui.domain.sla import Policy, make_calendar, parse_target, parse_warn, target_state
+
+    cal = make_calendar("office", "Europe/London", {"mon-fri": "09:00-17:00"})
+    policy = Policy(
+        name="support",
+        calendar="office",
+        first_response=parse_target("30m"),
+        resolution=parse_target("16h"),
+        warn=parse_warn("80%"),
+        pause_in=frozenset({"waiting"}),
+    )
+    timeline = [(utc(2026, 12, 7, 9, 0), "new"), (utc(2026, 12, 7, 9, 5), "waiting")]
+    cats = {"new": "new", "waiting": "waiting", "done": "done"}
+    answered = utc(2026, 12, 7, 11, 0)  # after 09:30, but the clock stopped at 09:05
+    sla = svc.compute_item_sla(policy, cal, timeline, cats, answered, None)
+    fr = sla.first_response
+    assert sla.paused_since == utc(2026, 12, 7, 9, 5)
+    assert fr.due is not None and fr.due >= answered
+    assert target_state(answered, fr.due, fr.warn, fr.met_at) == "met"
+    # resumed at 12:00: the 25 working minutes left at 09:05 are left at 12:00
+    timeline.append((utc(2026, 12, 7, 12, 0), "new"))
+    sla = svc.compute_item_sla(policy, cal, timeline, cats, None, None)
+    assert sla.paused_since is None and sla.first_response.due == utc(2026, 12, 7, 12, 25)
+    assert sla.resolution.due == utc(2026, 12, 9, 11, 55)  # Tue 17:00 + 2h55m paused

@@ -314,6 +314,8 @@ def compute_item_sla(
             res.extend(cal, paused, at)
             paused = None
         prev_done = done
+    if paused is not None and fr.met_at is not None and fr.met_at > paused:
+        fr.extend(cal, paused, fr.met_at)  # answered while paused: the clock was stopped
     res.met_at = resolved_at
     return ItemSla(policy, cal, fr, res, paused)
 
