@@ -9,12 +9,13 @@ import click
 
 from ..domain.sla import format_remaining
 from ..services import sla as svc
-from .common import AppState, emit_json, pass_state, render_table
+from .common import AppState, emit_json, pass_state, render_table, terminal_width
 
 STATE_LABELS = {"breached": "BREACHED", "warning": "AT RISK", "ok": "ok", "paused": "paused"}
+TARGET_LABELS = {"first_response": "response", "resolution": "resolution"}
 
 
-def _row(r: svc.SlaRow) -> tuple[Any, ...]:
+def _row(r: svc.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
     left = format_remaining(r.remaining_s)
     if r.state == "breached":
         left = f"{left.lstrip('-')} over"
@@ -23,11 +24,11 @@ def _row(r: svc.SlaRow) -> tuple[Any, ...]:
     return (
         r.item.key,
         STATE_LABELS.get(r.state, r.state),
-        svc.LABELS[r.target],
-        f"{r.due:%a %Y-%m-%d %H:%M}",
+        TARGET_LABELS[r.target],
+        f"{r.due:%a %d %b %H:%M}",
         left,
         r.item.owner or "(unowned)",
-        r.item.sla_policy,
+        *((r.item.sla_policy,) if with_policy else ()),
         r.item.title,
     )
 
@@ -111,8 +112,11 @@ def sla_cmd(
             }
         )
         return
+    wide = terminal_width() >= 110  # on a narrow terminal the title matters more
     headers = ("KEY", "STATE", "TARGET", "DUE (UTC)", "LEFT", "OWNER", "POLICY", "TITLE")
-    out: list[str] = [f"SLA as of {now:%a %Y-%m-%d %H:%M} UTC"]
+    if not wide:
+        headers = tuple(h for h in headers if h != "POLICY")
+    out: list[str] = [f"SLA as of {now:%a %Y-%m-%d %H:%M} UTC (due times in UTC)"]
     if not has_policies:
         click.echo(
             "no SLA policies yet: add [[calendars]] and [[sla_policies]] to a file for 'opstui load'"
@@ -122,13 +126,13 @@ def sla_cmd(
         out.append("")
         if group:
             out.append(f"{title} ({len(group)})")
-            out.append(render_table(headers, [_row(r) for r in group]))
+            out.append(render_table(headers, [_row(r, wide) for r in group]))
         else:
             out.append(f"{title}: none")
     if rest:
         out.append("")
         out.append("Due next" if not show_all else "Other open targets")
-        out.append(render_table(headers, [_row(r) for r in rest]))
+        out.append(render_table(headers, [_row(r, wide) for r in rest]))
     elif show_all or upcoming:
         out.append("")
         out.append("Due next: nothing else open under an SLA")
