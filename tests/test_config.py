@@ -309,3 +309,15 @@ def test_themes_ls_shows_user_theme_and_problems(tmp_path: Path) -> None:
     result = _invoke(["themes"], env)
     assert "* " in result.stdout and "sunset" in result.stdout
     assert "problem:" in result.stderr
+
+
+def test_bad_config_file_keeps_environment_settings(tmp_path, monkeypatch) -> None:
+    from opstui.cli.common import AppState
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("stuck_days = 'many'\n")
+    monkeypatch.setenv("OPSTUI_CONFIG", str(cfg))
+    monkeypatch.setenv("OPSTUI_BELL", "true")
+    state = AppState.from_options(None, None, False, None, None, False)
+    assert state.config_error and "stuck_days" in state.config_error
+    assert state.config.bell is True

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..config import Config, ConfigError, load_config, resolve_db, with_overrides
+from ..config import Config, ConfigError, apply_env, load_config, resolve_db, with_overrides
 from ..domain.clock import Clock, parse_instant
 from ..domain.text import one_line
 from ..errors import OpsError
@@ -76,7 +76,11 @@ class AppState:
             config = load_config()
             error = None
         except ConfigError as exc:
-            config, error = Config(), str(exc)
+            error = str(exc)
+            try:  # a broken file should not also cost the user their OPSTUI_* settings
+                config = apply_env(Config())
+            except ConfigError:
+                config = Config()
         config = with_overrides(config, theme=theme, compact=compact)
         when = None
         if now:
