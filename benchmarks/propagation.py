@@ -365,6 +365,7 @@ def main() -> None:
         "--quick", action="store_true", help="N = 1, 5; fewer changes; short idle window"
     )
     ap.add_argument("--compare", action="store_true", help="N = 20 with several watch settings")
+    ap.add_argument("--steps", default=None, help="with --compare: only these awatch steps (ms)")
     ap.add_argument(
         "--apps", type=int, default=0, metavar="N", help="also run N real headless dashboards"
     )
@@ -386,7 +387,12 @@ def main() -> None:
     ns = [int(x) for x in args.ns.split(",")] if args.ns else ([1, 5] if args.quick else [1, 5, 20])
     plan: list[tuple[int, Variant, str]] = []
     if args.compare:
-        plan += [(ns[-1] if args.ns else 20, v, "watcher") for v in COMPARE]
+        variants = COMPARE
+        if args.steps:
+            variants = [
+                Variant(f"step {st}, debounce 50", step=int(st)) for st in args.steps.split(",")
+            ]
+        plan += [(ns[-1] if args.ns else 20, v, "watcher") for v in variants]
     else:
         plan += [(n, SHIPPED, "watcher") for n in ns]
     if args.apps:

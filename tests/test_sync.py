@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,12 +21,12 @@ import pytest
 
 from opstui.services import items as svc
 from opstui.services import loader
-from opstui.services.context import writing
 from opstui.store import queries as q
 from opstui.store.engine import Database
 from opstui.store.schema import open_database
 from opstui.sync import ChangeWatcher, EventCursor, WatchSettings
 from opstui.sync.follow import follow_events
+from opstui.sync.live import LiveFeed
 from opstui.sync.notices import TriageQueue, Viewer, load_viewer, notices_for, sla_owners
 from opstui.sync.watcher import network_fs_type
 
@@ -33,12 +34,25 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).with_name("sync_fixture.toml")
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    path = tmp_path / "ops.db"
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sync") / "template.db"
     db = open_database(path, create=True, unix_user="loader")
     loader.load_file(db, FIXTURE)
     db.dispose()
+    return path
+
+
+@pytest.fixture
+def shared_path(tmp_path: Path, template_db: Path) -> Path:
+    """A fresh copy of the loaded fixture database (loading once per module keeps this fast)."""
+    path = tmp_path / "ops.db"
+    src, dst = sqlite3.connect(template_db), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
     return path
 
 
@@ -48,8 +62,8 @@ def terminal(path: Path, user: str) -> Database:
 
 
 @pytest.fixture
-def two(db_path: Path) -> Iterator[tuple[Database, Database]]:
-    a, b = terminal(db_path, "alice"), terminal(db_path, "bob")
+def two(shared_path: Path) -> Iterator[tuple[Database, Database]]:
+    a, b = terminal(shared_path, "alice"), terminal(shared_path, "bob")
     yield a, b
     a.dispose()
     b.dispose()
@@ -332,12 +346,12 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_cli_assign_in_another_process_reaches_the_watcher(db_path: Path) -> None:
-    a = terminal(db_path, "alice")
+def test_cli_assign_in_another_process_reaches_the_watcher(shared_path: Path) -> None:
+    a = terminal(shared_path, "alice")
     col = Collector(ChangeWatcher(a, poll_interval=30))
     try:
         subprocess.run(
-            [sys.executable, "-m", "opstui", "--db", str(db_path), "assign", "BIL-1", "carol"],
+            [sys.executable, "-m", "opstui", "--db", str(shared_path), "assign", "BIL-1", "carol"],
             cwd=ROOT,
             env=_env(),
             check=True,
@@ -352,7 +366,7 @@ def test_cli_assign_in_another_process_reaches_the_watcher(db_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_follow_process_sees_a_write_from_this_process(db_path: Path) -> None:
+def test_follow_process_sees_a_write_from_this_process(shared_path: Path) -> None:
     """`opstui events --follow --json` in a second process runs the watcher."""
     proc = subprocess.Popen(
         [
@@ -360,7 +374,7 @@ def test_follow_process_sees_a_write_from_this_process(db_path: Path) -> None:
             "-m",
             "opstui",
             "--db",
-            str(db_path),
+            str(shared_path),
             "events",
             "--follow",
             "--json",
@@ -373,7 +387,7 @@ def test_follow_process_sees_a_write_from_this_process(db_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    b = terminal(db_path, "bob")
+    b = terminal(shared_path, "bob")
     try:
         assert proc.stdout is not None
         proc.stdout.readline()  # the last existing event: the follower is up
@@ -401,13 +415,13 @@ print("done", flush=True)
 
 
 @pytest.mark.slow
-def test_burst_of_1000_commits_is_caught_up_in_order(db_path: Path) -> None:
-    a = terminal(db_path, "alice")
+def test_burst_of_1000_commits_is_caught_up_in_order(shared_path: Path) -> None:
+    a = terminal(shared_path, "alice")
     start = last_id(a)
     col = Collector(ChangeWatcher(a, poll_interval=30))
     try:
         subprocess.run(
-            [sys.executable, "-c", BURST, str(db_path), "1000"],
+            [sys.executable, "-c", BURST, str(shared_path), "1000"],
             cwd=ROOT,
             env=_env(),
             check=True,
@@ -508,19 +522,49 @@ def test_sla_owners_reads_current_owners(two: tuple[Database, Database]) -> None
     assert sla_owners(a, [FakeEvent(1, "owner", "x")]) == {}
 
 
-def test_no_textual_import_in_sync() -> None:
-    code = "import sys, opstui.sync, opstui.sync.watcher, opstui.sync.notices, opstui.sync.follow; print('textual' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "False"
-
-
 def test_settings_documented_defaults() -> None:
     s = WatchSettings()
     assert 0 < s.step <= 25 and s.debounce >= s.step
+
+
+# --- LiveFeed (what the dashboard runs as an async worker) ----------------------------------
+
+
+async def test_live_feed_yields_events_and_notices(two: tuple[Database, Database]) -> None:
+    import asyncio
+
+    a, b = two  # a is alice's terminal
+    feed = LiveFeed(a, last_id(a), poll_interval=30)
+    updates = feed.updates()
+    try:
+        nxt = asyncio.ensure_future(updates.__anext__())
+        await asyncio.sleep(0.1)
+        # alice's own write, applied by her app at once: the feed must skip it...
+        svc.assign(a, "SUP-2", "alice")
+        feed.applied(last_id(a))
+        # ...and deliver bob's change with a notice for alice.
+        svc.assign(b, "BIL-1", "alice")
+        update = await asyncio.wait_for(nxt, 5)
+        assert [(e.unix_user, e.item_key) for e in update.events] == [("bob", "BIL-1")]
+        assert [(n.kind, n.item_key) for n in update.notices] == [("assigned", "BIL-1")]
+        assert feed.mode == "watching"
+    finally:
+        feed.close()
+        await updates.aclose()
+
+
+async def test_live_feed_poll_mode(two: tuple[Database, Database]) -> None:
+    import asyncio
+
+    a, b = two
+    feed = LiveFeed(a, last_id(a), poll_interval=0.05, force_poll=True)
+    updates = feed.updates()
+    try:
+        svc.create_item(b, queue="support", title="Mouse missing")
+        update = await asyncio.wait_for(updates.__anext__(), 5)
+        assert update.events[0].field == "created"
+        assert [n.kind for n in update.notices] == ["queued"]  # alice triages support
+        assert feed.mode == "polling (--poll)"
+    finally:
+        feed.close()
+        await updates.aclose()

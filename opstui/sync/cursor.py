@@ -84,6 +84,12 @@ class EventCursor:
                     self._ahead.add(e.id)
             return fresh
 
+    def advance_to(self, position: int) -> None:
+        """Everything up to ``position`` was applied by a complete read elsewhere (e.g. the
+        app reading ``events_after`` once its own write committed)."""
+        with self._lock:
+            self._advance(int(position))
+
     def reset(self, position: int) -> None:
         """Start over at ``position`` (e.g. after the database file was replaced)."""
         with self._lock:

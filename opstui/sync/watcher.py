@@ -285,6 +285,7 @@ class ChangeWatcher:
         if self.watching:
             try:
                 yield from self._watch_batches()
+                return  # stopped
             except Exception as exc:
                 if not _is_watch_error(exc):
                     raise
@@ -300,7 +301,6 @@ class ChangeWatcher:
         for changes in watchfiles.watch(
             self.path.parent,
             stop_event=self._stop,
-            raise_interrupt=False,
             **self._watch_kwargs(),
         ):
             if self._stop.is_set():
@@ -334,6 +334,7 @@ class ChangeWatcher:
             try:
                 async for events in self._awatch_batches():
                     yield events
+                return  # stopped
             except Exception as exc:
                 if not _is_watch_error(exc):
                     raise
@@ -347,11 +348,10 @@ class ChangeWatcher:
         import anyio
         import watchfiles
 
-        stop = _ThreadEventAdapter(self._stop)
         last_check = time.monotonic()
         async for changes in watchfiles.awatch(
             self.path.parent,
-            stop_event=stop,  # type: ignore[arg-type]
+            stop_event=self._stop,  # is_set() polled from its thread; set() on cancel
             **self._watch_kwargs(),
         ):
             if self._stop.is_set():
@@ -377,20 +377,6 @@ class ChangeWatcher:
             events = await anyio.to_thread.run_sync(self.check)
             if events:
                 yield events
-
-
-class _ThreadEventAdapter:
-    """watchfiles polls ``stop_event.is_set()`` from its thread: a threading.Event is fine,
-    and lets :meth:`ChangeWatcher.stop` be called from any thread."""
-
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def set(self) -> None:
-        self._event.set()
 
 
 def _is_watch_error(exc: BaseException) -> bool:
