@@ -202,6 +202,22 @@ def test_watching_delivers_a_change_from_another_terminal(two: tuple[Database, D
         col.stop()
 
 
+def test_commit_between_cursor_and_watcher_start_is_not_lost(
+    two: tuple[Database, Database],
+) -> None:
+    """The dashboard's first load reads the cursor; a commit before the watcher's first
+    data_version would never change it again: the watcher starts with one catch-up read."""
+    a, b = two
+    cursor = EventCursor(last_id(a))
+    svc.assign(b, "SUP-1", "bob")
+    col = Collector(ChangeWatcher(a, cursor, poll_interval=30))
+    try:
+        assert col.wait_for(last_id(a), timeout=3)
+        assert [e.item_key for e in col.events] == ["SUP-1"]
+    finally:
+        col.stop()
+
+
 def test_poll_mode_when_forced(two: tuple[Database, Database]) -> None:
     a, b = two
     col = Collector(ChangeWatcher(a, poll_interval=0.05, force_poll=True))

@@ -31,7 +31,6 @@ def follow_events(
         settings=settings,
     )
     try:
-        yield from watcher.read_new()
         for batch in watcher.batches():
             yield from batch
     finally:

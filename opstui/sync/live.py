@@ -14,7 +14,7 @@ threads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from ..store import queries as q
@@ -43,11 +43,17 @@ class LiveFeed:
         force_poll: bool = False,
         settings: WatchSettings = WatchSettings(),
         notices: bool = True,
+        on_mode: Callable[[str], object] | None = None,
     ) -> None:
         self.db = db
         self.cursor = EventCursor(position)
         self.watcher = ChangeWatcher(
-            db, self.cursor, poll_interval=poll_interval, force_poll=force_poll, settings=settings
+            db,
+            self.cursor,
+            poll_interval=poll_interval,
+            force_poll=force_poll,
+            settings=settings,
+            on_mode=on_mode,
         )
         self.want_notices = notices
         self._viewer: Viewer | None = None

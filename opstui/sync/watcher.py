@@ -124,8 +124,11 @@ class ChangeWatcher:
         poll_interval: float = 2.0,
         force_poll: bool = False,
         settings: WatchSettings = WatchSettings(),
+        on_mode: Callable[[str], object] | None = None,
     ) -> None:
         self.db = db
+        #: Called with the new :attr:`mode` when watching falls back to polling.
+        self.on_mode = on_mode
         self.path = db.path
         self.cursor = cursor if cursor is not None else EventCursor(self._last_event_id())
         self.poll_interval = max(0.05, float(poll_interval))
@@ -158,6 +161,8 @@ class ChangeWatcher:
     def _fall_back(self, reason: str) -> None:
         log.warning("opstui: cannot watch %s (%s); polling instead", self.path.parent, reason)
         self.mode = f"polling ({reason})"
+        if self.on_mode is not None:
+            self.on_mode(self.mode)
 
     # --- the dedicated connection ---------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -281,7 +286,14 @@ class ChangeWatcher:
 
     # --- sync flavour ---------------------------------------------------------------
     def batches(self) -> Iterator[list[q.EventRecord]]:
-        """Yield lists of new events until :meth:`stop` (blocking; for threads and CLIs)."""
+        """Yield lists of new events until :meth:`stop` (blocking; for threads and CLIs).
+
+        Events already committed after the cursor come first (one read), so nothing that
+        happened between reading the cursor and starting to watch is lost.
+        """
+        events = self.read_new()
+        if events:
+            yield events
         if self.watching:
             try:
                 yield from self._watch_batches()
@@ -330,6 +342,11 @@ class ChangeWatcher:
     # --- async flavour --------------------------------------------------------------
     async def abatches(self) -> AsyncIterator[list[q.EventRecord]]:
         """Async version of :meth:`batches`: database work runs in a worker thread."""
+        import anyio
+
+        events = await anyio.to_thread.run_sync(self.read_new)
+        if events:
+            yield events
         if self.watching:
             try:
                 async for events in self._awatch_batches():
