@@ -12,7 +12,8 @@ is read from ``/proc/<pid>/stat`` (utime + stime, all threads).
     python benchmarks/propagation.py --compare       # N = 20 for several watch settings
     python benchmarks/propagation.py --apps 5        # + N headless dashboards (needs the UI)
 
-Prints a table and JSON; saves the JSON to benchmarks/results/propagation.json.
+Prints a table and JSON; saves the JSON to benchmarks/results/propagation.json
+(``--compare``: propagation-compare.json).
 Targets: p95 < 50 ms at N = 20; idle CPU < 0.5 % of a core.
 """
 
@@ -116,32 +117,52 @@ def watcher_main(args: argparse.Namespace) -> None:
 
 
 def app_main(args: argparse.Namespace) -> None:
-    """A real headless dashboard; records when events were applied by refresh_from_events."""
+    """A real headless dashboard (its own start_sync watcher).  Records, per event, when the
+    app applied it (refresh_from_events) and when the refreshed panes were painted."""
     import asyncio
 
-    from opstui.ui.app import make_app  # type: ignore[attr-defined]
-
     from opstui.config import Config
+    from opstui.ui.app import make_app
 
     db = _open(args.db)
     seen: list[tuple[int, float]] = []
-    app = make_app(db=db, config=Config(), poll=False)
+    painted: list[tuple[int, float]] = []
+    app = make_app(db, Config(), poll=args.poll_every is not None)
     original = app.refresh_from_events
+    pending: set[asyncio.Task[None]] = set()
+
+    async def when_painted(ids: list[int]) -> None:
+        while app._panes_loading or app._panes_pending:
+            await asyncio.sleep(0.002)
+
+        def stamp() -> None:
+            now = time.time()
+            painted.extend((i, now) for i in ids)
+
+        app.call_after_refresh(stamp)
 
     def recording(events: Any) -> Any:
+        fresh = [e.id for e in events if e.id > app.event_cursor]
         result = original(events)
         now = time.time()
-        seen.extend((e.id, now) for e in events)
+        seen.extend((i, now) for i in fresh)
+        if fresh:
+            task = asyncio.ensure_future(when_painted(fresh))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
         return result
 
     app.refresh_from_events = recording  # type: ignore[method-assign]
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            print(json.dumps({"ready": getattr(app, "sync_mode", "app")}), flush=True)
+            while not app.loaded or getattr(app, "sync_mode", "starting") == "starting":
+                await pilot.pause(0.05)
+            print(json.dumps({"ready": getattr(app, "sync_mode", "?")}), flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        print(json.dumps({"seen": seen, "mode": "app"}), flush=True)
+            await pilot.pause(0.1)
+            mode = getattr(app, "sync_mode", "?")
+        print(json.dumps({"seen": seen, "painted": painted, "mode": mode}), flush=True)
 
     asyncio.run(main())
 
@@ -255,6 +276,10 @@ def run_once(
             results.append(json.loads(out.strip().splitlines()[-1]))
         load_after = os.getloadavg()
 
+    paint: list[float] = []
+    for r in results:
+        at_paint = {i: t for i, t in r.get("painted", [])}
+        paint += [(at_paint[i] - t) * 1000 for i, t in commits if i in at_paint]
     latencies: list[float] = []
     missing = 0
     duplicates = 0
@@ -283,6 +308,15 @@ def run_once(
             "max": round(max(latencies), 1) if latencies else None,
             "mean": round(statistics.fmean(latencies), 1) if latencies else None,
         },
+        "painted_ms": (
+            {
+                "p50": round(_pct(paint, 50), 1),
+                "p95": round(_pct(paint, 95), 1),
+                "max": round(max(paint), 1),
+            }
+            if paint
+            else None
+        ),
         "missing": missing,
         "duplicates": duplicates,
         "out_of_order": out_of_order,
@@ -324,13 +358,18 @@ def machine() -> dict[str, Any]:
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    head = f"{'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}  {'miss':>4}  {'idle CPU med/max %':>18}  load"
+    head = (
+        f"{'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}"
+        f"  {'paint p50/p95':>15}  {'miss':>4}  {'idle CPU med/max %':>18}  load"
+    )
     lines = [head, "-" * len(head)]
     for r in runs:
-        lat, cpu = r["latency_ms"], r["idle_cpu_pct_of_core"]
+        lat, cpu, paint = r["latency_ms"], r["idle_cpu_pct_of_core"], r.get("painted_ms")
+        shown = f"{paint['p50']:.1f}/{paint['p95']:.1f}m" if paint else "-"
         lines.append(
-            f"{r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m {lat['max'] or 0:>6.1f}m"
-            f"  {r['missing']:>4}  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}  {r['loadavg_before'][0]:.2f}"
+            f"{r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m"
+            f" {lat['max'] or 0:>6.1f}m  {shown:>15}  {r['missing']:>4}"
+            f"  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}  {r['loadavg_before'][0]:.2f}"
         )
     return "\n".join(lines)
 
@@ -418,9 +457,10 @@ def main() -> None:
     print(table(runs))
     print(json.dumps(report, indent=2))
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"saved {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+        target = RESULTS.with_name("propagation-compare.json") if args.compare else RESULTS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"saved {target.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
