@@ -324,7 +324,9 @@ def events_cmd(state: AppState, limit: int, item_key: str | None, follow: bool, 
         return
     from ..sync.follow import follow_events
 
-    for e in follow_events(db, cursor):
+    for e in follow_events(
+        db, cursor, poll_interval=state.config.poll_interval, force_poll=state.poll
+    ):
         if item_id is None or e.item_id == item_id:
             show(e)
 

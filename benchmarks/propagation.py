@@ -1,0 +1,487 @@
+"""How fast does a commit reach other terminals?  (issue 4, DESIGN.md quality bars)
+
+One writer process commits changes (assignments) at random intervals through the service
+layer on a database made from sample_data/shop.toml.  N watcher processes, each running the
+real sync code (``opstui.sync.watcher.ChangeWatcher``), record when each change became
+visible.  The writer records its commit times; all processes use ``time.time()`` on one
+machine.  Then nothing changes for an idle window and the idle CPU of every watcher process
+is read from ``/proc/<pid>/stat`` (utime + stime, all threads).
+
+    python benchmarks/propagation.py                 # N = 1, 5, 20 with the shipped settings
+    python benchmarks/propagation.py --quick         # N = 1, 5, fewer changes, short idle
+    python benchmarks/propagation.py --compare       # N = 20 for several watch settings
+    python benchmarks/propagation.py --apps 5        # + N headless dashboards (needs the UI)
+
+Prints a table and JSON; saves the JSON to benchmarks/results/propagation.json
+(``--compare``: propagation-compare.json).
+Targets: p95 < 50 ms at N = 20; idle CPU < 0.5 % of a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results" / "propagation.json"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    step: int = 10
+    debounce: int = 50
+    poll: float | None = None  # seconds: force polling data_version at this interval
+
+    def args(self) -> list[str]:
+        out = ["--step", str(self.step), "--debounce", str(self.debounce)]
+        if self.poll is not None:
+            out += ["--poll-every", str(self.poll)]
+        return out
+
+
+SHIPPED = Variant("shipped (step 10, debounce 50)")
+COMPARE = [
+    Variant("awatch defaults (step 50, debounce 1600)", step=50, debounce=1600),
+    Variant("step 20, debounce 50", step=20, debounce=50),
+    Variant("step 15, debounce 50", step=15, debounce=50),
+    Variant("step 10, debounce 50", step=10, debounce=50),
+    Variant("poll data_version 50 ms", poll=0.05),
+]
+
+
+# --- child processes ---------------------------------------------------------------------
+
+
+def _open(db_path: str) -> Any:
+    from opstui.store.schema import open_database
+
+    return open_database(db_path, create=False)
+
+
+def watcher_main(args: argparse.Namespace) -> None:
+    """Run the real watcher; print receipts as JSON when told to stop (a line on stdin)."""
+    from opstui.sync.watcher import ChangeWatcher, WatchSettings
+
+    db = _open(args.db)
+    poll = args.poll_every is not None
+    watcher = ChangeWatcher(
+        db,
+        poll_interval=args.poll_every if poll else 2.0,
+        force_poll=poll,
+        settings=WatchSettings(step=args.step, debounce=args.debounce),
+    )
+    seen: list[tuple[int, float]] = []
+
+    def run() -> None:
+        for batch in watcher.batches():
+            now = time.time()
+            seen.extend((e.id, now) for e in batch)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    print(json.dumps({"ready": watcher.mode}), flush=True)
+    sys.stdin.readline()
+    watcher.stop()
+    thread.join(5)
+    print(
+        json.dumps(
+            {
+                "seen": seen,
+                "mode": watcher.mode,
+                "checks": watcher.checks,
+                "reads": watcher.reads,
+                "fs_wakeups": watcher.fs_wakeups,
+            }
+        ),
+        flush=True,
+    )
+    watcher.close()
+
+
+def app_main(args: argparse.Namespace) -> None:
+    """A real headless dashboard (its own start_sync watcher).  Records, per event, when the
+    app applied it (refresh_from_events) and when the refreshed panes were painted."""
+    import asyncio
+    import importlib
+
+    from opstui.config import Config
+
+    make_app = importlib.import_module("opstui.ui.app").make_app  # the dashboard (ui layer)
+
+    db = _open(args.db)
+    seen: list[tuple[int, float]] = []
+    painted: list[tuple[int, float]] = []
+    app = make_app(db, Config(), poll=args.poll_every is not None)
+    original = app.refresh_from_events
+    pending: set[asyncio.Task[None]] = set()
+
+    async def when_painted(ids: list[int]) -> None:
+        while app._panes_loading or app._panes_pending:
+            await asyncio.sleep(0.002)
+
+        def stamp() -> None:
+            now = time.time()
+            painted.extend((i, now) for i in ids)
+
+        app.call_after_refresh(stamp)
+
+    def recording(events: Any) -> Any:
+        fresh = [e.id for e in events if e.id > app.event_cursor]
+        result = original(events)
+        now = time.time()
+        seen.extend((i, now) for i in fresh)
+        if fresh:
+            task = asyncio.ensure_future(when_painted(fresh))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        return result
+
+    app.refresh_from_events = recording  # type: ignore[method-assign]
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not app.loaded or getattr(app, "sync_mode", "starting") == "starting":
+                await pilot.pause(0.05)
+            print(json.dumps({"ready": getattr(app, "sync_mode", "?")}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            await pilot.pause(0.1)
+            mode = getattr(app, "sync_mode", "?")
+        print(json.dumps({"seen": seen, "painted": painted, "mode": mode}), flush=True)
+
+    asyncio.run(main())
+
+
+def writer_main(args: argparse.Namespace) -> None:
+    """Commit ``--changes`` assignments at random intervals; print (last event id, time)."""
+    from opstui.services.context import writing
+    from opstui.services.items import assign_in, item_for_update
+    from opstui.store import queries as q
+
+    db = _open(args.db)
+    rng = random.Random(args.seed)
+    with db.read() as conn:
+        items = [i for i in q.list_items(conn, q.ItemFilter(), limit=400) if i.is_open]
+        people = [p.handle for p in q.list_people(conn, include_inactive=False)]
+    owners = {i.key: i.owner for i in items}
+    print(json.dumps({"ready": len(items)}), flush=True)
+    sys.stdin.readline()
+    commits: list[tuple[int, float]] = []
+    for _ in range(args.changes):
+        time.sleep(rng.uniform(args.min_gap, args.max_gap))
+        key = rng.choice(items).key
+        handle = rng.choice([p for p in people if p != owners[key]])
+        with writing(db) as ctx:
+            assign_in(ctx, item_for_update(ctx, key), handle)
+            last = q.last_event_id(ctx.conn)
+        commits.append((last, time.time()))
+        owners[key] = handle
+    print(json.dumps({"commits": commits}), flush=True)
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def _spawn(role: str, db: str, extra: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "--role", role, "--db", db, *extra],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def make_db(directory: Path) -> str:
+    path = directory / "shop.db"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opstui",
+            "--db",
+            str(path),
+            "load",
+            str(ROOT / "sample_data" / "shop.toml"),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return str(path)
+
+
+def run_once(
+    n: int, variant: Variant, *, changes: int, idle: float, seed: int, role: str = "watcher"
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="opstui-prop-") as tmp:
+        db = make_db(Path(tmp))
+        load_before = os.getloadavg()
+        watchers = [_spawn(role, db, variant.args()) for _ in range(n)]
+        modes = []
+        for w in watchers:
+            line = w.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise SystemExit(f"a {role} process failed to start (see its stderr)")
+            modes.append(json.loads(line).get("ready"))
+        writer = _spawn("writer", db, ["--changes", str(changes), "--seed", str(seed)])
+        json.loads(writer.stdout.readline())  # type: ignore[union-attr]
+        time.sleep(1.0)  # let every watcher settle into its wait
+        started = time.time()
+        writer.stdin.write("go\n")  # type: ignore[union-attr]
+        writer.stdin.flush()  # type: ignore[union-attr]
+        commits = json.loads(writer.stdout.readline())["commits"]  # type: ignore[union-attr]
+        writer.wait()
+        write_secs = time.time() - started
+        time.sleep(1.0)  # stragglers
+        # Idle window: nothing commits; measure every watcher's CPU (all its threads).
+        cpu0 = {w.pid: _cpu_seconds(w.pid) for w in watchers}
+        t0 = time.monotonic()
+        time.sleep(idle)
+        elapsed = time.monotonic() - t0
+        idle_pct = [(_cpu_seconds(w.pid) - cpu0[w.pid]) / elapsed * 100 for w in watchers]
+        results = []
+        for w in watchers:
+            w.stdin.write("stop\n")  # type: ignore[union-attr]
+            w.stdin.flush()  # type: ignore[union-attr]
+        for w in watchers:
+            out, _ = w.communicate(timeout=30)
+            lines = out.strip().splitlines()
+            if not lines:
+                raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
+            results.append(json.loads(lines[-1]))
+        load_after = os.getloadavg()
+
+    paint: list[float] = []
+    for r in results:
+        at_paint = {i: t for i, t in r.get("painted", [])}
+        paint += [(at_paint[i] - t) * 1000 for i, t in commits if i in at_paint]
+    latencies: list[float] = []
+    missing = 0
+    duplicates = 0
+    out_of_order = 0
+    for r in results:
+        ids = [i for i, _t in r["seen"]]
+        duplicates += len(ids) - len(set(ids))
+        out_of_order += sum(1 for a, b in zip(ids, ids[1:], strict=False) if b <= a)
+        at = {i: t for i, t in r["seen"]}
+        for last_id, t_commit in commits:
+            if last_id in at:
+                latencies.append((at[last_id] - t_commit) * 1000)
+            else:
+                missing += 1
+    return {
+        "n": n,
+        "kind": role,
+        "variant": variant.name,
+        "settings": {"step": variant.step, "debounce": variant.debounce, "poll": variant.poll},
+        "modes": sorted(set(map(str, modes))),
+        "changes": len(commits),
+        "write_seconds": round(write_secs, 2),
+        "latency_ms": {
+            "p50": round(_pct(latencies, 50), 1),
+            "p95": round(_pct(latencies, 95), 1),
+            "max": round(max(latencies), 1) if latencies else None,
+            "mean": round(statistics.fmean(latencies), 1) if latencies else None,
+        },
+        "painted_ms": (
+            {
+                "p50": round(_pct(paint, 50), 1),
+                "p95": round(_pct(paint, 95), 1),
+                "max": round(max(paint), 1),
+            }
+            if paint
+            else None
+        ),
+        "missing": missing,
+        "duplicates": duplicates,
+        "out_of_order": out_of_order,
+        "idle_cpu_pct_of_core": {
+            "median": round(statistics.median(idle_pct), 3),
+            "max": round(max(idle_pct), 3),
+            "window_s": round(elapsed, 1),
+        },
+        "counters": {
+            "checks": sum(r.get("checks", 0) for r in results),
+            "reads": sum(r.get("reads", 0) for r in results),
+            "fs_wakeups": sum(r.get("fs_wakeups", 0) for r in results),
+        },
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+    }
+
+
+def machine() -> dict[str, Any]:
+    import watchfiles
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), ""
+            )
+    except OSError:
+        pass
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "watchfiles": watchfiles.__version__,
+        "platform": platform.platform(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}"
+        f"  {'paint p50/p95':>15}  {'miss':>4}  {'idle CPU med/max %':>18}  load"
+    )
+    lines = [head, "-" * len(head)]
+    for r in runs:
+        lat, cpu, paint = r["latency_ms"], r["idle_cpu_pct_of_core"], r.get("painted_ms")
+        shown = f"{paint['p50']:.1f}/{paint['p95']:.1f}m" if paint else "-"
+        lines.append(
+            f"{r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m"
+            f" {lat['max'] or 0:>6.1f}m  {shown:>15}  {r['missing']:>4}"
+            f"  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}  {r['loadavg_before'][0]:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--role",
+        choices=["driver", "watcher", "writer", "app"],
+        default="driver",
+        help=argparse.SUPPRESS,
+    )
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--step", type=int, default=SHIPPED.step, help=argparse.SUPPRESS)
+    ap.add_argument("--debounce", type=int, default=SHIPPED.debounce, help=argparse.SUPPRESS)
+    ap.add_argument("--poll-every", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--min-gap", type=float, default=0.02, help="shortest pause between commits (s)"
+    )
+    ap.add_argument("--max-gap", type=float, default=0.15, help="longest pause between commits (s)")
+    ap.add_argument(
+        "--changes", type=int, default=None, help="commits per run (default 120, quick 40)"
+    )
+    ap.add_argument(
+        "--idle", type=float, default=None, help="idle CPU window in s (default 20, quick 5)"
+    )
+    ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument(
+        "--ns", default=None, help="comma-separated watcher counts (default 1,5,20; 'none')"
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="N = 1, 5; fewer changes; short idle window"
+    )
+    ap.add_argument("--compare", action="store_true", help="N = 20 with several watch settings")
+    ap.add_argument("--steps", default=None, help="with --compare: only these awatch steps (ms)")
+    ap.add_argument(
+        "--apps",
+        default="",
+        metavar="N[,N]",
+        help="also run N real headless dashboards (e.g. 5 or 5,20)",
+    )
+    ap.add_argument(
+        "--no-save", action="store_true", help="do not write benchmarks/results/propagation.json"
+    )
+    args = ap.parse_args()
+
+    if args.role == "watcher":
+        return watcher_main(args)
+    if args.role == "writer":
+        args.changes = args.changes or 120
+        return writer_main(args)
+    if args.role == "app":
+        return app_main(args)
+
+    changes = args.changes or (40 if args.quick else 120)
+    idle = args.idle if args.idle is not None else (5.0 if args.quick else 20.0)
+    if args.ns == "none":
+        ns: list[int] = []
+    elif args.ns:
+        ns = [int(x) for x in args.ns.split(",")]
+    else:
+        ns = [1, 5] if args.quick else [1, 5, 20]
+    plan: list[tuple[int, Variant, str]] = []
+    if args.compare:
+        variants = COMPARE
+        if args.steps:
+            variants = [
+                Variant(f"step {st}, debounce 50", step=int(st)) for st in args.steps.split(",")
+            ]
+        plan += [(ns[-1] if args.ns else 20, v, "watcher") for v in variants]
+    else:
+        plan += [(n, SHIPPED, "watcher") for n in ns]
+    for n_apps in [int(x) for x in args.apps.split(",") if x.strip()]:
+        plan.append((n_apps, SHIPPED, "app"))
+
+    info = machine()
+    print(
+        f"machine: {info['cpu_count']} cpus ({info['cpu_model']}), python {info['python']}, "
+        f"sqlite {info['sqlite']}, watchfiles {info['watchfiles']}, load {info['loadavg']}",
+        file=sys.stderr,
+    )
+    runs = []
+    for n, variant, role in plan:
+        print(f"running {role} N={n} {variant.name} ...", file=sys.stderr, flush=True)
+        runs.append(run_once(n, variant, changes=changes, idle=idle, seed=args.seed, role=role))
+    report = {
+        "machine": info,
+        "changes_per_run": changes,
+        "idle_window_s": idle,
+        "runs": runs,
+        "targets": {"p95_ms_at_20": 50, "idle_cpu_pct": 0.5},
+    }
+    print(table(runs))
+    print(json.dumps(report, indent=2))
+    if not args.no_save:
+        target = RESULTS.with_name("propagation-compare.json") if args.compare else RESULTS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"saved {target.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
