@@ -75,7 +75,11 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
     assert all(r[3] == "refunded" for r in approvals)
 
     load = s["Load per person (Fri 04 Dec to Thu 10 Dec)"]
-    assert "Busiest: dev holds 79% of the owned open load" in load
+    from opstui.services.capacity import capacity_report
+
+    cap = capacity_report(sample_db, sample_db.clock.now())
+    assert cap.busiest == "dev" and cap.busiest_share > 0.7  # the guidance's warning sign
+    assert f"Busiest: dev holds {cap.busiest_share:.0%} of the owned open load" in load
     people = {r[0]: r for r in table_rows(load.split("### Rebalancing suggestions")[0])[1:]}
     assert people["dev"][4] == "345%" and people["dev"][6] == "OVERLOADED"
     assert people["carol"][3] == "6.4h" and people["carol"][6] == "away 4d"
