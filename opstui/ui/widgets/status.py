@@ -1,0 +1,58 @@
+"""The one-line status bar at the top of every screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..text import clean
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, where: str = "") -> None:
+        super().__init__()
+        self.where = where
+
+    def render(self) -> Any:
+        app: Any = self.app
+        text = Text(" opstui ", style="bold", end="")
+        text.append(clean(Path(app.db.path).name), style="")
+        if self.where:
+            text.append(" \u203a ", style="dim")
+            text.append(clean(self.where))
+        if app.db.readonly:
+            text.append("  read-only ", style="reverse bold")
+        data = app.pane_data
+        right = Text(end="")
+        if data is not None and data.queues:
+            open_n = sum(q.open for q in data.queues)
+            breach = sum(q.breaching for q in data.queues)
+            unowned = sum(q.unowned for q in data.queues)
+            right.append(f"{open_n} open", style="")
+            if unowned:
+                right.append(f" \u00b7 {unowned} unowned", style="")
+            if breach:
+                right.append(f" \u00b7 {breach} breached", style="bold")
+            right.append("  ")
+        now = app.clock.now()
+        right.append(now.strftime("%a %H:%M:%S UTC "), style="dim")
+        width = self.size.width
+        gap = width - text.cell_len - right.cell_len
+        if gap >= 1:
+            text.append(" " * gap)
+            text.append_text(right)
+        else:
+            text.truncate(max(0, width), overflow="ellipsis")
+        return text
