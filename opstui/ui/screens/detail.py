@@ -57,7 +57,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             yield Static(id="d-body")
             yield Static(id="d-comments")
             yield Static(id="d-history")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#detail").focus()

@@ -51,7 +51,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         yield Static(id="filterbar")
         yield Input(placeholder="search key or title, Enter to apply, Esc to close", id="search")
         yield ItemTable(app.clock.now, id="items")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         search = self.query_one("#search", Input)

@@ -44,7 +44,7 @@ class MainScreen(Screen[None]):
             yield SlaPane(app.clock.now)
             yield OwnersPane()
             yield CapacityPane()
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         app: Any = self.app
