@@ -124,7 +124,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
 
     def render_detail(self) -> None:
         d = self.detail
-        if d is None:
+        if d is None or not self.query("#d-head"):
             return
         it = d.item
         app: Any = self.app
@@ -158,7 +158,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
 
     def _render_sla(self) -> None:
         d = self.detail
-        if d is None:
+        if d is None or not self.query("#d-sla"):
             return
         app: Any = self.app
         now = app.clock.now()

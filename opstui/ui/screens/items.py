@@ -140,6 +140,8 @@ class ItemListScreen(ItemActions, Screen[None]):
             self.query_one(ItemTable).add_records(message.records)
 
     def data_changed(self, change: DataChange) -> None:
+        if not self.query(ItemTable):
+            return
         table = self.query_one(ItemTable)
         if change.everything:
             table.forget(list(table.records))
@@ -155,6 +157,8 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.data_changed(DataChange(everything=True))
 
     def tick(self) -> None:
+        if not self.query(ItemTable):
+            return
         table = self.query_one(ItemTable)
         top = round(table.scroll_y)
         for i in table.ids[top : top + table.size.height]:
