@@ -378,7 +378,10 @@ class Choice:
 
 def filter_choices(conn: Connection) -> dict[str, list[Choice]]:
     """Values offered by the item list's filter form."""
-    queues = [Choice(r.slug, r.name) for r in conn.execute(select(QUEUE.c.slug, QUEUE.c.name).order_by(QUEUE.c.id))]
+    queues = [
+        Choice(r.slug, r.name)
+        for r in conn.execute(select(QUEUE.c.slug, QUEUE.c.name).order_by(QUEUE.c.id))
+    ]
     people = [
         Choice(r.handle, r.name)
         for r in conn.execute(select(PERSON.c.handle, PERSON.c.name).order_by(PERSON.c.handle))

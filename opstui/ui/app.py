@@ -305,7 +305,9 @@ class OpsApp(App[None]):
             return True
         return False
 
-    def item_action(self, kind: str, key: str | None, *, context: dict[str, Any] | None = None) -> None:
+    def item_action(
+        self, kind: str, key: str | None, *, context: dict[str, Any] | None = None
+    ) -> None:
         """Start an action on an item: load fresh data, then open its form."""
         if self.refuse_if_readonly():
             return
@@ -324,7 +326,9 @@ class OpsApp(App[None]):
                 raise NotFound(f"no item {key!r} (deleted elsewhere?)")
             if kind in ("assign", "new"):
                 extra["people"] = tuple(
-                    pane_q.owner_stats(conn, now, now.date(), default_estimate=self.default_estimate)
+                    pane_q.owner_stats(
+                        conn, now, now.date(), default_estimate=self.default_estimate
+                    )
                 )
             if kind == "move" and item is not None:
                 extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
@@ -364,7 +368,9 @@ class OpsApp(App[None]):
         elif kind == "comment":
             self.push_screen(forms.CommentForm(item), lambda text: self._submit_comment(item, text))
         elif kind == "priority":
-            self.push_screen(forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority"))
+            self.push_screen(
+                forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority")
+            )
         elif kind == "edit":
             self.push_screen(forms.EditForm(item), lambda v: self._submit_edit(item, v, "edit"))
 
@@ -386,7 +392,9 @@ class OpsApp(App[None]):
         target = handle or None
         self.write(
             lambda db: items.assign(db, item.key, target, expected_version=item.version),
-            lambda it: f"{it.key} assigned to {it.owner}" if it.owner else f"{it.key} is now unowned",
+            lambda it: (
+                f"{it.key} assigned to {it.owner}" if it.owner else f"{it.key} is now unowned"
+            ),
             key=item.key,
         )
 
@@ -419,7 +427,11 @@ class OpsApp(App[None]):
             return
         from ..services import items
 
-        self.write(lambda db: items.comment(db, item.key, text), lambda it: f"commented on {it.key}", key=item.key)
+        self.write(
+            lambda db: items.comment(db, item.key, text),
+            lambda it: f"commented on {it.key}",
+            key=item.key,
+        )
 
     def _submit_edit(self, item: q.ItemRecord, fields: dict[str, Any] | None, what: str) -> None:
         if not fields:
@@ -428,17 +440,27 @@ class OpsApp(App[None]):
 
         self.write(
             lambda db: items.edit_item(db, item.key, expected_version=item.version, **fields),
-            lambda it: f"{it.key} saved" if it.version != item.version else f"{it.key}: nothing changed",
+            lambda it: (
+                f"{it.key} saved" if it.version != item.version else f"{it.key}: nothing changed"
+            ),
             key=item.key,
         )
 
-    def write(self, fn: Callable[[Database], Any], describe: Callable[[Any], str], *, key: str | None = None) -> None:
+    def write(
+        self,
+        fn: Callable[[Database], Any],
+        describe: Callable[[Any], str],
+        *,
+        key: str | None = None,
+    ) -> None:
         if self.refuse_if_readonly():
             return
         self._write(fn, describe, key)
 
     @work(thread=True, group="write", exit_on_error=False)
-    def _write(self, fn: Callable[[Database], Any], describe: Callable[[Any], str], key: str | None) -> None:
+    def _write(
+        self, fn: Callable[[Database], Any], describe: Callable[[Any], str], key: str | None
+    ) -> None:
         cursor = self.event_cursor
         try:
             result = fn(self.db)
@@ -477,7 +499,9 @@ class OpsApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def open_items(self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False) -> None:
+    def open_items(
+        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+    ) -> None:
         from .screens.items import ItemListScreen
 
         self.push_screen(ItemListScreen(flt, focus_key=focus_key, search=search))
@@ -506,7 +530,9 @@ def make_app(
     return OpsApp(db, config, clock=clock, watch=watch, poll=poll, config_error=config_error)
 
 
-def run_app(db: Database, config: Config, poll: bool = False, config_error: str | None = None) -> None:
+def run_app(
+    db: Database, config: Config, poll: bool = False, config_error: str | None = None
+) -> None:
     """Open the dashboard in this terminal (called by ``opstui`` and ``opstui demo``)."""
     app = make_app(db, config, poll=poll, config_error=config_error)
     try:

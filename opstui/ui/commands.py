@@ -16,11 +16,31 @@ def app_commands(app: Any) -> list[PaletteCommand]:
     from ..store.queries import ItemFilter
 
     return [
-        ("Items: all open items", "list every open item", partial(app.open_items, ItemFilter(open_only=True))),
-        ("Items: all items", "list every item, done ones too", partial(app.open_items, ItemFilter())),
-        ("Items: unowned", "open items nobody owns", partial(app.open_items, ItemFilter(owner="-", open_only=True))),
-        ("Items: breached SLA", "open items past due", partial(app.open_items, ItemFilter(sla_state="breached"))),
-        ("Items: search", "find items by key or title", partial(app.open_items, ItemFilter(), search=True)),
+        (
+            "Items: all open items",
+            "list every open item",
+            partial(app.open_items, ItemFilter(open_only=True)),
+        ),
+        (
+            "Items: all items",
+            "list every item, done ones too",
+            partial(app.open_items, ItemFilter()),
+        ),
+        (
+            "Items: unowned",
+            "open items nobody owns",
+            partial(app.open_items, ItemFilter(owner="-", open_only=True)),
+        ),
+        (
+            "Items: breached SLA",
+            "open items past due",
+            partial(app.open_items, ItemFilter(sla_state="breached")),
+        ),
+        (
+            "Items: search",
+            "find items by key or title",
+            partial(app.open_items, ItemFilter(), search=True),
+        ),
         ("New item", "create an item (n)", partial(app.item_action, "new", None)),
         ("Toggle compact layout", "one line per queue and person (z)", app.action_toggle_compact),
         ("Reload", "read everything again (ctrl+r)", app.action_reload),

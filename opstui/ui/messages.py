@@ -62,7 +62,9 @@ class ActionDone(Message):
 
 
 class ActionFailed(Message):
-    def __init__(self, text: str, *, conflict_key: str | None = None, events: list[EventRecord] | None = None) -> None:
+    def __init__(
+        self, text: str, *, conflict_key: str | None = None, events: list[EventRecord] | None = None
+    ) -> None:
         super().__init__()
         self.text = text
         self.conflict_key = conflict_key

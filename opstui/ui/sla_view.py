@@ -91,7 +91,12 @@ def targets(row: Any, now: datetime, warn_at: str | None = None) -> list[Target]
             resolved = getattr(row, "resolved_at", None) or now
             met = resolved <= row.sla_res_due
             out.append(
-                Target("resolution", row.sla_res_due, "met" if met else "breached", row.sla_res_due - resolved)
+                Target(
+                    "resolution",
+                    row.sla_res_due,
+                    "met" if met else "breached",
+                    row.sla_res_due - resolved,
+                )
             )
         else:
             st, left = _state(row.sla_res_due, start, now, paused, row.sla_res_state, warn_at)

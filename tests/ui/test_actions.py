@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from ui_helpers import settle, static_text
+
 from opstui.store import queries as q
 from opstui.ui.screens.detail import ItemDetailScreen
 from opstui.ui.screens.items import ItemListScreen
 from opstui.ui.screens.main import MainScreen
 from opstui.ui.widgets.item_table import ItemTable
 from opstui.ui.widgets.panes import OwnersPane, QueuesPane, SlaPane
-
-from ui_helpers import settle, static_text
 
 
 def item(db, key):
@@ -86,7 +86,9 @@ async def test_new_item_from_main_screen(shop_db, make):
         with shop_db.read() as conn:
             new = q.list_items(conn, q.ItemFilter(text="router"))
         assert len(new) == 1 and new[0].queue == "support" and new[0].estimate_hours == 3
-        assert next(s for s in app.screen.query_one(QueuesPane).stats if s.slug == "support").open == 7
+        assert (
+            next(s for s in app.screen.query_one(QueuesPane).stats if s.slug == "support").open == 7
+        )
 
 
 async def test_new_item_bad_estimate_keeps_the_form(shop_db, make):

@@ -24,7 +24,13 @@ from ..text import clean, duration, hours, literal, stamp
 from ..widgets.status import StatusBar
 from .base import ItemActions
 
-SLA_STYLE = {"ok": "sla-ok", "warning": "sla-warning", "breached": "sla-breached", "paused": "sla-paused", "met": "sla-met"}
+SLA_STYLE = {
+    "ok": "sla-ok",
+    "warning": "sla-warning",
+    "breached": "sla-breached",
+    "paused": "sla-paused",
+    "met": "sla-met",
+}
 
 
 class ItemDetailScreen(ItemActions, Screen[None]):
@@ -89,8 +95,14 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             self.reload()
 
     def tick(self) -> None:
-        if self.detail and self.detail.item.is_open and (
-            self.detail.item.next_due_at or self.detail.item.sla_fr_due or self.detail.item.sla_res_due
+        if (
+            self.detail
+            and self.detail.item.is_open
+            and (
+                self.detail.item.next_due_at
+                or self.detail.item.sla_fr_due
+                or self.detail.item.sla_res_due
+            )
         ):
             self._render_sla()
 
@@ -138,11 +150,19 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         grid.add_column()
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
-        owner = literal(it.owner_name or it.owner) if it.owner else Text("(unowned)", style=self._theme_style("flag-unowned"))
+        owner = (
+            literal(it.owner_name or it.owner)
+            if it.owner
+            else Text("(unowned)", style=self._theme_style("flag-unowned"))
+        )
         grid.add_row("Owner", owner, "Queue", literal(it.queue_name))
-        grid.add_row("Status", literal(f"{it.status} ({it.category})"), "Priority", Text(it.priority_label))
+        grid.add_row(
+            "Status", literal(f"{it.status} ({it.category})"), "Priority", Text(it.priority_label)
+        )
         grid.add_row("Estimate", Text(hours(it.estimate_hours)), "Kind", literal(it.kind))
-        grid.add_row("Created", Text(stamp(it.created_at, now)), "Updated", Text(stamp(it.updated_at, now)))
+        grid.add_row(
+            "Created", Text(stamp(it.created_at, now)), "Updated", Text(stamp(it.updated_at, now))
+        )
         grid.add_row("Requester", literal(it.requester or "-"), "Version", Text(f"v{it.version}"))
         if it.approval != "none":
             grid.add_row("Approval", literal(it.approval), "", "")
@@ -151,7 +171,9 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         self.query_one("#d-head", Static).update(Group(title, Text(""), grid))
         self._render_sla()
         body = Text("Description\n", style="bold", end="")
-        body.append_text(literal(it.body or "(no description)", "" if it.body else "dim", single_line=False))
+        body.append_text(
+            literal(it.body or "(no description)", "" if it.body else "dim", single_line=False)
+        )
         self.query_one("#d-body", Static).update(body)
         self.query_one("#d-comments", Static).update(self._comments(d, now))
         self.query_one("#d-history", Static).update(self._history(d, now))
@@ -214,4 +236,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         return out
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [("Back", "to the previous screen (esc)", self.action_back), *self.item_palette_commands()]
+        return [
+            ("Back", "to the previous screen (esc)", self.action_back),
+            *self.item_palette_commands(),
+        ]

@@ -92,11 +92,15 @@ class Form(ModalScreen[Any]):
 class NewItemForm(Form):
     TITLE_TEXT = "New item"
 
-    def __init__(self, queues: Sequence[QueueRecord], people: Sequence[OwnerStat], queue: str | None) -> None:
+    def __init__(
+        self, queues: Sequence[QueueRecord], people: Sequence[OwnerStat], queue: str | None
+    ) -> None:
         super().__init__()
         self.queues = queues
         self.people = [p for p in people if p.id is not None and p.active]
-        self.default_queue = queue if queue in {q.slug for q in queues} else (queues[0].slug if queues else None)
+        self.default_queue = (
+            queue if queue in {q.slug for q in queues} else (queues[0].slug if queues else None)
+        )
 
     def fields(self) -> ComposeResult:
         yield Label("Queue")
@@ -186,7 +190,9 @@ class AssignForm(ModalScreen[str | None]):
             app: Any = self.app
             variables = getattr(app, "theme_variables", {}) or {}
             colours = {k: v for k, v in variables.items() if k.startswith(("load-", "flag-"))}
-            options += [Option(person_label(p, self.item.owner, colours), id=p.handle) for p in self.people]
+            options += [
+                Option(person_label(p, self.item.owner, colours), id=p.handle) for p in self.people
+            ]
             yield OptionList(*options, id="people")
             yield Static(Text("Enter to assign, Esc to cancel", style="dim"))
 
@@ -198,7 +204,11 @@ class AssignForm(ModalScreen[str | None]):
                 ol.highlighted = i + 1
                 return
         # suggest the least loaded person who is not away
-        candidates = [(p.load if p.load is not None else 9.9, i) for i, p in enumerate(self.people) if not p.is_away]
+        candidates = [
+            (p.load if p.load is not None else 9.9, i)
+            for i, p in enumerate(self.people)
+            if not p.is_away
+        ]
         if candidates:
             ol.highlighted = min(candidates)[1] + 1
 
@@ -235,7 +245,10 @@ class TransitionForm(ModalScreen[str | None]):
                 if t.requires_approval:
                     label.append("  needs approval", style="italic")
                 if t.actions:
-                    label.append(f"  ({len(t.actions)} action{'s' if len(t.actions) != 1 else ''})", style="dim")
+                    label.append(
+                        f"  ({len(t.actions)} action{'s' if len(t.actions) != 1 else ''})",
+                        style="dim",
+                    )
                 options.append(Option(label, id=t.to_state))
             yield OptionList(*options, id="states")
             yield Static(Text("Enter to move, Esc to cancel", style="dim"))
@@ -335,12 +348,17 @@ class FilterForm(Form):
         self.choices = choices
 
     def _select(self, name: str, value: Any, prompt: str) -> Select[Any]:
-        options = [(literal(c.label if name != "owner" else f"{c.value} ({c.label})"), c.value) for c in self.choices[name]]
+        options = [
+            (literal(c.label if name != "owner" else f"{c.value} ({c.label})"), c.value)
+            for c in self.choices[name]
+        ]
         known = {c.value for c in self.choices[name]}
         if name == "owner":
             options.insert(0, (Text("(unowned)"), "-"))
             known.add("-")
-        return Select(options, value=value if value in known else Select.NULL, prompt=prompt, id=f"f-{name}")
+        return Select(
+            options, value=value if value in known else Select.NULL, prompt=prompt, id=f"f-{name}"
+        )
 
     def fields(self) -> ComposeResult:
         yield Label("Queue")
@@ -350,7 +368,12 @@ class FilterForm(Form):
         yield Label("Status")
         yield self._select("status", self.flt.status, "(any status)")
         yield Label("Priority")
-        yield Select(PRIORITY_CHOICES, value=self.flt.priority or Select.NULL, prompt="(any priority)", id="f-priority")
+        yield Select(
+            PRIORITY_CHOICES,
+            value=self.flt.priority or Select.NULL,
+            prompt="(any priority)",
+            id="f-priority",
+        )
         yield Label("Text in key or title")
         yield Input(value=self.flt.text or "", id="f-text")
         yield Checkbox("Open items only", value=self.flt.open_only, id="f-open")

@@ -13,14 +13,26 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 ABOUT = (
-    ("Queues", "open, new, unowned, breaching and warning items per queue; oldest open item; "
-     "work in progress against the queue's limit (! = over the limit)."),
-    ("SLA", "open items by time left on their nearest SLA target (resp = first response, "
-     "res = resolution, due = due date); counts down every second: ok, warn, BREACH, paused."),
-    ("Owners", "per person: open items, late items, hours of open estimate, load; "
-     "the unowned row is always there; away people are marked."),
-    ("Capacity", "open estimate vs weekly capacity per person (OVER = overloaded); "
-     "the bottom line says how much of the team's open work its busiest person holds."),
+    (
+        "Queues",
+        "open, new, unowned, breaching and warning items per queue; oldest open item; "
+        "work in progress against the queue's limit (! = over the limit).",
+    ),
+    (
+        "SLA",
+        "open items by time left on their nearest SLA target (resp = first response, "
+        "res = resolution, due = due date); counts down every second: ok, warn, BREACH, paused.",
+    ),
+    (
+        "Owners",
+        "per person: open items, late items, hours of open estimate, load; "
+        "the unowned row is always there; away people are marked.",
+    ),
+    (
+        "Capacity",
+        "open estimate vs weekly capacity per person (OVER = overloaded); "
+        "the bottom line says how much of the team's open work its busiest person holds.",
+    ),
 )
 
 
@@ -29,7 +41,9 @@ def _keys(bindings: list[Binding]) -> list[tuple[str, str]]:
     for b in bindings:
         if not b.description:
             continue
-        keys = ", ".join(k.strip().replace("question_mark", "?").replace("slash", "/") for k in b.key.split(","))
+        keys = ", ".join(
+            k.strip().replace("question_mark", "?").replace("slash", "/") for k in b.key.split(",")
+        )
         out.append((keys, b.description))
     return out
 

@@ -38,7 +38,9 @@ class ItemListScreen(ItemActions, Screen[None]):
         Binding("e", "item('edit')", "Edit"),
     ]
 
-    def __init__(self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False) -> None:
+    def __init__(
+        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+    ) -> None:
         super().__init__()
         self.flt = flt
         self.focus_key = focus_key

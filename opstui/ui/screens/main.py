@@ -137,16 +137,40 @@ class MainScreen(Screen[None]):
     def action_new(self) -> None:
         app: Any = self.app
         focused = self.focused
-        queue = str(focused.cursor_key) if isinstance(focused, QueuesPane) and focused.cursor_key else None
+        queue = (
+            str(focused.cursor_key)
+            if isinstance(focused, QueuesPane) and focused.cursor_key
+            else None
+        )
         app.item_action("new", None, context={"queue": queue})
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         cmds: list[tuple[str, str, Any]] = [
-            ("Focus: Queues pane", "per queue counts (1)", lambda: self.action_focus_pane("queues")),
-            ("Focus: SLA pane", "nearest SLA countdowns (2)", lambda: self.action_focus_pane("sla")),
-            ("Focus: Owners pane", "open work per person (3)", lambda: self.action_focus_pane("owners")),
-            ("Focus: Capacity pane", "load vs weekly capacity (4)", lambda: self.action_focus_pane("capacity")),
-            ("Items: for the selected row", "the item list filtered by the focused pane (l)", self.action_items),
+            (
+                "Focus: Queues pane",
+                "per queue counts (1)",
+                lambda: self.action_focus_pane("queues"),
+            ),
+            (
+                "Focus: SLA pane",
+                "nearest SLA countdowns (2)",
+                lambda: self.action_focus_pane("sla"),
+            ),
+            (
+                "Focus: Owners pane",
+                "open work per person (3)",
+                lambda: self.action_focus_pane("owners"),
+            ),
+            (
+                "Focus: Capacity pane",
+                "load vs weekly capacity (4)",
+                lambda: self.action_focus_pane("capacity"),
+            ),
+            (
+                "Items: for the selected row",
+                "the item list filtered by the focused pane (l)",
+                self.action_items,
+            ),
         ]
         if self.current_item_key():
             key = self.current_item_key()

@@ -284,6 +284,7 @@ class GridView(ScrollView, can_focus=True):
         """Columns that fit ``width`` (least important dropped first) and their widths."""
         if self._grid_layout is not None and self._grid_layout[0] == width:
             return self._grid_layout[1]
+
         def need(cols: list[Column]) -> int:
             return sum(c.width for c in cols) + max(0, len(cols) - 1)
 

@@ -109,9 +109,7 @@ class ItemTable(GridView):
         height = max(1, self.scrollable_content_region.height)
         lo = max(0, top - PAGE // 4)
         hi = min(len(self.ids), top + height + PAGE // 2)
-        missing = [
-            i for i in self.ids[lo:hi] if i not in self.records and i not in self._requested
-        ]
+        missing = [i for i in self.ids[lo:hi] if i not in self.records and i not in self._requested]
         if missing:
             self._requested.update(missing)
             self.post_message(self.NeedRows(self, missing))

@@ -202,7 +202,7 @@ class CapacityPane(Pane):
 
 
 def busiest_summary(people: Sequence[OwnerStat]) -> str:
-    """"busiest: alice 34% of 120h" for the team (the share held by one person)."""
+    """ "busiest: alice 34% of 120h" for the team (the share held by one person)."""
     total = sum(p.hours for p in people)
     if total <= 0:
         return "no open estimates"
@@ -273,7 +273,14 @@ class SlaPane(Pane):
         r = self.items[index]
         t = sla_view.nearest(r, self._now(), r.warn_at)
         if t is None:
-            return (("met", "sla-met"), ("", None), (clean(r.key), None), ("", None), (clean(r.title), None), ("", None))
+            return (
+                ("met", "sla-met"),
+                ("", None),
+                (clean(r.key), None),
+                ("", None),
+                (clean(r.title), None),
+                ("", None),
+            )
         style = f"sla-{t.state}"
         return (
             (SLA_LABEL[t.state], style),

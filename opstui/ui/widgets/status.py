@@ -35,20 +35,28 @@ class StatusBar(Static):
         if app.db.readonly:
             text.append("  read-only ", style="reverse bold")
         data = app.pane_data
-        right = Text(end="")
+        now = app.clock.now()
+        clock = Text(now.strftime("%a %H:%M:%S UTC "), style="dim", end="")
+        parts: list[Text] = []
         if data is not None and data.queues:
             open_n = sum(q.open for q in data.queues)
             breach = sum(q.breaching for q in data.queues)
             unowned = sum(q.unowned for q in data.queues)
-            right.append(f"{open_n} open", style="")
+            parts.append(Text(f"{open_n} open", end=""))
             if unowned:
-                right.append(f" \u00b7 {unowned} unowned", style="")
+                parts.append(Text(f"{unowned} unowned", end=""))
             if breach:
-                right.append(f" \u00b7 {breach} breached", style="bold")
-            right.append("  ")
-        now = app.clock.now()
-        right.append(now.strftime("%a %H:%M:%S UTC "), style="dim")
+                parts.append(Text(f"{breach} breached", style="bold", end=""))
         width = self.size.width
+        # drop the least important parts until the line fits
+        while True:
+            right = Text(" \u00b7 ", end="").join(parts)
+            if parts:
+                right.append("  ")
+            right.append_text(clock)
+            if text.cell_len + right.cell_len + 1 <= width or not parts:
+                break
+            parts.pop(1 if len(parts) > 1 else 0)
         gap = width - text.cell_len - right.cell_len
         if gap >= 1:
             text.append(" " * gap)
