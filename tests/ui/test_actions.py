@@ -353,3 +353,17 @@ async def test_compact_mode(shop_db, make):
         assert not app.screen.query_one("#capacity").display or True
         await pilot.press("z")  # toggling forced compact off: still compact below 80 columns
         assert app.compact
+
+
+async def test_mouse_click_selects_and_opens(shop_db, make):
+    app = make(shop_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        owners = app.screen.query_one(OwnersPane)
+        # row 2 of the Owners pane (header is line 0 inside the border): alice
+        await pilot.click(OwnersPane, offset=(3, 3))
+        await settle(pilot, app)
+        assert owners.has_focus and owners.cursor_key == "alice"
+        await pilot.click(OwnersPane, offset=(3, 3))  # a second click opens it
+        await settle(pilot, app)
+        assert isinstance(app.screen, ItemListScreen) and app.screen.flt.owner == "alice"
