@@ -79,7 +79,7 @@ async def test_new_item_from_main_screen(shop_db, make):
         await settle(pilot, app)
         await pilot.press("n")
         await settle(pilot, app)
-        await pilot.press(*"Replace the router")
+        await pilot.press(*"Replace the router quickly")
         await pilot.press("tab", "tab")  # priority, then estimate
         await pilot.press("3", "ctrl+s")
         await settle(pilot, app)
@@ -367,3 +367,21 @@ async def test_mouse_click_selects_and_opens(shop_db, make):
         await pilot.click(OwnersPane, offset=(3, 3))  # a second click opens it
         await settle(pilot, app)
         assert isinstance(app.screen, ItemListScreen) and app.screen.flt.owner == "alice"
+
+
+async def test_q_types_in_inputs_and_cancels_pickers(shop_db, make):
+    app = make(shop_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("l")
+        await settle(pilot, app)
+        await pilot.press("slash", "q")
+        assert app.is_running and app.screen.query_one("#search").value == "q"
+        await pilot.press("escape", "a")  # assign picker on the highlighted item
+        await settle(pilot, app)
+        from opstui.ui.screens.forms import AssignForm
+
+        assert isinstance(app.screen, AssignForm)
+        await pilot.press("q")  # closes the picker, never quits from a dialog
+        await settle(pilot, app)
+        assert app.is_running and isinstance(app.screen, ItemListScreen)

@@ -34,6 +34,7 @@ class Form(ModalScreen[Any]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
+        Binding("q", "cancel", "Cancel", show=False),
     ]
     TITLE_TEXT = ""
 
@@ -180,7 +181,10 @@ def person_label(p: OwnerStat, current: str | None, colours: dict[str, str] | No
 class AssignForm(ModalScreen[str | None]):
     """Pick a person (with their current load) or nobody."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Cancel", show=False),
+    ]
 
     def __init__(self, item: ItemRecord, people: Sequence[OwnerStat]) -> None:
         super().__init__()
@@ -229,7 +233,10 @@ class AssignForm(ModalScreen[str | None]):
 class TransitionForm(ModalScreen[str | None]):
     """Only the workflow's allowed next states are offered."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Cancel", show=False),
+    ]
 
     def __init__(self, item: ItemRecord, transitions: Sequence[TransitionRecord]) -> None:
         super().__init__()
@@ -301,7 +308,13 @@ class PriorityForm(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("Priority")
-        yield Select(PRIORITY_CHOICES, value=self.item.priority, allow_blank=False, id="f-priority")
+        yield Select(
+            PRIORITY_CHOICES,
+            value=self.item.priority,
+            allow_blank=False,
+            id="f-priority",
+            compact=True,
+        )
         yield Label("Estimate (hours, empty for none)")
         est = self.item.estimate_hours
         yield Input(
@@ -363,7 +376,11 @@ class FilterForm(Form):
             options.insert(0, (Text("(unowned)"), "-"))
             known.add("-")
         return Select(
-            options, value=value if value in known else Select.NULL, prompt=prompt, id=f"f-{name}"
+            options,
+            value=value if value in known else Select.NULL,
+            prompt=prompt,
+            id=f"f-{name}",
+            compact=True,
         )
 
     def fields(self) -> ComposeResult:
@@ -379,6 +396,7 @@ class FilterForm(Form):
             value=self.flt.priority or Select.NULL,
             prompt="(any priority)",
             id="f-priority",
+            compact=True,
         )
         yield Label("Text in key or title")
         yield Input(value=self.flt.text or "", id="f-text", compact=True)
