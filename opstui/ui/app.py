@@ -506,6 +506,15 @@ class OpsApp(App[None]):
 
         self.push_screen(ItemListScreen(flt, focus_key=focus_key, search=search))
 
+    def open_processes(self) -> None:
+        """The process catalog (its own screen, written by the automation work)."""
+        try:
+            from .screens.processes import ProcessCatalogScreen
+        except ImportError:
+            self.notify("the process catalog is not part of this build", severity="warning")
+            return
+        self.push_screen(ProcessCatalogScreen(self.db))
+
     def open_item(self, key: str) -> None:
         from .screens.detail import ItemDetailScreen
 
