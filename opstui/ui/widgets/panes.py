@@ -46,14 +46,14 @@ class Pane(GridView):
 
 class QueuesPane(Pane):
     COLUMNS = (
-        Column("queue", "Queue", 7, flex=True),
+        Column("queue", "Queue", 10, flex=True),
         #: open items (= work in progress) against the WIP limit: ``14/30``
         Column("open", "Open", 6, "right"),
         Column("new", "New", 3, "right", priority=1),
         Column("unowned", "Unow", 4, "right"),
         Column("breach", "Brch", 4, "right"),
-        Column("warn", "Warn", 4, "right", priority=2),
-        Column("oldest", "Age", 4, "right", priority=3),
+        Column("warn", "Warn", 4, "right", priority=3),
+        Column("oldest", "Age", 4, "right", priority=2),
         Column("triage", "Triage", 8, priority=5),
     )
 
