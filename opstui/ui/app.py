@@ -147,14 +147,20 @@ class OpsApp(App[None]):
         """
 
     def _tick(self) -> None:
+        """Once a second: countdowns and the clock of the screen in view (no database)."""
+        from textual.screen import ModalScreen
+
         from .screens.main import MainScreen
 
-        screen = self.screen
+        # the screen under any dialogs is the one the user sees
+        screen = next(
+            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
+        )
         if isinstance(screen, MainScreen):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
                 self.request_panes({"queues", "owners"})
-        elif hasattr(screen, "tick"):
+        elif screen is not None and hasattr(screen, "tick"):
             screen.tick()
 
     # --- compact mode ------------------------------------------------------------------
