@@ -347,12 +347,19 @@ async def test_compact_mode(shop_db, make):
     from opstui.config import Config
 
     app = make(shop_db, Config(compact=True))
-    async with app.run_test(size=(60, 20)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         assert app.screen.has_class("-compact")
-        assert not app.screen.query_one("#capacity").display or True
-        await pilot.press("z")  # toggling forced compact off: still compact below 80 columns
-        assert app.compact
+        assert not app.screen.query_one("#capacity").display
+        queues = app.screen.query_one(QueuesPane)
+        assert queues.size.height == queues.row_count() + 1  # header + one line per queue
+        await pilot.press("z")  # off again: 100 columns is above compact_below
+        await pilot.pause()
+        assert not app.compact and app.screen.query_one("#capacity").display
+    app = make(shop_db, Config(compact_below=120))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        assert app.compact and app.screen.has_class("-compact")  # automatic below 120
 
 
 async def test_mouse_click_selects_and_opens(shop_db, make):

@@ -227,22 +227,6 @@ def busiest_summary(people: Sequence[OwnerStat]) -> str:
     return f"busiest {clean(top.handle)} holds {top.hours / total * 100:.0f}% of {hours(total)}"
 
 
-def team_shares(people: Sequence[OwnerStat]) -> list[tuple[str, str, float]]:
-    """Per team: (team, busiest handle, share of the team's open hours)."""
-    teams: dict[str, list[OwnerStat]] = {}
-    for p in people:
-        if p.id is not None:
-            teams.setdefault(p.team or "-", []).append(p)
-    out = []
-    for team, members in sorted(teams.items()):
-        total = sum(m.hours for m in members)
-        if total <= 0:
-            continue
-        top = max(members, key=lambda m: (m.hours, m.handle or ""))
-        out.append((team, top.handle or "", top.hours / total))
-    return out
-
-
 class SlaPane(Pane):
     """Open items by time left on their nearest SLA target, ticking every second."""
 
