@@ -50,12 +50,17 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.start_search = search
         self._ids_loaded = False
         self._focused_once = False
+        self._search_timer: Any = None
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
         yield StatusBar("items")
         yield Static(id="filterbar")
-        yield Input(placeholder="search key or title, Enter to apply, Esc to close", id="search")
+        yield Input(
+            placeholder="search key or title (as you type; Enter to go to the list, Esc to close)",
+            id="search",
+            compact=True,
+        )
         yield ItemTable(app.clock.now, id="items")
         yield Footer(compact=True)
 
@@ -219,17 +224,29 @@ class ItemListScreen(ItemActions, Screen[None]):
         search.display = True
         search.focus()
 
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        """Filter as you type, after a short pause (never a query per keystroke)."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(0.25, self._apply_search)
+
+    def _apply_search(self) -> None:
+        self._search_timer = None
+        text = self.query_one("#search", Input).value.strip() or None
+        if text != self.flt.text:
+            self.set_filter(replace(self.flt, text=text))
+
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
-        text = event.value.strip() or None
-        self.set_filter(replace(self.flt, text=text))
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_search()
         self.query_one(ItemTable).focus()
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
-            if search.value.strip() != (self.flt.text or ""):
-                search.value = self.flt.text or ""
             search.display = bool(self.flt.text)
             self.query_one(ItemTable).focus()
             return
