@@ -33,10 +33,20 @@ def _breached(now: datetime) -> Any:
 
 
 def _warning(now: datetime) -> Any:
+    """Past a target's cached warning instant (or recorded as warning), not yet breached."""
     return and_(
         ITEM.c.sla_paused_since.is_(None),
         ITEM.c.next_due_at > now,
-        or_(ITEM.c.sla_fr_state == "warning", ITEM.c.sla_res_state == "warning"),
+        or_(
+            and_(
+                ITEM.c.sla_fr_warn <= now,
+                ITEM.c.first_response_at.is_(None),
+                ITEM.c.sla_fr_due > now,
+            ),
+            and_(ITEM.c.sla_res_warn <= now, ITEM.c.sla_res_due > now),
+            ITEM.c.sla_fr_state == "warning",
+            ITEM.c.sla_res_state == "warning",
+        ),
     )
 
 
@@ -278,6 +288,9 @@ class SlaRow:
     next_due_at: datetime | None
     #: The policy's warning point (``80%``, ``10m``) when the item has a policy.
     warn_at: str | None = None
+    #: Cached warning instants per target (computed by the SLA engine in its calendar).
+    sla_fr_warn: datetime | None = None
+    sla_res_warn: datetime | None = None
 
 
 def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
@@ -307,6 +320,8 @@ def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
         ITEM.c.sla_res_state,
         ITEM.c.next_due_at,
         POLICY.c.warn_at,
+        ITEM.c.sla_fr_warn,
+        ITEM.c.sla_res_warn,
     ]
     rows: list[SlaRow] = []
     for category in OPEN_CATEGORIES:

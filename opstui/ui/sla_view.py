@@ -54,12 +54,19 @@ def _state(
     paused_since: datetime | None,
     stored: str | None,
     warn_at: str | None,
+    warn: datetime | None = None,
 ) -> tuple[str, timedelta]:
+    """State and time left.  ``warn`` is the SLA engine's cached warning instant (exact,
+    in the policy's business calendar); without it the warning point is estimated."""
     if paused_since is not None:
+        if paused_since >= due:
+            return "breached", due - paused_since
         return "paused", due - paused_since
     left = due - now
     if left <= timedelta(0):
         return "breached", left
+    if warn is not None:
+        return ("warning" if now >= warn or stored == "warning" else "ok"), left
     if stored == "warning" or left <= warn_window(warn_at, start, due):
         return "warning", left
     return "ok", left
@@ -72,7 +79,7 @@ def targets(row: Any, now: datetime, warn_at: str | None = None) -> list[Target]
     paused = row.sla_paused_since
     done = getattr(row, "category", "") == "done"
     if row.sla_fr_due is not None:
-        answered = row.first_response_at
+        answered = row.first_response_at or getattr(row, "resolved_at", None)
         if answered is not None or done:
             met = answered is not None and answered <= row.sla_fr_due
             out.append(
@@ -84,7 +91,15 @@ def targets(row: Any, now: datetime, warn_at: str | None = None) -> list[Target]
                 )
             )
         else:
-            st, left = _state(row.sla_fr_due, start, now, paused, row.sla_fr_state, warn_at)
+            st, left = _state(
+                row.sla_fr_due,
+                start,
+                now,
+                paused,
+                row.sla_fr_state,
+                warn_at,
+                getattr(row, "sla_fr_warn", None),
+            )
             out.append(Target("response", row.sla_fr_due, st, left))
     if row.sla_res_due is not None:
         if done:
@@ -99,7 +114,15 @@ def targets(row: Any, now: datetime, warn_at: str | None = None) -> list[Target]
                 )
             )
         else:
-            st, left = _state(row.sla_res_due, start, now, paused, row.sla_res_state, warn_at)
+            st, left = _state(
+                row.sla_res_due,
+                start,
+                now,
+                paused,
+                row.sla_res_state,
+                warn_at,
+                getattr(row, "sla_res_warn", None),
+            )
             out.append(Target("resolution", row.sla_res_due, st, left))
     if not out and row.next_due_at is not None and not done:
         st, left = _state(row.next_due_at, start, now, paused, None, warn_at)
