@@ -521,6 +521,15 @@ class OpsApp(App[None]):
             return
         self.push_screen(ProcessCatalogScreen(self.db))
 
+    def open_review(self) -> None:
+        """The weekly review (its own screen, written by the review work)."""
+        try:
+            from .screens.review import ReviewScreen
+        except ImportError:
+            self.notify("the weekly review is not part of this build", severity="warning")
+            return
+        self.push_screen(ReviewScreen(self.db, stuck_days=self.config.stuck_days))
+
     def open_item(self, key: str) -> None:
         from .screens.detail import ItemDetailScreen
 

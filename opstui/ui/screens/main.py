@@ -31,6 +31,7 @@ class MainScreen(Screen[None]):
         Binding("slash", "search", "Search"),
         Binding("n", "new", "New"),
         Binding("p", "processes", "Processes"),
+        Binding("w", "review", "Review"),
         Binding("a", "item('assign')", "Assign", show=False),
         Binding("m", "item('move')", "Move", show=False),
         Binding("c", "item('comment')", "Comment", show=False),
@@ -138,6 +139,10 @@ class MainScreen(Screen[None]):
     def action_processes(self) -> None:
         app: Any = self.app
         app.open_processes()
+
+    def action_review(self) -> None:
+        app: Any = self.app
+        app.open_review()
 
     def action_new(self) -> None:
         app: Any = self.app
