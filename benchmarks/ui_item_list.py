@@ -89,11 +89,10 @@ def main(sizes: list[int]) -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             db = build(Path(tmp) / "b.db", n)
-            now = ANCHOR
             with db.read() as conn:
                 count = q.count_items(conn)
-                t_queues = median_ms(lambda: panes.queue_stats(conn, now))
-                t_owners = median_ms(lambda: panes.owner_stats(conn, now, now.date()))
+                t_queues = median_ms(lambda: panes.queue_stats(conn, ANCHOR))
+                t_owners = median_ms(lambda: panes.owner_stats(conn, ANCHOR, ANCHOR.date()))
                 t_sla = median_ms(lambda: panes.sla_rows(conn, 200))
                 t_ids = median_ms(lambda: panes.item_ids(conn, q.ItemFilter()))
                 t_open = median_ms(lambda: panes.item_ids(conn, q.ItemFilter(open_only=True)))
