@@ -1,0 +1,395 @@
+"""Aggregate queries behind the dashboard panes (SQLAlchemy Core, index-friendly).
+
+Every query reads open items through one of the item indexes:
+``(category, owner_id, estimate_hours)``, ``(category, queue_id)`` and
+``(category, next_due_at)``.  Open means ``category IN ('new','active','waiting')``,
+written as an ``IN`` list (not ``!= 'done'``) so SQLite can seek the index per category.
+
+All functions take an open read connection and return frozen records that are safe to
+hand to another thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select
+
+from ..domain import models
+from .queries import AWAY, ITEM, PERSON, QUEUE, ItemFilter
+
+POLICY = models.SlaPolicy.__table__
+OPEN_CATEGORIES = ("new", "active", "waiting")
+
+
+def _open() -> Any:
+    return ITEM.c.category.in_(OPEN_CATEGORIES)
+
+
+def _breached(now: datetime) -> Any:
+    return and_(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at <= now)
+
+
+def _warning(now: datetime) -> Any:
+    return and_(
+        ITEM.c.sla_paused_since.is_(None),
+        ITEM.c.next_due_at > now,
+        or_(ITEM.c.sla_fr_state == "warning", ITEM.c.sla_res_state == "warning"),
+    )
+
+
+# --- queues --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueStat:
+    id: int
+    slug: str
+    name: str
+    wip_limit: int | None
+    triage_owner: str | None
+    open: int
+    new: int
+    unowned: int
+    active: int
+    breaching: int
+    warning: int
+    oldest_open_at: datetime | None
+
+    @property
+    def over_wip(self) -> bool:
+        """Work in progress (every open item) above the queue's limit."""
+        return self.wip_limit is not None and self.open > self.wip_limit
+
+
+def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
+    """Per queue: open / new / unowned / breaching / warning counts, oldest open, WIP."""
+    agg = {
+        r.queue_id: r
+        for r in conn.execute(
+            select(
+                ITEM.c.queue_id,
+                func.count().label("open"),
+                func.sum(case((ITEM.c.category == "new", 1), else_=0)).label("new"),
+                func.sum(case((ITEM.c.owner_id.is_(None), 1), else_=0)).label("unowned"),
+                func.sum(case((ITEM.c.category == "active", 1), else_=0)).label("active"),
+                func.sum(case((_breached(now), 1), else_=0)).label("breaching"),
+                func.sum(case((_warning(now), 1), else_=0)).label("warning"),
+                func.min(ITEM.c.created_at).label("oldest"),
+            )
+            .where(_open())
+            .group_by(ITEM.c.queue_id)
+        )
+    }
+    triage = PERSON.alias("triage")
+    out = []
+    for q in conn.execute(
+        select(
+            QUEUE.c.id,
+            QUEUE.c.slug,
+            QUEUE.c.name,
+            QUEUE.c.wip_limit,
+            triage.c.handle.label("triage_owner"),
+        )
+        .select_from(QUEUE.outerjoin(triage, triage.c.id == QUEUE.c.triage_owner_id))
+        .order_by(QUEUE.c.id)
+    ):
+        a = agg.get(q.id)
+        oldest = a.oldest if a is not None else None  # min() keeps the UTCDateTime type
+        out.append(
+            QueueStat(
+                id=q.id,
+                slug=q.slug,
+                name=q.name,
+                wip_limit=q.wip_limit,
+                triage_owner=q.triage_owner,
+                open=int(a.open) if a else 0,
+                new=int(a.new or 0) if a else 0,
+                unowned=int(a.unowned or 0) if a else 0,
+                active=int(a.active or 0) if a else 0,
+                breaching=int(a.breaching or 0) if a else 0,
+                warning=int(a.warning or 0) if a else 0,
+                oldest_open_at=oldest,
+            )
+        )
+    return out
+
+
+# --- owners and capacity -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerStat:
+    """One person's open work; ``id`` None is the unowned row."""
+
+    id: int | None
+    handle: str | None
+    name: str
+    team: str
+    active: bool
+    capacity_hours: float
+    open: int
+    overdue: int
+    hours: float
+    away_note: str | None  # set when away today
+
+    @property
+    def is_away(self) -> bool:
+        return self.away_note is not None
+
+    @property
+    def load(self) -> float | None:
+        """Open estimate hours as a share of weekly capacity (None without capacity)."""
+        if self.id is None or self.capacity_hours <= 0:
+            return None
+        return self.hours / self.capacity_hours
+
+
+def owner_stats(
+    conn: Connection, now: datetime, today: date, *, default_estimate: float = 2.0
+) -> list[OwnerStat]:
+    """Per person: open items, overdue, hours of open estimate; the unowned row last.
+
+    Two index-only-friendly queries: counts and hours through
+    ``(category, owner_id, estimate_hours)``, overdue through ``(category, next_due_at)``.
+    """
+    loads = {
+        r.owner_id: (int(r.n), float(r.hours or 0.0))
+        for r in conn.execute(
+            select(
+                ITEM.c.owner_id,
+                func.count().label("n"),
+                func.sum(func.coalesce(ITEM.c.estimate_hours, default_estimate)).label("hours"),
+            )
+            .where(_open())
+            .group_by(ITEM.c.owner_id)
+        )
+    }
+    overdue = {
+        r.owner_id: int(r.n)
+        for r in conn.execute(
+            select(ITEM.c.owner_id, func.count().label("n"))
+            .where(_open(), ITEM.c.next_due_at <= now, ITEM.c.sla_paused_since.is_(None))
+            .group_by(ITEM.c.owner_id)
+        )
+    }
+    away: dict[int, str] = {}
+    for pid, note in conn.execute(
+        select(AWAY.c.person_id, AWAY.c.note).where(
+            AWAY.c.start_date <= today, AWAY.c.end_date >= today
+        )
+    ):
+        away.setdefault(pid, note or "away")
+    out = []
+    for p in conn.execute(
+        select(
+            PERSON.c.id,
+            PERSON.c.handle,
+            PERSON.c.name,
+            PERSON.c.team,
+            PERSON.c.active,
+            PERSON.c.capacity_hours,
+        ).order_by(PERSON.c.handle)
+    ):
+        n, hours = loads.get(p.id, (0, 0.0))
+        if not p.active and n == 0:
+            continue  # people who left and hold nothing are not worth a row
+        out.append(
+            OwnerStat(
+                id=p.id,
+                handle=p.handle,
+                name=p.name,
+                team=p.team or "",
+                active=bool(p.active),
+                capacity_hours=float(p.capacity_hours or 0.0),
+                open=n,
+                overdue=overdue.get(p.id, 0),
+                hours=round(hours, 2),
+                away_note=away.get(p.id),
+            )
+        )
+    n, hours = loads.get(None, (0, 0.0))
+    out.append(
+        OwnerStat(
+            id=None,
+            handle=None,
+            name="unowned",
+            team="",
+            active=True,
+            capacity_hours=0.0,
+            open=n,
+            overdue=overdue.get(None, 0),
+            hours=round(hours, 2),
+            away_note=None,
+        )
+    )
+    return out
+
+
+# --- SLA -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """What the SLA pane needs to tick without the database: cached due times."""
+
+    id: int
+    key: str
+    title: str
+    priority: int
+    queue: str
+    owner: str | None
+    status: str
+    category: str
+    created_at: datetime
+    first_response_at: datetime | None
+    due_at: datetime | None
+    sla_policy: str | None
+    sla_fr_due: datetime | None
+    sla_res_due: datetime | None
+    sla_paused_since: datetime | None
+    sla_fr_state: str | None
+    sla_res_state: str | None
+    next_due_at: datetime | None
+    #: The policy's warning point (``80%``, ``10m``) when the item has a policy.
+    warn_at: str | None = None
+
+
+def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
+    """Open items with a due time, soonest first.
+
+    One ``ORDER BY next_due_at LIMIT n`` per open category (each a seek on
+    ``(category, next_due_at)``), merged here: never a sort of all open items.
+    """
+    owner = PERSON.alias("owner")
+    cols = [
+        ITEM.c.id,
+        ITEM.c.key,
+        ITEM.c.title,
+        ITEM.c.priority,
+        QUEUE.c.slug.label("queue"),
+        owner.c.handle.label("owner"),
+        ITEM.c.status,
+        ITEM.c.category,
+        ITEM.c.created_at,
+        ITEM.c.first_response_at,
+        ITEM.c.due_at,
+        ITEM.c.sla_policy,
+        ITEM.c.sla_fr_due,
+        ITEM.c.sla_res_due,
+        ITEM.c.sla_paused_since,
+        ITEM.c.sla_fr_state,
+        ITEM.c.sla_res_state,
+        ITEM.c.next_due_at,
+        POLICY.c.warn_at,
+    ]
+    rows: list[SlaRow] = []
+    for category in OPEN_CATEGORIES:
+        stmt = (
+            select(*cols)
+            .select_from(
+                ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id)
+                .outerjoin(owner, owner.c.id == ITEM.c.owner_id)
+                .outerjoin(POLICY, POLICY.c.name == ITEM.c.sla_policy)
+            )
+            .where(ITEM.c.category == category, ITEM.c.next_due_at.is_not(None))
+            .order_by(ITEM.c.next_due_at, ITEM.c.id)
+            .limit(limit)
+        )
+        rows.extend(SlaRow(**dict(r._mapping)) for r in conn.execute(stmt))
+    rows.sort(key=lambda r: (r.next_due_at, r.id))
+    return rows[:limit]
+
+
+# --- item list -----------------------------------------------------------------------
+
+
+def item_ids(
+    conn: Connection, flt: ItemFilter, *, now: datetime | None = None, limit: int | None = None
+) -> list[int]:
+    """Ids of matching items, newest first (SLA-state lists: soonest due first).
+
+    Ints only: a virtual list holds all ids and fetches the visible rows by id.
+    Queue and owner are resolved to ids first so the common cases need no join.
+    """
+    stmt = select(ITEM.c.id)
+    if flt.queue:
+        qid = conn.execute(select(QUEUE.c.id).where(QUEUE.c.slug == flt.queue)).scalar()
+        if qid is None:
+            return []
+        stmt = stmt.where(ITEM.c.queue_id == qid)
+    if flt.owner == "-":
+        stmt = stmt.where(ITEM.c.owner_id.is_(None))
+    elif flt.owner:
+        pid = conn.execute(select(PERSON.c.id).where(PERSON.c.handle == flt.owner)).scalar()
+        if pid is None:
+            return []
+        stmt = stmt.where(ITEM.c.owner_id == pid)
+    if flt.status:
+        stmt = stmt.where(ITEM.c.status == flt.status)
+    if flt.priority:
+        stmt = stmt.where(ITEM.c.priority == flt.priority)
+    if flt.kind:
+        stmt = stmt.where(ITEM.c.kind == flt.kind)
+    if flt.open_only or flt.sla_state:
+        stmt = stmt.where(_open())
+    if flt.text:
+        escaped = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        needle = f"%{escaped}%"
+        stmt = stmt.where(
+            or_(ITEM.c.title.ilike(needle, escape="\\"), ITEM.c.key.ilike(needle, escape="\\"))
+        )
+    order = [ITEM.c.id.desc()]
+    if flt.sla_state:
+        when = now or datetime.now().astimezone()
+        state = flt.sla_state
+        if state == "paused":
+            stmt = stmt.where(ITEM.c.sla_paused_since.is_not(None))
+        elif state == "breached":
+            stmt = stmt.where(_breached(when))
+        elif state in ("warning", "at_risk"):
+            stmt = stmt.where(_warning(when))
+        elif state == "ok":
+            stmt = stmt.where(
+                ITEM.c.sla_paused_since.is_(None),
+                ITEM.c.next_due_at > when,
+                ITEM.c.sla_fr_state.is_distinct_from("warning"),
+                ITEM.c.sla_res_state.is_distinct_from("warning"),
+            )
+        else:  # "due": anything with a due time
+            stmt = stmt.where(ITEM.c.next_due_at.is_not(None))
+        order = [ITEM.c.next_due_at, ITEM.c.id]
+    stmt = stmt.order_by(*order)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [r[0] for r in conn.execute(stmt)]
+
+
+# --- pickers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def filter_choices(conn: Connection) -> dict[str, list[Choice]]:
+    """Values offered by the item list's filter form."""
+    queues = [
+        Choice(r.slug, r.name)
+        for r in conn.execute(select(QUEUE.c.slug, QUEUE.c.name).order_by(QUEUE.c.id))
+    ]
+    people = [
+        Choice(r.handle, r.name)
+        for r in conn.execute(select(PERSON.c.handle, PERSON.c.name).order_by(PERSON.c.handle))
+    ]
+    state = models.WorkflowState.__table__
+    statuses = sorted({r[0] for r in conn.execute(select(state.c.name))})
+    return {
+        "queue": queues,
+        "owner": people,
+        "status": [Choice(s, s) for s in statuses],
+    }

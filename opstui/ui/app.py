@@ -1,0 +1,541 @@
+"""The opstui Textual app: one factory (:func:`make_app`) for the CLI and every test.
+
+Data flow: every database read or write runs in a thread worker that posts an immutable
+snapshot back as a message; widgets render on the main thread.  The event table's id is
+the cursor: after a write (ours or another terminal's) the app reads the events after its
+cursor and refreshes only the panes and rows they touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..config import Config
+from ..domain.clock import Clock
+from ..errors import Conflict, NotFound, OpsError
+from ..store import panes as pane_q
+from ..store import queries as q
+from ..store.engine import Database
+from .commands import OpsCommands
+from .messages import (
+    PANES,
+    ActionDone,
+    ActionFailed,
+    DataChange,
+    PaneData,
+    PanesLoaded,
+    Prepared,
+)
+from .text import clean
+
+
+def _default_estimate() -> float:
+    try:
+        from ..services.capacity import DEFAULT_ESTIMATE_HOURS
+
+        return float(DEFAULT_ESTIMATE_HOURS)
+    except (ImportError, AttributeError, ValueError):
+        return 2.0
+
+
+class OpsApp(App[None]):
+    """Live queues, owners, SLA countdowns and capacity on one shared database."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "opstui"
+    COMMANDS = App.COMMANDS | {OpsCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        watch: bool = True,
+        poll: bool = False,
+        config_error: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.config = config
+        self.clock = clock or db.clock
+        self.watch = watch
+        self.poll = poll
+        self.config_error = config_error
+        #: Last event id applied to the view (set at first load).
+        self.event_cursor: int = 0
+        self.loaded = False
+        self.pane_data: PaneData | None = None
+        self.force_compact = bool(config.compact)
+        self.compact = self.force_compact
+        self._panes_loading = False
+        self._panes_pending: set[str] = set()
+        self.default_estimate = _default_estimate()
+
+    # --- theme -------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """App colours derived from the current theme (theme files may override them)."""
+        try:
+            c = self.current_theme.to_color_system().generate()
+        except Exception:  # a broken theme must not stop the app
+            c = {}
+        return {
+            "sla-ok": c.get("success", "green"),
+            "sla-warning": c.get("warning", "yellow"),
+            "sla-breached": c.get("error", "red"),
+            "sla-paused": c.get("foreground-muted", "grey"),
+            "sla-met": c.get("success-muted", c.get("success", "green")),
+            "load-ok": c.get("success", "green"),
+            "load-high": c.get("warning", "yellow"),
+            "load-over": c.get("error", "red"),
+            "flag-unowned": c.get("warning", "yellow"),
+            "flag-away": c.get("secondary", "blue"),
+        }
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def get_default_screen(self) -> Any:
+        from .screens.main import MainScreen
+
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        try:
+            from . import themes  # written by the themes engineer
+        except ImportError:
+            themes = None  # type: ignore[assignment]
+        if themes is not None and hasattr(themes, "register_themes"):
+            try:
+                themes.register_themes(self)
+            except Exception as exc:  # one bad theme must not stop the dashboard
+                self.notify(f"themes: {clean(exc)}", severity="warning", markup=False)
+        if self.config.theme and self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        self.title = f"opstui · {clean(Path(self.db.path).name)}"
+        if self.db.readonly:
+            self.sub_title = "read-only"
+        if self.config_error:
+            self.notify(
+                f"config: {clean(self.config_error)} (using defaults)",
+                severity="warning",
+                markup=False,
+            )
+        self.request_panes(PANES)
+        self.set_interval(1.0, self._tick, name="tick")
+        if self.watch:
+            self.start_sync()
+
+    def start_sync(self) -> None:
+        """Hook for the live-sync watcher (filled in by the sync work).
+
+        The watcher calls :meth:`refresh_from_events` on the main thread with the events
+        after :attr:`event_cursor`.
+        """
+
+    def _tick(self) -> None:
+        from .screens.main import MainScreen
+
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            breached = screen.tick()
+            if breached:  # a countdown crossed zero: queue/owner counts change too
+                self.request_panes({"queues", "owners"})
+        elif hasattr(screen, "tick"):
+            screen.tick()
+
+    # --- compact mode ------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.update_compact()
+
+    def update_compact(self) -> None:
+        width = self.size.width
+        compact = self.force_compact or width < self.config.compact_below
+        if compact != self.compact:
+            self.compact = compact
+        for screen in self.screen_stack:
+            screen.set_class(self.compact, "-compact")
+
+    def action_toggle_compact(self) -> None:
+        self.force_compact = not self.force_compact
+        self.update_compact()
+        self.notify("compact layout on" if self.compact else "compact layout off", timeout=2)
+
+    # --- loading panes -----------------------------------------------------------------
+
+    def request_panes(self, names: set[str] | frozenset[str]) -> None:
+        """Reload these panes; a load never overlaps itself (changes meanwhile queue up)."""
+        self._panes_pending |= set(names)
+        if not self._panes_loading and self._panes_pending:
+            names = frozenset(self._panes_pending)
+            self._panes_pending.clear()
+            self._panes_loading = True
+            self._load_panes(names)
+
+    @work(thread=True, exclusive=True, group="panes", exit_on_error=False)
+    def _load_panes(self, names: frozenset[str]) -> None:
+        worker = get_current_worker()
+        now = self.clock.now()
+        with self.db.read() as conn:
+            cursor = q.last_event_id(conn) if not self.loaded else None
+            queues = tuple(pane_q.queue_stats(conn, now)) if "queues" in names else None
+            owners = (
+                tuple(
+                    pane_q.owner_stats(
+                        conn, now, now.date(), default_estimate=self.default_estimate
+                    )
+                )
+                if "owners" in names
+                else None
+            )
+            sla = tuple(pane_q.sla_rows(conn, 200)) if "sla" in names else None
+        if not worker.is_cancelled:
+            self.post_message(PanesLoaded(PaneData(queues, owners, sla, now, cursor)))
+
+    def on_panes_loaded(self, message: PanesLoaded) -> None:
+        data = message.data
+        old = self.pane_data
+        if data.cursor is not None and not self.loaded:
+            self.event_cursor = max(self.event_cursor, data.cursor)
+        self.loaded = True
+        self.pane_data = PaneData(
+            queues=data.queues if data.queues is not None else (old.queues if old else ()),
+            owners=data.owners if data.owners is not None else (old.owners if old else ()),
+            sla=data.sla if data.sla is not None else (old.sla if old else ()),
+            loaded_at=data.loaded_at,
+            cursor=self.event_cursor,
+        )
+        from .screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.show(self.pane_data, data)
+
+    # --- the change feed ---------------------------------------------------------------
+
+    def refresh_from_events(self, events: list[q.EventRecord]) -> None:
+        """Apply events after the cursor: refresh only what they touch.  Idempotent."""
+        new = [e for e in events if e.id > self.event_cursor]
+        if not new:
+            return
+        self.event_cursor = max(e.id for e in new)
+        if not self.loaded:
+            return  # the first load is still running and will show these changes
+        panes: set[str] = set()
+        item_ids: set[int] = set()
+        created = people = queues = everything = False
+        for e in new:
+            if e.item_id is not None or e.entity == "item":
+                panes |= PANES
+                if e.item_id is not None:
+                    item_ids.add(e.item_id)
+                if e.field == "created":
+                    created = True
+            elif e.entity == "person":
+                panes |= {"owners"}
+                people = True
+            elif e.entity == "queue":
+                panes |= {"queues"}
+                queues = True
+            elif e.entity == "sla":
+                panes |= PANES
+            elif e.entity in ("load", "workflow"):
+                panes |= PANES
+                everything = True
+        if panes:
+            self.request_panes(panes)
+        change = DataChange(frozenset(item_ids), created, people, queues, everything)
+        for screen in self.screen_stack:
+            hook = getattr(screen, "data_changed", None)
+            if hook is not None:
+                hook(change)
+
+    def action_reload(self) -> None:
+        self.request_panes(PANES)
+        for screen in self.screen_stack:
+            hook = getattr(screen, "data_changed", None)
+            if hook is not None:
+                hook(DataChange(everything=True))
+
+    # --- errors (the one place) --------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "panes" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._panes_loading = False
+            if self._panes_pending and event.state != WorkerState.ERROR:
+                self.request_panes(set())
+        if event.state == WorkerState.ERROR:
+            self.report_worker_error(event.worker)
+
+    def report_worker_error(self, worker: Worker[Any]) -> None:
+        error = worker.error
+        if isinstance(error, OpsError):
+            text = str(error)
+        else:
+            text = f"internal error: {type(error).__name__}: {error}"
+        self.notify(clean(text), severity="error", timeout=8, markup=False)
+
+    # --- item actions ------------------------------------------------------------------
+
+    def refuse_if_readonly(self) -> bool:
+        if self.db.readonly:
+            self.notify(
+                "the database is open read-only: nothing can be changed here",
+                severity="warning",
+                markup=False,
+            )
+            return True
+        return False
+
+    def item_action(
+        self, kind: str, key: str | None, *, context: dict[str, Any] | None = None
+    ) -> None:
+        """Start an action on an item: load fresh data, then open its form."""
+        if self.refuse_if_readonly():
+            return
+        if kind != "new" and not key:
+            self.notify("select an item first", severity="warning", timeout=3)
+            return
+        self._prepare(kind, key, dict(context or {}))
+
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
+    def _prepare(self, kind: str, key: str | None, context: dict[str, Any]) -> None:
+        now = self.clock.now()
+        extra: dict[str, Any] = dict(context)
+        with self.db.read() as conn:
+            item = q.get_item(conn, key) if key else None
+            if key and item is None:
+                raise NotFound(f"no item {key!r} (deleted elsewhere?)")
+            if kind in ("assign", "new"):
+                extra["people"] = tuple(
+                    pane_q.owner_stats(
+                        conn, now, now.date(), default_estimate=self.default_estimate
+                    )
+                )
+            if kind == "move" and item is not None:
+                extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
+            if kind == "new":
+                extra["queues"] = tuple(q.list_queues(conn))
+        self.post_message(Prepared(kind, item, extra))
+
+    def on_prepared(self, message: Prepared) -> None:
+        from .screens import forms
+
+        item, extra, kind = message.item, message.extra, message.kind
+        if kind == "new":
+            self.push_screen(
+                forms.NewItemForm(extra["queues"], extra["people"], extra.get("queue")),
+                self._submit_new,
+            )
+            return
+        assert item is not None
+        if kind == "assign":
+            self.push_screen(
+                forms.AssignForm(item, extra["people"]),
+                lambda handle: self._submit_assign(item, handle),
+            )
+        elif kind == "move":
+            transitions = extra.get("transitions", ())
+            if not transitions:
+                self.notify(
+                    f"{clean(item.key)} has no next state from {clean(item.status)!r}",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+            self.push_screen(
+                forms.TransitionForm(item, transitions),
+                lambda state: self._submit_move(item, state),
+            )
+        elif kind == "comment":
+            self.push_screen(forms.CommentForm(item), lambda text: self._submit_comment(item, text))
+        elif kind == "priority":
+            self.push_screen(
+                forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority")
+            )
+        elif kind == "edit":
+            self.push_screen(forms.EditForm(item), lambda v: self._submit_edit(item, v, "edit"))
+
+    def _submit_new(self, fields: dict[str, Any] | None) -> None:
+        if not fields:
+            return
+        from ..services import items
+
+        self.write(
+            lambda db: items.create_item(db, **fields),
+            lambda item: f"created {item.key}",
+        )
+
+    def _submit_assign(self, item: q.ItemRecord, handle: str | None) -> None:
+        if handle is None:
+            return
+        from ..services import items
+
+        target = handle or None
+        self.write(
+            lambda db: items.assign(db, item.key, target, expected_version=item.version),
+            lambda it: (
+                f"{it.key} assigned to {it.owner}" if it.owner else f"{it.key} is now unowned"
+            ),
+            key=item.key,
+        )
+
+    def _submit_move(self, item: q.ItemRecord, state: str | None) -> None:
+        if not state:
+            return
+        from ..services import items
+
+        def done(result: Any) -> str:
+            moved, actions = result
+            text = f"{moved.key} moved to {moved.status}"
+            if moved.status != state:
+                text = f"{moved.key}: {state} is waiting for an approval"
+            try:
+                from ..services.automation import describe_action
+
+                extra = [describe_action(a) for a in actions if a]
+            except Exception:
+                extra = []
+            return "; ".join([text, *extra])
+
+        self.write(
+            lambda db: items.transition(db, item.key, state, expected_version=item.version),
+            done,
+            key=item.key,
+        )
+
+    def _submit_comment(self, item: q.ItemRecord, text: str | None) -> None:
+        if not text:
+            return
+        from ..services import items
+
+        self.write(
+            lambda db: items.comment(db, item.key, text),
+            lambda it: f"commented on {it.key}",
+            key=item.key,
+        )
+
+    def _submit_edit(self, item: q.ItemRecord, fields: dict[str, Any] | None, what: str) -> None:
+        if not fields:
+            return
+        from ..services import items
+
+        self.write(
+            lambda db: items.edit_item(db, item.key, expected_version=item.version, **fields),
+            lambda it: (
+                f"{it.key} saved" if it.version != item.version else f"{it.key}: nothing changed"
+            ),
+            key=item.key,
+        )
+
+    def write(
+        self,
+        fn: Callable[[Database], Any],
+        describe: Callable[[Any], str],
+        *,
+        key: str | None = None,
+    ) -> None:
+        if self.refuse_if_readonly():
+            return
+        self._write(fn, describe, key)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _write(
+        self, fn: Callable[[Database], Any], describe: Callable[[Any], str], key: str | None
+    ) -> None:
+        cursor = self.event_cursor
+        try:
+            result = fn(self.db)
+        except Conflict as exc:
+            with self.db.read() as conn:
+                events = q.events_after(conn, cursor, 5000)
+            self.post_message(ActionFailed(str(exc), conflict_key=exc.key or key, events=events))
+            return
+        except OpsError as exc:
+            self.post_message(ActionFailed(str(exc)))
+            return
+        # Apply our own change now: the writing terminal never waits for the watcher.
+        with self.db.read() as conn:
+            events = q.events_after(conn, cursor, 5000)
+        self.post_message(ActionDone(describe(result), events, key))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(clean(message.text), timeout=4, markup=False)
+        self.refresh_from_events(message.events)
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        severity = "warning" if message.conflict_key else "error"
+        self.notify(clean(message.text), severity=severity, timeout=10, markup=False)
+        self.refresh_from_events(message.events)
+        if message.conflict_key:  # reload what the user is looking at
+            for screen in self.screen_stack:
+                hook = getattr(screen, "reload", None)
+                if hook is not None:
+                    hook()
+
+    # --- navigation --------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def open_items(
+        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+    ) -> None:
+        from .screens.items import ItemListScreen
+
+        self.push_screen(ItemListScreen(flt, focus_key=focus_key, search=search))
+
+    def open_item(self, key: str) -> None:
+        from .screens.detail import ItemDetailScreen
+
+        self.push_screen(ItemDetailScreen(key))
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False) -> Any:  # type: ignore[override]
+        if hasattr(screen, "set_class"):
+            screen.set_class(self.compact, "-compact")
+        return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
+
+
+def make_app(
+    db: Database,
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    watch: bool = True,
+    poll: bool = False,
+    config_error: str | None = None,
+) -> OpsApp:
+    """The one app factory (CLI and tests)."""
+    return OpsApp(db, config, clock=clock, watch=watch, poll=poll, config_error=config_error)
+
+
+def run_app(
+    db: Database, config: Config, poll: bool = False, config_error: str | None = None
+) -> None:
+    """Open the dashboard in this terminal (called by ``opstui`` and ``opstui demo``)."""
+    app = make_app(db, config, poll=poll, config_error=config_error)
+    try:
+        app.run()
+    finally:
+        db.dispose()

@@ -1,0 +1,64 @@
+"""Shared behaviour of screens that show items: the action keys and worker errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.worker import Worker, WorkerState
+
+
+class WorkerErrors:
+    """Route every failed worker of a screen to the app's one error handler."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            app: Any = self.app  # type: ignore[attr-defined]
+            app.report_worker_error(event.worker)
+
+
+class ItemActions(WorkerErrors):
+    """``action_item(kind)`` runs an item action on :meth:`current_item_key`."""
+
+    def current_item_key(self) -> str | None:
+        return None
+
+    def current_queue(self) -> str | None:
+        return None
+
+    def action_item(self, kind: str) -> None:
+        app: Any = self.app  # type: ignore[attr-defined]
+        if kind == "new":
+            app.item_action("new", None, context={"queue": self.current_queue()})
+            return
+        app.item_action(kind, self.current_item_key())
+
+    def item_palette_commands(self) -> list[tuple[str, str, Any]]:
+        key = self.current_item_key()
+        cmds: list[tuple[str, str, Any]] = [
+            ("New item…", "create an item (n)", lambda: self.action_item("new"))
+        ]
+        if key:
+            cmds += [
+                (
+                    f"Assign {key}…",
+                    "give it to someone, or to nobody (a)",
+                    lambda: self.action_item("assign"),
+                ),
+                (
+                    f"Move {key}…",
+                    "to one of the workflow's next states (m)",
+                    lambda: self.action_item("move"),
+                ),
+                (f"Comment on {key}…", "add a comment (c)", lambda: self.action_item("comment")),
+                (
+                    f"Priority / estimate of {key}…",
+                    "change P1..P4 and hours (p)",
+                    lambda: self.action_item("priority"),
+                ),
+                (
+                    f"Edit title / body of {key}…",
+                    "rewrite the text (e)",
+                    lambda: self.action_item("edit"),
+                ),
+            ]
+        return cmds

@@ -1,0 +1,105 @@
+"""The help screen: the keys of the screen underneath and what the panes mean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+ABOUT = (
+    (
+        "Queues",
+        "open, new, unowned, breaching and warning items per queue; oldest open item; "
+        "work in progress against the queue's limit (! = over the limit).",
+    ),
+    (
+        "SLA",
+        "open items by time left on their nearest SLA target (resp = first response, "
+        "res = resolution, due = due date); counts down every second: ok, warn, BREACH, paused.",
+    ),
+    (
+        "Owners",
+        "per person: open items, late items, hours of open estimate, load; "
+        "the unowned row is always there; away people are marked.",
+    ),
+    (
+        "Capacity",
+        "open estimate vs weekly capacity per person (OVER = overloaded); "
+        "the bottom line says how much of the team's open work its busiest person holds.",
+    ),
+)
+
+
+def _keys(bindings: list[Binding]) -> list[tuple[str, str]]:
+    out = []
+    for b in bindings:
+        if not b.description:
+            continue
+        keys = ", ".join(
+            k.strip().replace("question_mark", "?").replace("slash", "/") for k in b.key.split(",")
+        )
+        out.append((keys, b.description))
+    return out
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close"),
+        Binding("j,down", "scroll('down')", show=False),
+        Binding("k,up", "scroll('up')", show=False),
+    ]
+
+    def __init__(self, under: Screen[Any]) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="form help"):
+            yield Static(self._content())
+
+    def _content(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        table.add_row(Text("Keys", style="bold underline"), "")
+        seen: set[str] = set()
+        groups: list[list[Binding]] = [list(getattr(self.under, "BINDINGS", []))]
+        groups.append(list(getattr(self.app, "BINDINGS", [])))
+        for group in groups:
+            for keys, desc in _keys([b for b in group if isinstance(b, Binding)]):
+                if keys in seen:
+                    continue
+                seen.add(keys)
+                table.add_row(Text(keys), Text(desc))
+        for keys, desc in (
+            ("tab / shift+tab", "next / previous pane"),
+            ("j k, arrows", "move the cursor; pgup/pgdn, g/G for first/last"),
+            ("enter", "open the selected row (a pane row opens the filtered item list)"),
+            ("1 2 3 4", "jump to Queues, SLA, Owners, Capacity"),
+            ("esc", "back"),
+            ("ctrl+p", "command palette: every action by name"),
+            ("ctrl+r", "reload everything"),
+            ("z", "compact layout on/off"),
+        ):
+            if keys not in seen:
+                table.add_row(Text(keys), Text(desc))
+        table.add_row("", "")
+        table.add_row(Text("Panes", style="bold underline"), "")
+        for name, text in ABOUT:
+            table.add_row(Text(name), Text(text))
+        table.add_row("", "")
+        table.add_row(Text(""), Text("Esc closes this help.", style="dim"))
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, direction: str) -> None:
+        scroller = self.query_one(VerticalScroll)
+        scroller.scroll_down() if direction == "down" else scroller.scroll_up()

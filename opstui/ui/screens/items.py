@@ -1,0 +1,247 @@
+"""The item list: filterable, virtual (only visible rows are fetched and drawn)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from ...store import panes as pane_q
+from ...store import queries as q
+from ..messages import DataChange
+from ..text import clean
+from ..widgets.grid import GridView
+from ..widgets.item_table import ItemTable
+from ..widgets.status import StatusBar
+from .base import ItemActions
+
+
+class ItemListScreen(ItemActions, Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "search", "Search"),
+        Binding("f", "filters", "Filter"),
+        Binding("o", "toggle_open", "Open/all"),
+        Binding("n", "item('new')", "New"),
+        Binding("a", "item('assign')", "Assign"),
+        Binding("m", "item('move')", "Move"),
+        Binding("c", "item('comment')", "Comment"),
+        Binding("p", "item('priority')", "Prio/est"),
+        Binding("e", "item('edit')", "Edit"),
+    ]
+
+    def __init__(
+        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+    ) -> None:
+        super().__init__()
+        self.flt = flt
+        self.focus_key = focus_key
+        self.start_search = search
+        self._ids_loaded = False
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        yield StatusBar("items")
+        yield Static(id="filterbar")
+        yield Input(placeholder="search key or title, Enter to apply, Esc to close", id="search")
+        yield ItemTable(app.clock.now, id="items")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = self.start_search
+        if self.flt.text:
+            search.value = self.flt.text
+        self._show_filter()
+        if self.start_search:
+            search.display = True
+            search.focus()
+        else:
+            self.query_one(ItemTable).focus()
+        self.load_ids()
+
+    def _show_filter(self, count: int | None = None) -> None:
+        text = Text("Filter: ", style="bold", end="")
+        text.append(clean(self.flt.describe()))
+        if count is not None:
+            text.append(f"  ({count} item{'s' if count != 1 else ''})", style="dim")
+        text.append("   / search · f filter · o open/all", style="dim")
+        self.query_one("#filterbar", Static).update(text)
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def load_ids(self) -> None:
+        self._load_ids(self.flt)
+
+    @work(thread=True, exclusive=True, group="list-ids", exit_on_error=False)
+    def _load_ids(self, flt: q.ItemFilter) -> None:
+        app: Any = self.app
+        worker = get_current_worker()
+        now = app.clock.now()
+        with app.db.read() as conn:
+            ids = pane_q.item_ids(conn, flt, now=now)
+            first = q.items_by_ids(conn, ids[:80]) if ids else []
+            if self.focus_key and not self._ids_loaded:
+                focus = q.get_item(conn, self.focus_key)
+                if focus is not None and focus.id in ids:
+                    first.append(focus)
+        if not worker.is_cancelled:
+            self.post_message(self.IdsLoaded(flt, ids, first))
+
+    class IdsLoaded(Message):
+        def __init__(self, flt: q.ItemFilter, ids: list[int], first: list[q.ItemRecord]) -> None:
+            super().__init__()
+            self.flt, self.ids, self.first = flt, tuple(ids), tuple(first)
+
+    class RowsLoaded(Message):
+        def __init__(self, records: list[q.ItemRecord]) -> None:
+            super().__init__()
+            self.records = tuple(records)
+
+    class ChoicesLoaded(Message):
+        def __init__(self, choices: dict[str, Any]) -> None:
+            super().__init__()
+            self.choices = choices
+
+    def on_item_list_screen_ids_loaded(self, message: IdsLoaded) -> None:
+        flt, ids, first = message.flt, list(message.ids), message.first
+        if flt != self.flt or not self.is_attached:
+            return
+        table = self.query_one(ItemTable)
+        table.add_records(first)
+        table.set_ids(ids)
+        if self.focus_key and not self._ids_loaded:
+            for rec in first:
+                if rec.key == self.focus_key:
+                    table.move_cursor(ids.index(rec.id))
+                    break
+        self._ids_loaded = True
+        self._show_filter(len(ids))
+
+    @on(ItemTable.NeedRows)
+    def _need_rows(self, event: ItemTable.NeedRows) -> None:
+        self._fetch_rows(event.ids)
+
+    @work(thread=True, group="list-rows", exit_on_error=False)
+    def _fetch_rows(self, ids: list[int]) -> None:
+        app: Any = self.app
+        with app.db.read() as conn:
+            records = q.items_by_ids(conn, ids)
+        self.post_message(self.RowsLoaded(records))
+
+    def on_item_list_screen_rows_loaded(self, message: RowsLoaded) -> None:
+        if self.is_attached:
+            self.query_one(ItemTable).add_records(message.records)
+
+    def data_changed(self, change: DataChange) -> None:
+        if not self.query(ItemTable):
+            return
+        table = self.query_one(ItemTable)
+        if change.everything:
+            table.forget(list(table.records))
+            self.load_ids()
+            return
+        if change.item_ids:
+            table.forget(list(change.item_ids))
+        filtered = self.flt != q.ItemFilter()
+        if change.created or (change.item_ids and filtered) or change.people or change.queues:
+            self.load_ids()
+
+    def reload(self) -> None:
+        self.data_changed(DataChange(everything=True))
+
+    def tick(self) -> None:
+        if not self.query(ItemTable):
+            return
+        table = self.query_one(ItemTable)
+        top = round(table.scroll_y)
+        for i in table.ids[top : top + table.size.height]:
+            rec = table.records.get(i)
+            if rec is not None and rec.is_open and rec.next_due_at is not None:
+                table.refresh()
+                return
+
+    # --- interaction -----------------------------------------------------------------------
+
+    @on(GridView.Selected)
+    def _open(self, event: GridView.Selected) -> None:
+        rec = self.query_one(ItemTable).cursor_record
+        if rec is not None:
+            app: Any = self.app
+            app.open_item(rec.key)
+
+    def current_item_key(self) -> str | None:
+        rec = self.query_one(ItemTable).cursor_record
+        return rec.key if rec else None
+
+    def current_queue(self) -> str | None:
+        return self.flt.queue
+
+    def set_filter(self, flt: q.ItemFilter) -> None:
+        self.flt = flt
+        self.focus_key = None
+        self._show_filter()
+        table = self.query_one(ItemTable)
+        table.set_ids([], keep_cursor=False)
+        self.load_ids()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        text = event.value.strip() or None
+        self.set_filter(replace(self.flt, text=text))
+        self.query_one(ItemTable).focus()
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            if search.value.strip() != (self.flt.text or ""):
+                search.value = self.flt.text or ""
+            search.display = bool(self.flt.text)
+            self.query_one(ItemTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_toggle_open(self) -> None:
+        self.set_filter(replace(self.flt, open_only=not self.flt.open_only))
+
+    def action_filters(self) -> None:
+        self._load_choices()
+
+    @work(thread=True, exclusive=True, group="list-choices", exit_on_error=False)
+    def _load_choices(self) -> None:
+        app: Any = self.app
+        with app.db.read() as conn:
+            choices = pane_q.filter_choices(conn)
+        self.post_message(self.ChoicesLoaded(choices))
+
+    def on_item_list_screen_choices_loaded(self, message: ChoicesLoaded) -> None:
+        from .forms import FilterForm
+
+        choices = message.choices
+
+        def done(flt: q.ItemFilter | None) -> None:
+            if flt is not None:
+                self.set_filter(flt)
+
+        self.app.push_screen(FilterForm(self.flt, choices), done)
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("Search items", "filter by key or title (/)", self.action_search),
+            ("Filter items…", "queue, owner, status, priority (f)", self.action_filters),
+            ("Toggle open / all items", "show done items too (o)", self.action_toggle_open),
+            *self.item_palette_commands(),
+        ]

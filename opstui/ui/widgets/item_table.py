@@ -1,0 +1,142 @@
+"""The item list: a virtual GridView over a list of ids, rows fetched by id on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+
+from textual.message import Message
+
+from ...store.queries import ItemRecord
+from .. import sla_view
+from ..text import age, clean, duration, hours
+from .grid import Cell, Column, GridView
+
+#: Rows fetched around the visible window per request.
+PAGE = 120
+
+
+class ItemTable(GridView):
+    COLUMNS = (
+        Column("key", "Key", 8),
+        Column("prio", "P", 2),
+        Column("status", "Status", 11, priority=1),
+        Column("owner", "Owner", 9),
+        Column("queue", "Queue", 9, priority=3),
+        Column("est", "Est", 4, "right", priority=4),
+        Column("age", "Age", 4, "right", priority=2),
+        Column("due", "Due", 7, "right", priority=2),
+        Column("title", "Title", 12, flex=True),
+    )
+
+    class NeedRows(Message):
+        """Ids on (or near) screen whose records are not loaded yet."""
+
+        def __init__(self, table: ItemTable, ids: list[int]) -> None:
+            super().__init__()
+            self.table = table
+            self.ids = ids
+
+    def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(self.COLUMNS, id=id, empty_text="no items match")
+        self._now = now
+        self.ids: list[int] = []
+        self.records: dict[int, ItemRecord] = {}
+        self._requested: set[int] = set()
+        self._check_pending = False
+
+    # --- source ------------------------------------------------------------------------
+
+    def row_count(self) -> int:
+        return len(self.ids)
+
+    def row_key(self, index: int) -> Hashable | None:
+        if 0 <= index < len(self.ids):
+            return self.ids[index]
+        return None
+
+    def row_cells(self, index: int) -> Sequence[Cell] | None:
+        rec = self.records.get(self.ids[index])
+        if rec is None:
+            self._schedule_check()
+            return None
+        return item_cells(rec, self._now())
+
+    def set_ids(self, ids: list[int], *, keep_cursor: bool = True) -> None:
+        key = self.cursor_key if keep_cursor else None
+        self.ids = list(ids)
+        self._requested.clear()
+        if key is not None and key in ids:
+            self.cursor = self.ids.index(key)
+        else:
+            self.cursor = 0 if not keep_cursor else min(self.cursor, max(0, len(ids) - 1))
+        self._clamp_cursor()
+        self._update_virtual_size()
+        self.scroll_to_cursor()
+        self.refresh()
+        self._schedule_check()
+
+    def add_records(self, records: Sequence[ItemRecord]) -> None:
+        for r in records:
+            self.records[r.id] = r
+            self._requested.discard(r.id)
+        self.refresh()
+
+    def forget(self, ids: Sequence[int]) -> None:
+        """Drop cached rows (changed elsewhere): they are fetched again when visible."""
+        for i in ids:
+            self.records.pop(i, None)
+            self._requested.discard(i)
+        self._schedule_check()
+
+    @property
+    def cursor_record(self) -> ItemRecord | None:
+        key = self.cursor_key
+        return self.records.get(key) if isinstance(key, int) else None
+
+    # --- fetching ----------------------------------------------------------------------
+
+    def _schedule_check(self) -> None:
+        if not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self._check_missing)
+
+    def _check_missing(self) -> None:
+        self._check_pending = False
+        if not self.ids:
+            return
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        lo = max(0, top - PAGE // 4)
+        hi = min(len(self.ids), top + height + PAGE // 2)
+        missing = [i for i in self.ids[lo:hi] if i not in self.records and i not in self._requested]
+        if missing:
+            self._requested.update(missing)
+            self.post_message(self.NeedRows(self, missing))
+        if len(self.records) > 20_000:  # bound memory on huge lists: keep the window only
+            keep = set(self.ids[lo:hi])
+            self.records = {k: v for k, v in self.records.items() if k in keep}
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._schedule_check()
+
+
+def item_cells(rec: ItemRecord, now: datetime) -> tuple[Cell, ...]:
+    due: Cell = ("", None)
+    if rec.is_open:
+        t = sla_view.nearest(rec, now)
+        if t is not None:
+            due = (duration(t.left.total_seconds()), f"sla-{t.state}")
+    status_style = "dim" if rec.category == "done" else None
+    return (
+        (clean(rec.key), "dim" if rec.category == "done" else None),
+        (rec.priority_label, "bold" if rec.priority == 1 else None),
+        (clean(rec.status), status_style),
+        (clean(rec.owner), None) if rec.owner else ("-", "flag-unowned" if rec.is_open else "dim"),
+        (clean(rec.queue), None),
+        (hours(rec.estimate_hours), None),
+        (age(now, rec.created_at), None),
+        due,
+        (clean(rec.title), status_style),
+    )

@@ -1,0 +1,313 @@
+"""The four dashboard panes: Queues, Owners, SLA and Capacity.
+
+Each pane is a :class:`GridView` fed with an immutable snapshot from one store query
+(run in a thread worker by the app).  The SLA pane recomputes its cells from cached due
+times on every tick; it never touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+
+from ...store.panes import OwnerStat, QueueStat, SlaRow
+from .. import sla_view
+from ..text import age, clean, duration, hours
+from .grid import Cell, Column, GridView, Row
+
+SLA_LABEL = {
+    "ok": "ok",
+    "warning": "warn",
+    "breached": "BREACH",
+    "paused": "paused",
+    "met": "met",
+}
+
+
+def _count(n: int, style: str | None = None) -> Cell:
+    return (str(n) if n else "·", style if n else "dim")
+
+
+class Pane(GridView):
+    """A titled dashboard pane."""
+
+    DEFAULT_CSS = """
+    Pane {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, title: str, columns: Sequence[Column], *, id: str, empty_text: str) -> None:
+        super().__init__(columns, id=id, classes="pane", empty_text=empty_text)
+        self.border_title = title
+
+
+class QueuesPane(Pane):
+    COLUMNS = (
+        Column("queue", "Queue", 7, flex=True),
+        #: open items (= work in progress) against the WIP limit: ``14/30``
+        Column("open", "Open", 6, "right"),
+        Column("new", "New", 3, "right", priority=1),
+        Column("unowned", "Unow", 4, "right"),
+        Column("breach", "Brch", 4, "right"),
+        Column("warn", "Warn", 4, "right", priority=2),
+        Column("oldest", "Age", 4, "right", priority=3),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("Queues", self.COLUMNS, id="queues", empty_text="no queues yet")
+        self.stats: tuple[QueueStat, ...] = ()
+
+    def show(self, stats: Sequence[QueueStat], now: datetime) -> None:
+        self.stats = tuple(stats)
+        rows = []
+        for q in stats:
+            wip = f"{q.open}/{q.wip_limit}" if q.wip_limit else str(q.open)
+            if q.over_wip:
+                wip = "!" + wip
+            rows.append(
+                Row(
+                    q.slug,
+                    (
+                        (clean(q.slug), None),
+                        (wip, "load-over" if q.over_wip else (None if q.open else "dim")),
+                        _count(q.new),
+                        _count(q.unowned, "flag-unowned"),
+                        _count(q.breaching, "sla-breached"),
+                        _count(q.warning, "sla-warning"),
+                        (age(now, q.oldest_open_at) if q.open else "·", None if q.open else "dim"),
+                    ),
+                )
+            )
+        self.set_rows(rows)
+
+
+def load_bar(share: float | None, width: int, style: str) -> Text:
+    """A bar of ``width`` cells for a share (1.0 = full capacity), then the percentage."""
+    if share is None:
+        return Text("no capacity", style="", end="")
+    pct = f"{share * 100:4.0f}%" + ("!" if share > 1.0 else " ")
+    cells = max(0, width - len(pct) - 1)
+    filled = min(cells, round(min(share, 1.0) * cells))
+    text = Text(end="")
+    text.append("\u2588" * filled, style=style)
+    text.append("\u2591" * (cells - filled), style="dim")
+    text.append(" " + pct, style=style)
+    return text
+
+
+def load_style(share: float | None) -> str:
+    if share is None:
+        return "dim"
+    if share > 1.0:
+        return "load-over"
+    if share >= 0.8:
+        return "load-high"
+    return "load-ok"
+
+
+class OwnersPane(Pane):
+    COLUMNS = (
+        Column("who", "Owner", 9, flex=True),
+        Column("open", "Open", 4, "right"),
+        Column("overdue", "Late", 4, "right"),
+        Column("hours", "Hours", 5, "right"),
+        Column("load", "Load", 5, "right", priority=1),
+        Column("flag", "", 4, priority=2),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("Owners", self.COLUMNS, id="owners", empty_text="no people yet")
+        self.stats: tuple[OwnerStat, ...] = ()
+
+    def show(self, stats: Sequence[OwnerStat]) -> None:
+        # the unowned row first: never scrolled out of sight
+        stats = sorted(stats, key=lambda p: p.id is not None)
+        self.stats = tuple(stats)
+        rows = []
+        for p in stats:
+            if p.id is None:
+                who: Cell = ("(unowned)", "flag-unowned")
+                flag: Cell = ("", None)
+                load: Cell = ("", None)
+            else:
+                who = (clean(p.handle), None if p.active else "dim")
+                flag = ("away", "flag-away") if p.is_away else ("", None)
+                if not p.active:
+                    flag = ("left", "dim")
+                share = p.load
+                load = (f"{share * 100:.0f}%" if share is not None else "-", load_style(share))
+            rows.append(
+                Row(
+                    p.handle or "-",
+                    (
+                        who,
+                        _count(p.open, "flag-unowned" if p.id is None else None),
+                        _count(p.overdue, "sla-breached"),
+                        (hours(p.hours) if p.open else "·", None if p.open else "dim"),
+                        load,
+                        flag,
+                    ),
+                )
+            )
+        self.set_rows(rows)
+
+
+class CapacityPane(Pane):
+    COLUMNS = (
+        Column("who", "Person", 9),
+        Column("bar", "Load of weekly capacity", 14, flex=True),
+        Column("hours", "Hours", 9, "right", priority=1),
+        Column("flag", "", 5, priority=2),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("Capacity", self.COLUMNS, id="capacity", empty_text="no people yet")
+        self.stats: tuple[OwnerStat, ...] = ()
+        self._summary = ""
+
+    def show(self, stats: Sequence[OwnerStat]) -> None:
+        people = [p for p in stats if p.id is not None and p.active]
+        people.sort(key=lambda p: (-(p.load or 0.0), p.handle or ""))
+        self.stats = tuple(people)
+        self._summary = busiest_summary(people)
+        self.border_subtitle = self._summary
+        self.set_rows([Row(p.handle, ()) for p in people])
+
+    def row_cells(self, index: int) -> Sequence[Cell] | None:
+        p = self.stats[index]
+        share = p.load
+        style = load_style(share)
+        laid = {c.key: w for c, w in self.layout_for(self.scrollable_content_region.width)}
+        bar_width = laid.get("bar", 14)
+        bar = load_bar(share, bar_width, "")
+        bar.stylize(self._style(style))
+        flag: Cell = ("", None)
+        if share is not None and share > 1.0:
+            flag = ("OVER", "load-over")
+        elif p.is_away:
+            flag = ("away", "flag-away")
+        return (
+            (clean(p.handle), None),
+            bar,
+            (f"{hours(p.hours)}/{hours(p.capacity_hours)}", None),
+            flag,
+        )
+
+    def set_rows(self, rows: Sequence[Row]) -> None:  # rows carry keys only: always redraw
+        super().set_rows(rows)
+        self.refresh()
+
+
+def busiest_summary(people: Sequence[OwnerStat]) -> str:
+    """ "busiest: alice 34% of 120h" for the team (the share held by one person)."""
+    total = sum(p.hours for p in people)
+    if total <= 0:
+        return "no open estimates"
+    top = max(people, key=lambda p: (p.hours, p.handle or ""))
+    return f"busiest {clean(top.handle)} holds {top.hours / total * 100:.0f}% of {hours(total)}"
+
+
+def team_shares(people: Sequence[OwnerStat]) -> list[tuple[str, str, float]]:
+    """Per team: (team, busiest handle, share of the team's open hours)."""
+    teams: dict[str, list[OwnerStat]] = {}
+    for p in people:
+        if p.id is not None:
+            teams.setdefault(p.team or "-", []).append(p)
+    out = []
+    for team, members in sorted(teams.items()):
+        total = sum(m.hours for m in members)
+        if total <= 0:
+            continue
+        top = max(members, key=lambda m: (m.hours, m.handle or ""))
+        out.append((team, top.handle or "", top.hours / total))
+    return out
+
+
+class SlaPane(Pane):
+    """Open items by time left on their nearest SLA target, ticking every second."""
+
+    COLUMNS = (
+        Column("state", "State", 6),
+        Column("left", "Left", 6, "right"),
+        Column("key", "Item", 8),
+        Column("owner", "Owner", 6, priority=1),
+        Column("title", "Title", 6, flex=True, priority=2),
+        Column("target", "Tgt", 4, priority=3),
+    )
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        super().__init__(
+            "SLA", self.COLUMNS, id="sla", empty_text="no open item has an SLA target or due time"
+        )
+        self._now = now
+        self.items: tuple[SlaRow, ...] = ()
+        self._signature: tuple[object, ...] = ()
+        self._announced: set[str] = set()
+
+    def show(self, rows: Sequence[SlaRow]) -> None:
+        now = self._now()
+
+        def order(r: SlaRow) -> tuple[float, int]:
+            t = sla_view.nearest(r, now, r.warn_at)
+            return (t.left.total_seconds() if t else float("inf"), r.id)
+
+        self.items = tuple(sorted(rows, key=order))
+        self._signature = ()
+        self.set_rows([Row(r.key, ()) for r in self.items])
+        self.refresh()
+
+    def row_for(self, key: Hashable | None) -> SlaRow | None:
+        for r in self.items:
+            if r.key == key:
+                return r
+        return None
+
+    def state_of(self, row: SlaRow) -> str:
+        t = sla_view.nearest(row, self._now(), row.warn_at)
+        return t.state if t else "ok"
+
+    def row_cells(self, index: int) -> Sequence[Cell] | None:
+        r = self.items[index]
+        t = sla_view.nearest(r, self._now(), r.warn_at)
+        if t is None:
+            return (
+                ("met", "sla-met"),
+                ("", None),
+                (clean(r.key), None),
+                ("", None),
+                (clean(r.title), None),
+                ("", None),
+            )
+        style = f"sla-{t.state}"
+        return (
+            (SLA_LABEL[t.state], style),
+            (duration(t.left.total_seconds()), style),
+            (clean(r.key), None),
+            (clean(r.owner) if r.owner else "-", None if r.owner else "flag-unowned"),
+            (clean(r.title), None),
+            (t.short, "dim"),
+        )
+
+    def tick(self) -> list[SlaRow]:
+        """Redraw if any visible countdown changed; return rows that just breached."""
+        if not self.items:
+            return []
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        visible = range(top, min(len(self.items), top + height))
+        signature = tuple(tuple(self.row_cells(i) or ()) for i in visible)
+        if signature != self._signature:
+            self._signature = signature
+            self.refresh()
+        now = self._now()
+        breached = []
+        for r in self.items:
+            t = sla_view.nearest(r, now, r.warn_at)
+            if t is not None and t.state == "breached" and r.key not in self._announced:
+                self._announced.add(r.key)
+                if t.left.total_seconds() > -5:  # crossed since the last load
+                    breached.append(r)
+        return breached

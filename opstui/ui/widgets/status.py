@@ -1,0 +1,66 @@
+"""The one-line status bar at the top of every screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..text import clean
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, where: str = "") -> None:
+        super().__init__()
+        self.where = where
+
+    def render(self) -> Any:
+        app: Any = self.app
+        text = Text(" opstui ", style="bold", end="")
+        text.append(clean(Path(app.db.path).name), style="")
+        if self.where:
+            text.append(" \u203a ", style="dim")
+            text.append(clean(self.where))
+        if app.db.readonly:
+            text.append("  read-only ", style="reverse bold")
+        data = app.pane_data
+        now = app.clock.now()
+        clock = Text(now.strftime("%a %H:%M:%S UTC "), style="dim", end="")
+        parts: list[Text] = []
+        if data is not None and data.queues:
+            open_n = sum(q.open for q in data.queues)
+            breach = sum(q.breaching for q in data.queues)
+            unowned = sum(q.unowned for q in data.queues)
+            parts.append(Text(f"{open_n} open", end=""))
+            if unowned:
+                parts.append(Text(f"{unowned} unowned", end=""))
+            if breach:
+                parts.append(Text(f"{breach} breached", style="bold", end=""))
+        width = self.size.width
+        # drop the least important parts until the line fits
+        while True:
+            right = Text(" \u00b7 ", end="").join(parts)
+            if parts:
+                right.append("  ")
+            right.append_text(clock)
+            if text.cell_len + right.cell_len + 1 <= width or not parts:
+                break
+            parts.pop(1 if len(parts) > 1 else 0)
+        gap = width - text.cell_len - right.cell_len
+        if gap >= 1:
+            text.append(" " * gap)
+            text.append_text(right)
+        else:
+            text.truncate(max(0, width), overflow="ellipsis")
+        return text
