@@ -399,14 +399,19 @@ def main() -> None:
         "--idle", type=float, default=None, help="idle CPU window in s (default 20, quick 5)"
     )
     ap.add_argument("--seed", type=int, default=4)
-    ap.add_argument("--ns", default=None, help="comma-separated watcher counts (default 1,5,20)")
+    ap.add_argument(
+        "--ns", default=None, help="comma-separated watcher counts (default 1,5,20; 'none')"
+    )
     ap.add_argument(
         "--quick", action="store_true", help="N = 1, 5; fewer changes; short idle window"
     )
     ap.add_argument("--compare", action="store_true", help="N = 20 with several watch settings")
     ap.add_argument("--steps", default=None, help="with --compare: only these awatch steps (ms)")
     ap.add_argument(
-        "--apps", type=int, default=0, metavar="N", help="also run N real headless dashboards"
+        "--apps",
+        default="",
+        metavar="N[,N]",
+        help="also run N real headless dashboards (e.g. 5 or 5,20)",
     )
     ap.add_argument(
         "--no-save", action="store_true", help="do not write benchmarks/results/propagation.json"
@@ -423,7 +428,12 @@ def main() -> None:
 
     changes = args.changes or (40 if args.quick else 120)
     idle = args.idle if args.idle is not None else (5.0 if args.quick else 20.0)
-    ns = [int(x) for x in args.ns.split(",")] if args.ns else ([1, 5] if args.quick else [1, 5, 20])
+    if args.ns == "none":
+        ns: list[int] = []
+    elif args.ns:
+        ns = [int(x) for x in args.ns.split(",")]
+    else:
+        ns = [1, 5] if args.quick else [1, 5, 20]
     plan: list[tuple[int, Variant, str]] = []
     if args.compare:
         variants = COMPARE
@@ -434,8 +444,8 @@ def main() -> None:
         plan += [(ns[-1] if args.ns else 20, v, "watcher") for v in variants]
     else:
         plan += [(n, SHIPPED, "watcher") for n in ns]
-    if args.apps:
-        plan.append((args.apps, SHIPPED, "app"))
+    for n_apps in [int(x) for x in args.apps.split(",") if x.strip()]:
+        plan.append((n_apps, SHIPPED, "app"))
 
     info = machine()
     print(

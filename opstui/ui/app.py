@@ -191,6 +191,8 @@ class OpsApp(App[None]):
         from .screens.main import MainScreen
 
         screen = self.screen
+        if not screen.is_mounted or not screen.children:
+            return  # a slow start: the first tick can come before the screen is composed
         if isinstance(screen, MainScreen):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
