@@ -250,7 +250,12 @@ def run_once(
         db = make_db(Path(tmp))
         load_before = os.getloadavg()
         watchers = [_spawn(role, db, variant.args()) for _ in range(n)]
-        modes = [json.loads(w.stdout.readline() or "{}").get("ready") for w in watchers]  # type: ignore[union-attr]
+        modes = []
+        for w in watchers:
+            line = w.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise SystemExit(f"a {role} process failed to start (see its stderr)")
+            modes.append(json.loads(line).get("ready"))
         writer = _spawn("writer", db, ["--changes", str(changes), "--seed", str(seed)])
         json.loads(writer.stdout.readline())  # type: ignore[union-attr]
         time.sleep(1.0)  # let every watcher settle into its wait
@@ -273,7 +278,10 @@ def run_once(
             w.stdin.flush()  # type: ignore[union-attr]
         for w in watchers:
             out, _ = w.communicate(timeout=30)
-            results.append(json.loads(out.strip().splitlines()[-1]))
+            lines = out.strip().splitlines()
+            if not lines:
+                raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
+            results.append(json.loads(lines[-1]))
         load_after = os.getloadavg()
 
     paint: list[float] = []
