@@ -362,27 +362,43 @@ class ChangeWatcher:
             yield events
 
     async def _awatch_batches(self) -> AsyncIterator[list[q.EventRecord]]:
+        # watchfiles' awatch loop, with one difference: the blocking Rust call is *abandoned*
+        # on cancellation (after setting the stop event, which ends it within one step), so a
+        # quitting app does not wait up to ``rust_timeout`` for it.
         import anyio
-        import watchfiles
+        from watchfiles._rust_notify import RustNotify
 
+        s = self.settings
+        timeout = int(self.poll_interval * 1000)
         last_check = time.monotonic()
-        async for changes in watchfiles.awatch(
-            self.path.parent,
-            stop_event=self._stop,  # is_set() polled from its thread; set() on cancel
-            **self._watch_kwargs(),
-        ):
-            if self._stop.is_set():
-                return
-            if changes and self._is_relevant(changes):
-                self.fs_wakeups += 1
-                events = await anyio.to_thread.run_sync(self._check_after_fs_change)
-            elif time.monotonic() - last_check >= self.poll_interval:
-                events = await anyio.to_thread.run_sync(self.check)
-            else:
-                continue
-            last_check = time.monotonic()
-            if events:
-                yield events
+        with RustNotify([str(self.path.parent)], False, False, 300, False, True) as notify:
+            while not self._stop.is_set():
+                try:
+                    raw = await anyio.to_thread.run_sync(
+                        notify.watch,
+                        s.debounce,
+                        s.step,
+                        timeout,
+                        self._stop,
+                        abandon_on_cancel=True,
+                    )
+                except BaseException:
+                    self._stop.set()
+                    raise
+                if raw == "stop" or self._stop.is_set():
+                    return
+                if raw == "signal":
+                    raise KeyboardInterrupt
+                if raw != "timeout" and self._is_relevant(raw):
+                    self.fs_wakeups += 1
+                    events = await anyio.to_thread.run_sync(self._check_after_fs_change)
+                elif raw == "timeout" or time.monotonic() - last_check >= self.poll_interval:
+                    events = await anyio.to_thread.run_sync(self.check)  # safety poll
+                else:
+                    continue
+                last_check = time.monotonic()
+                if events:
+                    yield events
 
     async def _apoll_batches(self) -> AsyncIterator[list[q.EventRecord]]:
         import anyio
