@@ -16,7 +16,7 @@ def follow_events(
     *,
     poll_interval: float = 2.0,
     force_poll: bool = False,
-    settings: WatchSettings = WatchSettings(),
+    settings: WatchSettings | None = None,
 ) -> Iterator[q.EventRecord]:
     """Yield events after ``cursor`` forever, as they are committed (watching the file).
 
@@ -28,7 +28,7 @@ def follow_events(
         EventCursor(cursor),
         poll_interval=poll_interval,
         force_poll=force_poll,
-        settings=settings,
+        settings=settings or WatchSettings.from_env(),
     )
     try:
         for batch in watcher.batches():

@@ -41,7 +41,7 @@ class LiveFeed:
         *,
         poll_interval: float = 2.0,
         force_poll: bool = False,
-        settings: WatchSettings = WatchSettings(),
+        settings: WatchSettings | None = None,
         notices: bool = True,
         on_mode: Callable[[str], object] | None = None,
     ) -> None:
@@ -52,7 +52,7 @@ class LiveFeed:
             self.cursor,
             poll_interval=poll_interval,
             force_poll=force_poll,
-            settings=settings,
+            settings=settings or WatchSettings.from_env(),
             on_mode=on_mode,
         )
         self.want_notices = notices

@@ -86,6 +86,17 @@ class WatchSettings:
     step: int = 10
     debounce: int = 50
 
+    @classmethod
+    def from_env(cls) -> WatchSettings:
+        """The defaults, or ``OPSTUI_WATCH_STEP`` / ``OPSTUI_WATCH_DEBOUNCE`` (ms) if set:
+        a slower step trades latency for idle CPU (see the README's live-sync table)."""
+        values: dict[str, int] = {}
+        for name in ("step", "debounce"):
+            raw = os.environ.get(f"OPSTUI_WATCH_{name.upper()}", "").strip()
+            if raw.isdigit() and 1 <= int(raw) <= 10_000:
+                values[name] = int(raw)
+        return cls(**values)
+
 
 def network_fs_type(path: Path, mounts_file: str | os.PathLike[str] = "/proc/mounts") -> str | None:
     """The filesystem type of ``path`` if it is a network filesystem (from /proc/mounts)."""
