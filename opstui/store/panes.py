@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from ..domain import models
 from .queries import AWAY, ITEM, PERSON, QUEUE, ItemFilter
@@ -65,24 +65,48 @@ class QueueStat:
 
 
 def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
-    """Per queue: open / new / unowned / breaching / warning counts, oldest open, WIP."""
-    agg = {
-        r.queue_id: r
-        for r in conn.execute(
-            select(
-                ITEM.c.queue_id,
-                func.count().label("open"),
-                func.sum(case((ITEM.c.category == "new", 1), else_=0)).label("new"),
-                func.sum(case((ITEM.c.owner_id.is_(None), 1), else_=0)).label("unowned"),
-                func.sum(case((ITEM.c.category == "active", 1), else_=0)).label("active"),
-                func.sum(case((_breached(now), 1), else_=0)).label("breaching"),
-                func.sum(case((_warning(now), 1), else_=0)).label("warning"),
-                func.min(ITEM.c.created_at).label("oldest"),
-            )
-            .where(_open())
+    """Per queue: open / new / unowned / breaching / warning counts, oldest open, WIP.
+
+    Counts come from the covering index ``(category, queue_id)``; unowned, breaching and
+    warning only look up the rows they count (through the owner and due-time indexes);
+    the oldest open item is the lowest open id per queue (ids grow with creation), so
+    at most one row per queue is read for its ``created_at``.
+    """
+    counts: dict[int, dict[str, int]] = {}
+    oldest_id: dict[int, int] = {}
+    for category, queue_id, n, min_id in conn.execute(
+        select(ITEM.c.category, ITEM.c.queue_id, func.count(), func.min(ITEM.c.id))
+        .where(_open())
+        .group_by(ITEM.c.category, ITEM.c.queue_id)
+    ):
+        counts.setdefault(queue_id, {})[category] = int(n)
+        oldest_id[queue_id] = min(oldest_id.get(queue_id, min_id), min_id)
+    unowned = dict(
+        conn.execute(
+            select(ITEM.c.queue_id, func.count())
+            .where(_open(), ITEM.c.owner_id.is_(None))
             .group_by(ITEM.c.queue_id)
-        )
-    }
+        ).all()
+    )
+    breaching = dict(
+        conn.execute(
+            select(ITEM.c.queue_id, func.count())
+            .where(_open(), ITEM.c.next_due_at <= now, ITEM.c.sla_paused_since.is_(None))
+            .group_by(ITEM.c.queue_id)
+        ).all()
+    )
+    warning = dict(
+        conn.execute(
+            select(ITEM.c.queue_id, func.count())
+            .where(_open(), _warning(now))
+            .group_by(ITEM.c.queue_id)
+        ).all()
+    )
+    created = dict(
+        conn.execute(
+            select(ITEM.c.id, ITEM.c.created_at).where(ITEM.c.id.in_(list(oldest_id.values())))
+        ).all()
+    )
     triage = PERSON.alias("triage")
     out = []
     for q in conn.execute(
@@ -96,8 +120,7 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
         .select_from(QUEUE.outerjoin(triage, triage.c.id == QUEUE.c.triage_owner_id))
         .order_by(QUEUE.c.id)
     ):
-        a = agg.get(q.id)
-        oldest = a.oldest if a is not None else None  # min() keeps the UTCDateTime type
+        c = counts.get(q.id, {})
         out.append(
             QueueStat(
                 id=q.id,
@@ -105,13 +128,13 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
                 name=q.name,
                 wip_limit=q.wip_limit,
                 triage_owner=q.triage_owner,
-                open=int(a.open) if a else 0,
-                new=int(a.new or 0) if a else 0,
-                unowned=int(a.unowned or 0) if a else 0,
-                active=int(a.active or 0) if a else 0,
-                breaching=int(a.breaching or 0) if a else 0,
-                warning=int(a.warning or 0) if a else 0,
-                oldest_open_at=oldest,
+                open=sum(c.values()),
+                new=c.get("new", 0),
+                unowned=int(unowned.get(q.id, 0)),
+                active=c.get("active", 0),
+                breaching=int(breaching.get(q.id, 0)),
+                warning=int(warning.get(q.id, 0)),
+                oldest_open_at=created.get(oldest_id.get(q.id, -1)),
             )
         )
     return out

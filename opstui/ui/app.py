@@ -188,16 +188,22 @@ class OpsApp(App[None]):
                 bar.refresh()
 
     def _tick(self) -> None:
+        """Once a second: countdowns and the clock of the screen in view (no database)."""
+        from textual.screen import ModalScreen
+
         from .screens.main import MainScreen
 
-        screen = self.screen
-        if not screen.is_mounted or not screen.children:
+        # the screen under any dialogs is the one the user sees
+        screen = next(
+            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
+        )
+        if screen is None or not screen.children:
             return  # a slow start: the first tick can come before the screen is composed
         if isinstance(screen, MainScreen):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
                 self.request_panes({"queues", "owners"})
-        elif hasattr(screen, "tick"):
+        elif screen is not None and hasattr(screen, "tick"):
             screen.tick()
 
     # --- compact mode ------------------------------------------------------------------
@@ -550,6 +556,15 @@ class OpsApp(App[None]):
         from .screens.items import ItemListScreen
 
         self.push_screen(ItemListScreen(flt, focus_key=focus_key, search=search))
+
+    def open_processes(self) -> None:
+        """The process catalog (its own screen, written by the automation work)."""
+        try:
+            from .screens.processes import ProcessCatalogScreen
+        except ImportError:
+            self.notify("the process catalog is not part of this build", severity="warning")
+            return
+        self.push_screen(ProcessCatalogScreen(self.db))
 
     def open_item(self, key: str) -> None:
         from .screens.detail import ItemDetailScreen

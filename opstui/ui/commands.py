@@ -42,6 +42,11 @@ def app_commands(app: Any) -> list[PaletteCommand]:
             partial(app.open_items, ItemFilter(), search=True),
         ),
         ("New item", "create an item (n)", partial(app.item_action, "new", None)),
+        (
+            "Processes: catalog",
+            "recurring processes, owners, next runs, findings (p)",
+            app.open_processes,
+        ),
         ("Toggle compact layout", "one line per queue and person (z)", app.action_toggle_compact),
         ("Reload", "read everything again (ctrl+r)", app.action_reload),
         ("Help", "keys and what the panes mean (?)", app.action_help),

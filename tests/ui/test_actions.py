@@ -79,7 +79,7 @@ async def test_new_item_from_main_screen(shop_db, make):
         await settle(pilot, app)
         await pilot.press("n")
         await settle(pilot, app)
-        await pilot.press(*"Replace the router")
+        await pilot.press(*"Replace the router quickly")
         await pilot.press("tab", "tab")  # priority, then estimate
         await pilot.press("3", "ctrl+s")
         await settle(pilot, app)
@@ -353,3 +353,35 @@ async def test_compact_mode(shop_db, make):
         assert not app.screen.query_one("#capacity").display or True
         await pilot.press("z")  # toggling forced compact off: still compact below 80 columns
         assert app.compact
+
+
+async def test_mouse_click_selects_and_opens(shop_db, make):
+    app = make(shop_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        owners = app.screen.query_one(OwnersPane)
+        # row 2 of the Owners pane (header is line 0 inside the border): alice
+        await pilot.click(OwnersPane, offset=(3, 3))
+        await settle(pilot, app)
+        assert owners.has_focus and owners.cursor_key == "alice"
+        await pilot.click(OwnersPane, offset=(3, 3))  # a second click opens it
+        await settle(pilot, app)
+        assert isinstance(app.screen, ItemListScreen) and app.screen.flt.owner == "alice"
+
+
+async def test_q_types_in_inputs_and_cancels_pickers(shop_db, make):
+    app = make(shop_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("l")
+        await settle(pilot, app)
+        await pilot.press("slash", "q")
+        assert app.is_running and app.screen.query_one("#search").value == "q"
+        await pilot.press("escape", "a")  # assign picker on the highlighted item
+        await settle(pilot, app)
+        from opstui.ui.screens.forms import AssignForm
+
+        assert isinstance(app.screen, AssignForm)
+        await pilot.press("q")  # closes the picker, never quits from a dialog
+        await settle(pilot, app)
+        assert app.is_running and isinstance(app.screen, ItemListScreen)

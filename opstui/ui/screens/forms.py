@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
@@ -34,6 +34,7 @@ class Form(ModalScreen[Any]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
+        Binding("q", "cancel", "Cancel", show=False),
     ]
     TITLE_TEXT = ""
 
@@ -48,11 +49,13 @@ class Form(ModalScreen[Any]):
                 title.append("  ")
                 title.append_text(literal(self.subject))
             yield Static(title, classes="form-title")
-            yield from self.fields()
+            with VerticalScroll(classes="form-fields"):
+                yield from self.fields()
             yield Static("", classes="form-error", id="form-error")
             with Horizontal(classes="form-buttons"):
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+                yield Static(Text("ctrl+s save · esc cancel", style="dim"), classes="form-hint")
+                yield Button("Save", variant="primary", id="save", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def fields(self) -> ComposeResult:
         yield from ()
@@ -109,26 +112,30 @@ class NewItemForm(Form):
             value=self.default_queue if self.default_queue else Select.NULL,
             allow_blank=not self.queues,
             id="f-queue",
+            compact=True,
         )
         yield Label("Title")
-        yield Input(id="f-title", placeholder="what needs doing")
+        yield Input(id="f-title", placeholder="what needs doing", compact=True)
         with Horizontal(classes="form-row"):
             with Vertical():
                 yield Label("Priority")
-                yield Select(PRIORITY_CHOICES, value=3, allow_blank=False, id="f-priority")
+                yield Select(
+                    PRIORITY_CHOICES, value=3, allow_blank=False, id="f-priority", compact=True
+                )
             with Vertical():
                 yield Label("Estimate (hours)")
-                yield Input(id="f-estimate", placeholder="e.g. 2")
+                yield Input(id="f-estimate", placeholder="e.g. 2", compact=True)
         yield Label("Owner")
         yield Select(
             [(literal(p.handle or ""), p.handle) for p in self.people],
             prompt="(unowned)",
             id="f-owner",
+            compact=True,
         )
         yield Label("Kind")
-        yield Input(id="f-kind", value="task")
+        yield Input(id="f-kind", value="task", compact=True)
         yield Label("Description")
-        yield TextArea(id="f-body")
+        yield TextArea(id="f-body", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#f-title", Input).focus()
@@ -174,7 +181,10 @@ def person_label(p: OwnerStat, current: str | None, colours: dict[str, str] | No
 class AssignForm(ModalScreen[str | None]):
     """Pick a person (with their current load) or nobody."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Cancel", show=False),
+    ]
 
     def __init__(self, item: ItemRecord, people: Sequence[OwnerStat]) -> None:
         super().__init__()
@@ -223,7 +233,10 @@ class AssignForm(ModalScreen[str | None]):
 class TransitionForm(ModalScreen[str | None]):
     """Only the workflow's allowed next states are offered."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Cancel", show=False),
+    ]
 
     def __init__(self, item: ItemRecord, transitions: Sequence[TransitionRecord]) -> None:
         super().__init__()
@@ -271,8 +284,7 @@ class CommentForm(Form):
         super().__init__(f"{item.key} {item.title}")
 
     def fields(self) -> ComposeResult:
-        yield TextArea(id="f-comment")
-        yield Static(Text("Ctrl+S to save, Esc to cancel", style="dim"))
+        yield TextArea(id="f-comment", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#f-comment", TextArea).focus()
@@ -296,12 +308,19 @@ class PriorityForm(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("Priority")
-        yield Select(PRIORITY_CHOICES, value=self.item.priority, allow_blank=False, id="f-priority")
+        yield Select(
+            PRIORITY_CHOICES,
+            value=self.item.priority,
+            allow_blank=False,
+            id="f-priority",
+            compact=True,
+        )
         yield Label("Estimate (hours, empty for none)")
         est = self.item.estimate_hours
         yield Input(
             value="" if est is None else (str(int(est)) if float(est).is_integer() else str(est)),
             id="f-estimate",
+            compact=True,
         )
 
     def on_mount(self) -> None:
@@ -323,9 +342,9 @@ class EditForm(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("Title")
-        yield Input(value=self.item.title, id="f-title")
+        yield Input(value=self.item.title, id="f-title", compact=True)
         yield Label("Description")
-        yield TextArea(self.item.body, id="f-body")
+        yield TextArea(self.item.body, id="f-body", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#f-title", Input).focus()
@@ -357,7 +376,11 @@ class FilterForm(Form):
             options.insert(0, (Text("(unowned)"), "-"))
             known.add("-")
         return Select(
-            options, value=value if value in known else Select.NULL, prompt=prompt, id=f"f-{name}"
+            options,
+            value=value if value in known else Select.NULL,
+            prompt=prompt,
+            id=f"f-{name}",
+            compact=True,
         )
 
     def fields(self) -> ComposeResult:
@@ -373,10 +396,11 @@ class FilterForm(Form):
             value=self.flt.priority or Select.NULL,
             prompt="(any priority)",
             id="f-priority",
+            compact=True,
         )
         yield Label("Text in key or title")
-        yield Input(value=self.flt.text or "", id="f-text")
-        yield Checkbox("Open items only", value=self.flt.open_only, id="f-open")
+        yield Input(value=self.flt.text or "", id="f-text", compact=True)
+        yield Checkbox("Open items only", value=self.flt.open_only, id="f-open", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#f-queue", Select).focus()

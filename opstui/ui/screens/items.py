@@ -23,6 +23,9 @@ from ..widgets.item_table import ItemTable
 from ..widgets.status import StatusBar
 from .base import ItemActions
 
+#: Ids fetched before the first paint; the full id list follows.
+FIRST_PAGE = 200
+
 
 class ItemListScreen(ItemActions, Screen[None]):
     BINDINGS = [
@@ -46,6 +49,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.focus_key = focus_key
         self.start_search = search
         self._ids_loaded = False
+        self._focused_once = False
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
@@ -83,23 +87,37 @@ class ItemListScreen(ItemActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="list-ids", exit_on_error=False)
     def _load_ids(self, flt: q.ItemFilter) -> None:
+        """First the top page (paints at once at any size), then every id (ints only)."""
         app: Any = self.app
         worker = get_current_worker()
         now = app.clock.now()
         with app.db.read() as conn:
-            ids = pane_q.item_ids(conn, flt, now=now)
-            first = q.items_by_ids(conn, ids[:80]) if ids else []
+            top = pane_q.item_ids(conn, flt, now=now, limit=FIRST_PAGE)
+            first = q.items_by_ids(conn, top[:80]) if top else []
+            focus = None
             if self.focus_key and not self._ids_loaded:
                 focus = q.get_item(conn, self.focus_key)
-                if focus is not None and focus.id in ids:
+                if focus is not None:
                     first.append(focus)
+        if worker.is_cancelled:
+            return
+        complete = len(top) < FIRST_PAGE
+        if complete or not self._ids_loaded:
+            self.post_message(self.IdsLoaded(flt, top, first, complete=complete))
+        if complete:
+            return
+        with app.db.read() as conn:
+            ids = pane_q.item_ids(conn, flt, now=now)
         if not worker.is_cancelled:
-            self.post_message(self.IdsLoaded(flt, ids, first))
+            self.post_message(self.IdsLoaded(flt, ids, [], complete=True))
 
     class IdsLoaded(Message):
-        def __init__(self, flt: q.ItemFilter, ids: list[int], first: list[q.ItemRecord]) -> None:
+        def __init__(
+            self, flt: q.ItemFilter, ids: list[int], first: list[q.ItemRecord], *, complete: bool
+        ) -> None:
             super().__init__()
             self.flt, self.ids, self.first = flt, tuple(ids), tuple(first)
+            self.complete = complete
 
     class RowsLoaded(Message):
         def __init__(self, records: list[q.ItemRecord]) -> None:
@@ -118,13 +136,16 @@ class ItemListScreen(ItemActions, Screen[None]):
         table = self.query_one(ItemTable)
         table.add_records(first)
         table.set_ids(ids)
-        if self.focus_key and not self._ids_loaded:
+        if self.focus_key and not self._focused_once:
             for rec in first:
-                if rec.key == self.focus_key:
+                if rec.key == self.focus_key and rec.id in ids:
                     table.move_cursor(ids.index(rec.id))
+                    self._focused_once = True
                     break
+            if message.complete:
+                self._focused_once = True
         self._ids_loaded = True
-        self._show_filter(len(ids))
+        self._show_filter(len(ids) if message.complete else None)
 
     @on(ItemTable.NeedRows)
     def _need_rows(self, event: ItemTable.NeedRows) -> None:

@@ -30,6 +30,7 @@ class MainScreen(Screen[None]):
         Binding("l", "items", "Items"),
         Binding("slash", "search", "Search"),
         Binding("n", "new", "New"),
+        Binding("p", "processes", "Processes"),
         Binding("a", "item('assign')", "Assign", show=False),
         Binding("m", "item('move')", "Move", show=False),
         Binding("c", "item('comment')", "Comment", show=False),
@@ -133,6 +134,10 @@ class MainScreen(Screen[None]):
             )
             return
         app.item_action(kind, key)
+
+    def action_processes(self) -> None:
+        app: Any = self.app
+        app.open_processes()
 
     def action_new(self) -> None:
         app: Any = self.app

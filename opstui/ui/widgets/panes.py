@@ -46,14 +46,15 @@ class Pane(GridView):
 
 class QueuesPane(Pane):
     COLUMNS = (
-        Column("queue", "Queue", 7, flex=True),
+        Column("queue", "Queue", 10, flex=True),
         #: open items (= work in progress) against the WIP limit: ``14/30``
         Column("open", "Open", 6, "right"),
         Column("new", "New", 3, "right", priority=1),
         Column("unowned", "Unow", 4, "right"),
         Column("breach", "Brch", 4, "right"),
-        Column("warn", "Warn", 4, "right", priority=2),
-        Column("oldest", "Age", 4, "right", priority=3),
+        Column("warn", "Warn", 4, "right", priority=3),
+        Column("oldest", "Age", 4, "right", priority=2),
+        Column("triage", "Triage", 8, priority=5),
     )
 
     def __init__(self) -> None:
@@ -78,6 +79,7 @@ class QueuesPane(Pane):
                         _count(q.breaching, "sla-breached"),
                         _count(q.warning, "sla-warning"),
                         (age(now, q.oldest_open_at) if q.open else "·", None if q.open else "dim"),
+                        (clean(q.triage_owner) if q.triage_owner else "-", "dim"),
                     ),
                 )
             )
@@ -116,6 +118,7 @@ class OwnersPane(Pane):
         Column("hours", "Hours", 5, "right"),
         Column("load", "Load", 5, "right", priority=1),
         Column("flag", "", 4, priority=2),
+        Column("team", "Team", 9, priority=4),
     )
 
     def __init__(self) -> None:
@@ -149,10 +152,23 @@ class OwnersPane(Pane):
                         (hours(p.hours) if p.open else "·", None if p.open else "dim"),
                         load,
                         flag,
+                        (clean(p.team), "dim"),
                     ),
                 )
             )
         self.set_rows(rows)
+
+    def row_cells(self, index: int) -> Sequence[Cell] | None:
+        """The handle, and the full name as well when the column is wide enough."""
+        cells = list(super().row_cells(index) or ())
+        p = self.stats[index]
+        width = dict((c.key, w) for c, w in self.layout_for(self.scrollable_content_region.width))
+        if p.id is not None and width.get("who", 0) >= 24 and p.name and p.name != p.handle:
+            who = Text(clean(p.handle), style=self._style(None if p.active else "dim"), end="")
+            who.append("  ")
+            who.append(clean(p.name), style=self._style("dim"))
+            cells[0] = who
+        return cells
 
 
 class CapacityPane(Pane):
