@@ -120,9 +120,11 @@ def app_main(args: argparse.Namespace) -> None:
     """A real headless dashboard (its own start_sync watcher).  Records, per event, when the
     app applied it (refresh_from_events) and when the refreshed panes were painted."""
     import asyncio
+    import importlib
 
     from opstui.config import Config
-    from opstui.ui.app import make_app
+
+    make_app = importlib.import_module("opstui.ui.app").make_app  # the dashboard (ui layer)
 
     db = _open(args.db)
     seen: list[tuple[int, float]] = []
