@@ -512,6 +512,10 @@ def test_notices_queue_moves_notify_and_sla() -> None:
             item_key="SUP-8",
         ),
         FakeEvent(9, "notify", "alice: \x1b[31mred[/b]", unix_user="root", person=None),
+        # my own terminal's SLA timer recorded this crossing: still a notice for me
+        FakeEvent(10, "sla_warning", "resolution", unix_user="alice", person="alice"),
+        # ...but my own queue move is not
+        FakeEvent(11, "queue", "support", unix_user="alice", person="alice"),
     ]
     notices = notices_for(events, me, owners={7: "alice", 8: "bob"})
     assert [(n.event_id, n.kind, n.severity) for n in notices] == [
@@ -520,8 +524,9 @@ def test_notices_queue_moves_notify_and_sla() -> None:
         (5, "sla_warning", "warning"),
         (8, "sla_breached", "error"),  # SUP-8 became mine at event 7
         (9, "notify", "information"),
+        (10, "sla_warning", "warning"),
     ]
-    assert "\x1b" not in notices[-1].message  # control bytes stripped; markup stays literal text
+    assert "\x1b" not in notices[-2].message  # control bytes stripped; markup stays literal text
 
 
 def test_sla_owners_reads_current_owners(two: tuple[Database, Database]) -> None:

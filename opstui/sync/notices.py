@@ -5,7 +5,7 @@ A notice is due when, made by someone else:
 - an item is created in, or moved to, a queue I triage (fields ``created`` / ``queue``);
 - a notification is addressed to me (field ``notify``, new value ``"handle: message"``);
 - an item I own reaches an SLA warning or breach (fields ``sla_warning`` / ``sla_breached``).
-Never for my own changes.  The UI shows notices as toasts (and rings the bell if configured).
+Never for my own changes (SLA crossings excepted: any terminal's timer may record them).  The UI shows notices as toasts (and rings the bell if configured).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any, Literal
 from ..domain.text import one_line
 
 Severity = Literal["information", "warning", "error"]
+
+SLA_FIELDS = frozenset({"sla_warning", "sla_breached"})
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def notices_for(
     for e in events:
         if e.field == "owner" and e.item_id is not None:
             owner_of[e.item_id] = e.new
-        if is_mine(e, viewer):
+        # SLA crossings are written by whichever terminal's timer noticed them first: who
+        # recorded one says nothing about whose change it was, so they are never "mine".
+        if e.field not in SLA_FIELDS and is_mine(e, viewer):
             continue
         if getattr(e, "entity", "item") not in ("item", None):
             continue
@@ -169,9 +173,6 @@ def load_viewer(db: Any) -> Viewer:
             if handle and r.triage_owner == handle
         )
     return Viewer(unix_user=db.unix_user, handle=handle, person_id=pid, triage=triage)
-
-
-SLA_FIELDS = frozenset({"sla_warning", "sla_breached"})
 
 
 def sla_owners(db: Any, events: Iterable[Any]) -> dict[int, str | None]:
