@@ -74,7 +74,7 @@ class MainScreen(Screen[None]):
             self.query_one(StatusBar).refresh()
 
     def tick(self) -> list[SlaRow]:
-        self.query_one(StatusBar).refresh()
+        self.query_one(StatusBar).tick()
         return self.query_one(SlaPane).tick()
 
     # --- selection -------------------------------------------------------------------------

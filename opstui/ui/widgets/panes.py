@@ -11,6 +11,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
 from rich.text import Text
+from textual.geometry import Region
 
 from ...store.panes import OwnerStat, QueueStat, SlaRow
 from .. import sla_view
@@ -316,8 +317,15 @@ class SlaPane(Pane):
         visible = range(top, min(len(self.items), top + height))
         signature = tuple(tuple(self.row_cells(i) or ()) for i in visible)
         if signature != self._signature:
+            old = self._signature
             self._signature = signature
-            self.refresh()
+            width = self.size.width
+            if len(old) != len(signature):
+                self.refresh()
+            else:  # redraw only the lines whose countdown changed
+                for n, (a, b) in enumerate(zip(old, signature, strict=True)):
+                    if a != b:
+                        self.refresh(Region(0, n + self._header_lines, width, 1))
         now = self._now()
         breached = []
         for r in self.items:

@@ -25,6 +25,14 @@ class StatusBar(Static):
         super().__init__()
         self.where = where
 
+    def tick(self) -> None:
+        """Redraw only when the minute shown changes (an idle terminal stays idle)."""
+        app: Any = self.app
+        minute = app.clock.now().strftime("%Y%m%d%H%M")
+        if minute != getattr(self, "_minute", None):
+            self._minute = minute
+            self.refresh()
+
     def render(self) -> Any:
         app: Any = self.app
         text = Text(" opstui ", style="bold", end="")
@@ -40,7 +48,7 @@ class StatusBar(Static):
             text.append(f" {clean(mode)} ", style="reverse")
         data = app.pane_data
         now = app.clock.now()
-        clock = Text(now.strftime("%a %H:%M:%S UTC "), style="dim", end="")
+        clock = Text(now.strftime("%a %H:%M UTC "), style="dim", end="")
         if mode == "watching":
             clock = Text("\u25cf live  ", style="dim", end="") + clock
         parts: list[Text] = []
