@@ -543,9 +543,11 @@ def test_sla_owners_reads_current_owners(two: tuple[Database, Database]) -> None
     assert sla_owners(a, [FakeEvent(1, "owner", "x")]) == {}
 
 
-def test_settings_documented_defaults() -> None:
-    s = WatchSettings()
-    assert 0 < s.step <= 25 and s.debounce >= s.step
+def test_watch_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert WatchSettings.from_env() == WatchSettings()
+    monkeypatch.setenv("OPSTUI_WATCH_STEP", "20")
+    monkeypatch.setenv("OPSTUI_WATCH_DEBOUNCE", "nonsense")  # ignored, default kept
+    assert WatchSettings.from_env() == WatchSettings(step=20, debounce=WatchSettings().debounce)
 
 
 # --- LiveFeed (what the dashboard runs as an async worker) ----------------------------------

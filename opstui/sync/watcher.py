@@ -74,11 +74,12 @@ class WatchSettings:
     watchfiles' Rust loop sleeps ``step`` ms, then yields once a step passes without new file
     changes (or ``debounce`` ms after the first one, whichever comes first).  A commit is
     therefore seen ``step``..``2*step`` ms after it is written.  The defaults (step 50,
-    debounce 1600) give ~57 ms median / ~100 ms p95 with 20 watchers.  With ``step=10`` the
-    benchmark measured a p95 well under the 50 ms target at N=20 while an idle watcher stays
-    far below 0.5% of a core (each step is one GIL acquisition and a stop-event check; see the
-    README's "Live sync" figures).  ``debounce`` bounds the wait during a continuous stream of
-    writes (a burst is delivered at least every 50 ms instead of being held up to 1.6 s).
+    debounce 1600) give ~57 ms median / ~100 ms p95 with 20 watchers.  ``benchmarks/
+    propagation.py`` measured step 10 at p95 32 ms with 20 watcher processes and 0.33% of a core
+    per idle watcher; step 20 at p95 54 ms and 0.20% (README, "Live sync").  Every step is one
+    thread wake-up (GIL, stop-event check), which is the whole idle cost.  ``debounce`` bounds
+    the wait during a continuous stream of writes (a burst is delivered at least every 50 ms
+    instead of being held up to 1.6 s).
     ``rust_timeout`` is the safety poll: the Rust call returns after that long without a
     change and we check ``data_version``.
     """
