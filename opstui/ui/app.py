@@ -77,6 +77,9 @@ class OpsApp(App[None]):
         self.config_error = config_error
         #: Last event id applied to the view (set at first load).
         self.event_cursor: int = 0
+        #: The live-sync feed while it runs, and how it detects changes (for the status bar).
+        self.live_feed: Any = None
+        self.sync_mode: str = "starting" if watch else "off"
         self.loaded = False
         self.pane_data: PaneData | None = None
         self.force_compact = bool(config.compact)
@@ -140,11 +143,49 @@ class OpsApp(App[None]):
             self.start_sync()
 
     def start_sync(self) -> None:
-        """Hook for the live-sync watcher (filled in by the sync work).
+        """Follow other terminals' changes: one exclusive async worker runs the watcher
+        (opstui.sync.live) and calls :meth:`refresh_from_events` on the main thread."""
+        self._sync_worker()
 
-        The watcher calls :meth:`refresh_from_events` on the main thread with the events
-        after :attr:`event_cursor`.
-        """
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def _sync_worker(self) -> None:
+        import asyncio
+
+        from ..sync.live import LiveFeed
+
+        while not self.loaded:  # start from the cursor of the first load
+            await asyncio.sleep(0.05)
+        feed = await asyncio.to_thread(
+            LiveFeed,
+            self.db,
+            self.event_cursor,
+            poll_interval=self.config.poll_interval,
+            force_poll=self.poll,
+            on_mode=self._show_sync_mode,
+        )
+        self.live_feed = feed
+        self._show_sync_mode(feed.mode)
+        try:
+            async for update in feed.updates():
+                self.refresh_from_events(update.events)
+                for n in update.notices:
+                    self.notify(clean(n.message), title=clean(n.title), severity=n.severity, markup=False)
+                if update.notices and self.config.bell:
+                    self.bell()
+        finally:
+            self.live_feed = None
+            feed.close()
+
+    def _show_sync_mode(self, mode: str) -> None:
+        """How changes are detected ("watching" or "polling (reason)"), for the status bar."""
+        self.sync_mode = mode
+        if mode != "watching":
+            self.notify(f"live updates: {mode}", severity="warning", timeout=6, markup=False)
+        from .widgets.status import StatusBar
+
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh()
 
     def _tick(self) -> None:
         """Once a second: countdowns and the clock of the screen in view (no database)."""
@@ -156,6 +197,8 @@ class OpsApp(App[None]):
         screen = next(
             (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
         )
+        if screen is None or not screen.children:
+            return  # a slow start: the first tick can come before the screen is composed
         if isinstance(screen, MainScreen):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
@@ -239,6 +282,8 @@ class OpsApp(App[None]):
         if not new:
             return
         self.event_cursor = max(e.id for e in new)
+        if self.live_feed is not None:  # the watcher skips what this terminal applied itself
+            self.live_feed.applied(self.event_cursor)
         if not self.loaded:
             return  # the first load is still running and will show these changes
         panes: set[str] = set()

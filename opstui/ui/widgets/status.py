@@ -42,9 +42,15 @@ class StatusBar(Static):
             text.append(clean(self.where))
         if app.db.readonly:
             text.append("  read-only ", style="reverse bold")
+        mode = getattr(app, "sync_mode", "off")  # live sync: "watching" | "polling (why)"
+        if mode.startswith("polling"):
+            text.append("  ")
+            text.append(f" {clean(mode)} ", style="reverse")
         data = app.pane_data
         now = app.clock.now()
         clock = Text(now.strftime("%a %H:%M UTC "), style="dim", end="")
+        if mode == "watching":
+            clock = Text("\u25cf live  ", style="dim", end="") + clock
         parts: list[Text] = []
         if data is not None and data.queues:
             open_n = sum(q.open for q in data.queues)
