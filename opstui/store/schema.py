@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Index, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from ..domain import models
@@ -84,8 +85,37 @@ def open_database(
         backup = backup_file(p, f"v{version}")
         db = Database(p, clock=clock, unix_user=unix_user, me=me)
         _upgrade(db, version, backup)
+        ensure_indexes(db)
         return db
-    return Database(p, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+    db = Database(p, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+    if not readonly:
+        ensure_indexes(db)
+    return db
+
+
+def missing_indexes(conn: Connection) -> list[Index]:
+    """Indexes this opstui declares that the file lacks (added by a newer build)."""
+    have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")}
+    return [
+        idx
+        for table in SQLModel.metadata.sorted_tables
+        for idx in sorted(table.indexes, key=lambda i: str(i.name))
+        if idx.name not in have
+    ]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create declared indexes an existing file lacks (performance only: same schema
+    version).  A cheap read when nothing is missing; never fails the open."""
+    try:
+        with db.read() as conn:
+            if not missing_indexes(conn):
+                return
+        with db.write() as conn:
+            for idx in missing_indexes(conn):
+                idx.create(conn, checkfirst=True)
+    except (StoreError, sqlite3.Error, SQLAlchemyError):
+        pass  # read-only for us, or busy: the file works without them, only slower
 
 
 def _writable(p: Path) -> bool:
