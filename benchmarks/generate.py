@@ -28,7 +28,14 @@ ANCHOR = datetime.now(UTC).replace(second=0, microsecond=0)
 SPAN_DAYS = 2 * 365
 
 PRIORITY_WEIGHTS = [(1, 5), (2, 20), (3, 50), (4, 25)]
-QUEUE_WEIGHTS = {"support": 45, "sales": 15, "billing": 12, "onboarding": 8, "projects": 12, "qa": 8}
+QUEUE_WEIGHTS = {
+    "support": 45,
+    "sales": 15,
+    "billing": 12,
+    "onboarding": 8,
+    "projects": 12,
+    "qa": 8,
+}
 KINDS = {
     "support": ["incident", "question", "bug", "access"],
     "sales": ["lead", "renewal"],
@@ -52,7 +59,9 @@ def _weighted(rng: random.Random, pairs: list[tuple[Any, int]]) -> Any:
 def _sql_value(value: Any) -> Any:
     """What SQLAlchemy's SQLite dialect stores for these Python values."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return (
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        )
     if isinstance(value, dict):
         import json
 
@@ -79,7 +88,9 @@ def _base_setup(db: Any) -> None:
     loader.load_data(db, data, source="shop.toml (no items)")
 
 
-def generate(path: Path, n_items: int, *, seed: int = 7, events_per_item: float = 5.0) -> dict[str, Any]:
+def generate(
+    path: Path, n_items: int, *, seed: int = 7, events_per_item: float = 5.0
+) -> dict[str, Any]:
     """Create ``path`` with ``n_items`` items; return counts and timings."""
     from sqlalchemy import func, select, update
 
@@ -111,7 +122,9 @@ def generate(path: Path, n_items: int, *, seed: int = 7, events_per_item: float 
         owner_weights = [max(1, int(30 / (i + 1))) + 3 for i in range(len(people))]
         queues = {
             r.slug: r
-            for r in conn.execute(select(QUEUE.c.id, QUEUE.c.slug, QUEUE.c.prefix, QUEUE.c.workflow_id))
+            for r in conn.execute(
+                select(QUEUE.c.id, QUEUE.c.slug, QUEUE.c.prefix, QUEUE.c.workflow_id)
+            )
         }
         initial = dict(conn.execute(select(WF.c.id, WF.c.initial_state)).all())
         category: dict[tuple[int, str], str] = {
@@ -125,9 +138,7 @@ def generate(path: Path, n_items: int, *, seed: int = 7, events_per_item: float 
                 any_moves.setdefault(r.workflow_id, []).append(r.to_state)
             else:
                 moves.setdefault((r.workflow_id, r.from_state), []).append(r.to_state)
-        numbers = {
-            slug: n for slug, n in conn.execute(select(QUEUE.c.slug, QUEUE.c.next_number))
-        }
+        numbers = {slug: n for slug, n in conn.execute(select(QUEUE.c.slug, QUEUE.c.next_number))}
         qweights = [(s, QUEUE_WEIGHTS.get(s, 5)) for s in queues]
 
         items: list[dict[str, Any]] = []
@@ -196,7 +207,13 @@ def generate(path: Path, n_items: int, *, seed: int = 7, events_per_item: float 
                 ct = min(ANCHOR, t + timedelta(minutes=rng.randrange(1, 600)))
                 body = f"{rng.choice(VERBS)} {rng.choice(WORDS)}: see notes ({rng.randrange(1000)})"
                 comments.append(
-                    dict(item_id=item_id, author_id=who[0], unix_user=who[1], body=body, created_at=ct)
+                    dict(
+                        item_id=item_id,
+                        author_id=who[0],
+                        unix_user=who[1],
+                        body=body,
+                        created_at=ct,
+                    )
                 )
                 evs.append((ct, "comment", None, body, version))
             if cat != "done" and owner and rng.random() < 0.08:  # some open items lose their owner
@@ -215,7 +232,8 @@ def generate(path: Path, n_items: int, *, seed: int = 7, events_per_item: float 
                     id=item_id,
                     key=key,
                     title=f"{rng.choice(VERBS).capitalize()} {rng.choice(WORDS)} for {rng.choice(WORDS)} #{num}",
-                    body=f"Reported by {who[1]}. " + " ".join(rng.choices(WORDS, k=rng.randrange(4, 30))),
+                    body=f"Reported by {who[1]}. "
+                    + " ".join(rng.choices(WORDS, k=rng.randrange(4, 30))),
                     kind=rng.choice(KINDS.get(slug, ["task"])),
                     priority=prio,
                     queue_id=qrow.id,

@@ -26,7 +26,9 @@ def store_queries() -> dict[str, PaneFn]:
         return q.events_after(conn, max(0, cursor - 100))
 
     return {
-        "ls open (200 newest)": lambda c, n: q.list_items(c, q.ItemFilter(open_only=True), limit=200),
+        "ls open (200 newest)": lambda c, n: q.list_items(
+            c, q.ItemFilter(open_only=True), limit=200
+        ),
         "ls all (200 newest)": lambda c, n: q.list_items(c, q.ItemFilter(), limit=200),
         "ls queue=support open": lambda c, n: q.list_items(
             c, q.ItemFilter(queue="support", open_only=True), limit=200

@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     ap.add_argument("--dir", type=Path, default=Path("/tmp/opstui-bench"))
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per query (median reported)")
-    ap.add_argument("--rounds", type=int, default=3, help="child processes per size (median of medians)")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="child processes per size (median of medians)"
+    )
     ap.add_argument("--no-paint", action="store_true", help="skip the dashboard first-paint timing")
     ap.add_argument("--json", action="store_true", help="print only JSON")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -124,16 +126,25 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine_info()
     args.dir.mkdir(parents=True, exist_ok=True)
-    data: dict[str, Any] = {"machine": info, "targets": {
-        "query_ms": QUERY_TARGET_MS, "first_paint_s": PAINT_TARGET_S, "rss_mb": RSS_TARGET_MB},
-        "sizes": {}}
+    data: dict[str, Any] = {
+        "machine": info,
+        "targets": {
+            "query_ms": QUERY_TARGET_MS,
+            "first_paint_s": PAINT_TARGET_S,
+            "rss_mb": RSS_TARGET_MB,
+        },
+        "sizes": {},
+    }
     lines = []
     for n in args.sizes:
         path = args.dir / f"items-{n}.db"
         gen = ensure(path, n)
         if gen and not args.json:
-            print(f"generated {path}: {gen['items']} items, {gen['events']} events "
-                  f"in {gen['seconds']['total']} s", file=sys.stderr)
+            print(
+                f"generated {path}: {gen['items']} items, {gen['events']} events "
+                f"in {gen['seconds']['total']} s",
+                file=sys.stderr,
+            )
         rounds = [measure(path, args.repeat, not args.no_paint) for _ in range(args.rounds)]
         merged = _merge(rounds)
         merged["loadavg_after"] = loadavg()
@@ -167,10 +178,29 @@ def main(argv: list[str] | None = None) -> int:
     for s in sizes:
         d = data["sizes"][s]
         paint = d.get("paint", {})
-        extra.append([f"{int(s):,}", d["peak_rss_mb"], paint.get("first_paint_s", paint.get("skipped", paint.get("error", "-"))),
-                      verdict(d["peak_rss_mb"] < RSS_TARGET_MB),
-                      verdict(paint.get("first_paint_s", 99) < PAINT_TARGET_S) if "first_paint_s" in paint else "-"])
-    lines.append(table(["items", "peak RSS MB", "first paint s", f"<{RSS_TARGET_MB:g} MB", f"<{PAINT_TARGET_S:g} s"], extra))
+        extra.append(
+            [
+                f"{int(s):,}",
+                d["peak_rss_mb"],
+                paint.get("first_paint_s", paint.get("skipped", paint.get("error", "-"))),
+                verdict(d["peak_rss_mb"] < RSS_TARGET_MB),
+                verdict(paint.get("first_paint_s", 99) < PAINT_TARGET_S)
+                if "first_paint_s" in paint
+                else "-",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "items",
+                "peak RSS MB",
+                "first paint s",
+                f"<{RSS_TARGET_MB:g} MB",
+                f"<{PAINT_TARGET_S:g} s",
+            ],
+            extra,
+        )
+    )
     text = f"scale  ({machine_line(info)})\n\n" + "\n".join(lines)
     report("scale", data, text, args.json)
     return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased  # noqa: F401  (aliases of tables below)
 
 from ..domain import models
@@ -127,14 +127,57 @@ assert [c.name for c in ITEM_COLUMNS] == [f.name for f in fields(ItemRecord)], (
 )
 
 
+class _Prepared:
+    """One hot single-row item lookup, compiled once per dialect.
+
+    Every change reads its item two or three times; building the 30-column select and its
+    cache key cost ~1 ms of CPU per read, most of a change's budget (benchmarks/writers.py).
+    This keeps the SQL text and the columns' result processors and runs the statement on
+    the connection's DBAPI cursor (same connection and transaction); on any driver error it
+    reruns through SQLAlchemy so callers see the usual wrapped exception.
+    """
+
+    def __init__(self, where: Any) -> None:
+        self._stmt = _item_select().where(where)
+        self._by_dialect: dict[str, tuple[str, list[Any]]] = {}
+
+    def __call__(self, conn: Connection, value: Any) -> ItemRecord | None:
+        prepared = self._by_dialect.get(conn.dialect.name)
+        if prepared is None:
+            compiled = self._stmt.compile(dialect=conn.dialect)
+            if not compiled.positional or len(compiled.positiontup or ()) != 1:
+                row = conn.execute(self._stmt, {"v": value}).first()
+                return _record(row) if row else None
+            processors = [c.type.result_processor(conn.dialect, None) for c in ITEM_COLUMNS]
+            prepared = (compiled.string, processors)
+            self._by_dialect[conn.dialect.name] = prepared
+        sql, processors = prepared
+        try:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(sql, (value,))
+                raw = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:  # let SQLAlchemy run it again and raise its usual wrapped error
+            row = conn.execute(self._stmt, {"v": value}).first()
+            return _record(row) if row else None
+        if raw is None:
+            return None
+        values = [v if proc is None or v is None else proc(v) for v, proc in zip(raw, processors, strict=True)]
+        return ItemRecord(*values[:-1], values[-1] or {})
+
+
+_ITEM_BY_KEY = _Prepared(ITEM.c.key == bindparam("v"))
+_ITEM_BY_ID = _Prepared(ITEM.c.id == bindparam("v"))
+
+
 def get_item(conn: Connection, key: str) -> ItemRecord | None:
-    row = conn.execute(_item_select().where(ITEM.c.key == key.strip().upper())).first()
-    return _record(row) if row else None
+    return _ITEM_BY_KEY(conn, key.strip().upper())
 
 
 def get_item_by_id(conn: Connection, item_id: int) -> ItemRecord | None:
-    row = conn.execute(_item_select().where(ITEM.c.id == item_id)).first()
-    return _record(row) if row else None
+    return _ITEM_BY_ID(conn, int(item_id))
 
 
 def items_by_ids(conn: Connection, ids: list[int]) -> list[ItemRecord]:
