@@ -153,7 +153,12 @@ def inspect_file(p: Path) -> int:
     size = p.stat().st_size
     if page_size < 512 or page_size & (page_size - 1):
         raise StoreError(f"{p} is corrupt (bad page size in its header); run 'opstui doctor'")
-    if valid_for == change and pages and size < pages * page_size:
+    wal = p.with_name(p.name + "-wal")
+    wal_pending = wal.exists() and wal.stat().st_size > 0
+    # With frames still in the -wal, a checkpoint that was cut short (a full disk, a kill)
+    # can leave page 1 saying more pages than the file holds yet: the rest are in the WAL
+    # and SQLite reads them from there.  Only a file without a WAL is truly truncated.
+    if valid_for == change and pages and size < pages * page_size and not wal_pending:
         raise StoreError(
             f"{p} is corrupt: the file is truncated ({size} of {pages * page_size} bytes); "
             "restore it from a backup"
@@ -168,9 +173,12 @@ def inspect_file(p: Path) -> int:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         msg = str(exc)
-        if "unable to open" in msg:
+        if "unable to open" in msg or "readonly database" in msg:
+            # WAL needs -shm next to the file: a reader who cannot create it is stuck
+            # until someone who can write the directory has the database open.
             raise StoreError(
-                f"cannot open {p}: its directory is not writable and it has no -wal/-shm files"
+                f"cannot open {p}: its directory is not writable for you and it has no "
+                "-wal/-shm files yet (make the directory group-writable: 'opstui init --shared')"
             ) from exc
         raise StoreError(f"{p} is corrupt ({msg}); run 'opstui doctor'") from exc
     finally:
