@@ -46,22 +46,39 @@ def child(path: str, seed: int) -> None:
                 keys = [i.key for i in q.list_items(conn, limit=40)]
             op = rng.random()
             if op < 0.2 or not keys:
-                svc.create_item(db, queue="ops", title=f"made by {seed}/{n}", owner=rng.choice(["ana", "ben"]),
-                                priority=rng.randint(1, 4), estimate=rng.choice([None, 1, 2]))
+                svc.create_item(
+                    db,
+                    queue="ops",
+                    title=f"made by {seed}/{n}",
+                    owner=rng.choice(["ana", "ben"]),
+                    priority=rng.randint(1, 4),
+                    estimate=rng.choice([None, 1, 2]),
+                )
                 continue
             key = rng.choice(keys)
             with db.read() as conn:
                 item = q.get_item(conn, key)
             if op < 0.45:
-                svc.transition(db, key, rng.choice(MOVES.get(item.status, ["in_progress"])),
-                               expected_version=item.version)
+                svc.transition(
+                    db,
+                    key,
+                    rng.choice(MOVES.get(item.status, ["in_progress"])),
+                    expected_version=item.version,
+                )
             elif op < 0.65:
                 svc.comment(db, key, f"comment {seed}/{n}")
             elif op < 0.85:
-                svc.edit_item(db, key, expected_version=item.version, title=f"edit {seed}/{n}",
-                              priority=1 + (item.priority % 4))
+                svc.edit_item(
+                    db,
+                    key,
+                    expected_version=item.version,
+                    title=f"edit {seed}/{n}",
+                    priority=1 + (item.priority % 4),
+                )
             else:
-                svc.assign(db, key, "ben" if item.owner == "ana" else "ana", expected_version=item.version)
+                svc.assign(
+                    db, key, "ben" if item.owner == "ana" else "ana", expected_version=item.version
+                )
         except (Conflict, InvalidTransition):
             pass
         except OpsError as exc:
@@ -92,8 +109,9 @@ def main() -> int:
             pids.append(pid)
         # Kill each child at its own random moment: early ones die during open or their
         # first transaction, later ones somewhere inside a stream of transactions.
-        deadlines = sorted(rng.choice([rng.uniform(0.0, 0.03), rng.uniform(0.03, 0.25)])
-                           for _ in pids)
+        deadlines = sorted(
+            rng.choice([rng.uniform(0.0, 0.03), rng.uniform(0.03, 0.25)]) for _ in pids
+        )
         t0 = time.perf_counter()
         for pid, at in zip(pids, deadlines, strict=True):
             delay = at - (time.perf_counter() - t0)
@@ -110,8 +128,16 @@ def main() -> int:
             else:
                 exited += 1
         done_trials += batch
-    print(json.dumps({"trials": done_trials, "killed": killed, "exited": exited,
-                      "seconds": round(time.perf_counter() - started, 2)}))
+    print(
+        json.dumps(
+            {
+                "trials": done_trials,
+                "killed": killed,
+                "exited": exited,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+    )
     return 0
 
 

@@ -75,8 +75,9 @@ def invoke(db: Path, *args: str, stdin: bytes | None = None, extra: Sequence[str
     runner = CliRunner()
     env = {k: v for k, v in cli_env(db.parent).items() if k.startswith(("OPSTUI", "COLUMNS"))}
     env["OPSTUI_DB"] = ""
-    res = runner.invoke(main, ["--db", str(db), *extra, *args], input=stdin, env=env,
-                        catch_exceptions=True)
+    res = runner.invoke(
+        main, ["--db", str(db), *extra, *args], input=stdin, env=env, catch_exceptions=True
+    )
     err = res.stderr_bytes or b""
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         import traceback

@@ -22,11 +22,16 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount command: the size-limited database test covers full writes")
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tiny tmpfs here ({proc.stderr.strip()}); "
-                    "the size-limited database test covers full writes")
+        pytest.skip(
+            f"cannot mount a tiny tmpfs here ({proc.stderr.strip()}); "
+            "the size-limited database test covers full writes"
+        )
     try:
         yield mount
     finally:
@@ -55,7 +60,9 @@ def test_full_tmpfs(tiny_disk: Path) -> None:
     body = "x" * 60_000
     with pytest.raises(StoreError, match="disk is full"):
         for i in range(1000):
-            acknowledged.append(svc.create_item(store, queue="ops", title=f"fill {i}", body=body).key)
+            acknowledged.append(
+                svc.create_item(store, queue="ops", title=f"fill {i}", body=body).key
+            )
     store.dispose()
     assert len(acknowledged) > 5  # the disk filled up through real commits
     keys = _keys(db)
@@ -94,7 +101,9 @@ def test_size_limited_database(tmp_path: Path) -> None:
     acknowledged = []
     with pytest.raises(StoreError, match="disk is full"):
         for i in range(1000):
-            acknowledged.append(svc.create_item(store, queue="ops", title=f"fill {i}", body="z" * 8000).key)
+            acknowledged.append(
+                svc.create_item(store, queue="ops", title=f"fill {i}", body="z" * 8000).key
+            )
     store.dispose()
     assert len(acknowledged) > 3
     assert set(acknowledged) <= _keys(db)

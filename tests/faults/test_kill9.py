@@ -33,7 +33,9 @@ def check_all_or_nothing(path: Path) -> dict[str, int]:
             "WHERE entity = 'item' AND item_id IS NOT NULL ORDER BY id"
         ):
             events[row[0]].append(row)
-        comments = dict(con.execute("SELECT item_id, count(*) FROM comment GROUP BY item_id").fetchall())
+        comments = dict(
+            con.execute("SELECT item_id, count(*) FROM comment GROUP BY item_id").fetchall()
+        )
         for item_id, key, version, status, title, priority, owner, _queue in items:
             evs = events[item_id]
             created = [e for e in evs if e[1] == "created"]
@@ -50,17 +52,20 @@ def check_all_or_nothing(path: Path) -> dict[str, int]:
             assert comments.get(item_id, 0) == sum(1 for e in evs if e[1] == "comment"), key
             last = {}
             for e in evs:
-                if e[1] in ("status", "title", "owner"):
+                if e[1] in ("status", "title", "owner", "priority"):
                     last[e[1]] = e[3]
             if "status" in last:
                 assert status == last["status"], (key, status, last)
             if "title" in last:
                 assert title == last["title"], (key, title, last)
+            if "priority" in last:
+                assert f"P{priority}" == last["priority"], (key, priority, last)
             if "owner" in last:
                 assert owner == last["owner"], (key, owner, last)
         for qid, prefix, nxt in con.execute("SELECT id, prefix, next_number FROM queue"):
             numbers = sorted(
-                int(k.split("-")[1]) for (k,) in con.execute("SELECT key FROM item WHERE queue_id = ?", (qid,))
+                int(k.split("-")[1])
+                for (k,) in con.execute("SELECT key FROM item WHERE queue_id = ?", (qid,))
             )
             assert numbers == list(range(1, nxt)), (prefix, nxt, numbers[-5:])
         n_events = con.execute("SELECT count(*) FROM event").fetchone()[0]
@@ -74,8 +79,19 @@ def test_kill_minus_nine_200_trials(tmp_path: Path) -> None:
     db = make_db(tmp_path / "kill.db", n_items=10)
     before = check_all_or_nothing(db)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "faults" / "_killer.py"), str(db), str(TRIALS), "4", "7"],
-        capture_output=True, text=True, cwd=ROOT, env=cli_env(tmp_path), timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "tests" / "faults" / "_killer.py"),
+            str(db),
+            str(TRIALS),
+            "4",
+            "7",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "child" not in proc.stderr, proc.stderr  # no child hit an unexpected error

@@ -50,12 +50,20 @@ def test_read_only_flag(tmp_path: Path) -> None:
     db = make_db(tmp_path / "ro.db")
     before = files_state(db)
     for n, args in enumerate(READS):
-        res = run_cli(db, *args, extra=["--read-only"]) if n == 0 else invoke(db, *args, extra=["--read-only"])
+        res = (
+            run_cli(db, *args, extra=["--read-only"])
+            if n == 0
+            else invoke(db, *args, extra=["--read-only"])
+        )
         assert res.code == 0, (args, res.stderr)
         assert "OPS-1" in res.stdout or args[0] in ("people", "queues", "events"), args
     writes = [*WRITES, ("load", str(_load_file(tmp_path)))]
     for n, args in enumerate(writes):
-        res = run_cli(db, *args, extra=["--read-only"]) if n == 0 else invoke(db, *args, extra=["--read-only"])
+        res = (
+            run_cli(db, *args, extra=["--read-only"])
+            if n == 0
+            else invoke(db, *args, extra=["--read-only"])
+        )
         assert_one_line_error(res, "read-only")
     assert files_state(db)["db"] == before["db"]
     res = invoke(db, "show", "OPS-2", "--json")
@@ -64,7 +72,9 @@ def test_read_only_flag(tmp_path: Path) -> None:
 
 def _python_for(prefix: list[str]) -> bool:
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-c", "import sqlalchemy"], capture_output=True, timeout=60)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-c", "import sqlalchemy"], capture_output=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
@@ -76,7 +86,9 @@ def _unprivileged_prefix(probe: Path) -> tuple[list[str], str]:
         return [], "already unprivileged"
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root and setpriv is missing: cannot drop the right to ignore file modes")
+        pytest.skip(
+            "running as root and setpriv is missing: cannot drop the right to ignore file modes"
+        )
     nobody = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     if _python_for(nobody) and _python_for([*nobody, "test", "-r", str(probe)]):
         return nobody, "as nobody"
@@ -84,11 +96,15 @@ def _unprivileged_prefix(probe: Path) -> tuple[list[str], str]:
     # capabilities that let root ignore file modes; the kernel then checks them for real.
     dropped = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
     check = subprocess.run(
-        [*dropped, sys.executable, "-c", f"open({str(probe)!r}, 'a')"], capture_output=True, timeout=60
+        [*dropped, sys.executable, "-c", f"open({str(probe)!r}, 'a')"],
+        capture_output=True,
+        timeout=60,
     )
     if check.returncode != 0 and b"PermissionError" in check.stderr:
         return dropped, "as root without CAP_DAC_OVERRIDE"
-    pytest.skip("cannot run Python unprivileged here (nobody cannot reach it, capabilities cannot be dropped)")
+    pytest.skip(
+        "cannot run Python unprivileged here (nobody cannot reach it, capabilities cannot be dropped)"
+    )
 
 
 def _keep_open(db: Path) -> subprocess.Popen[bytes]:
@@ -99,7 +115,9 @@ def _keep_open(db: Path) -> subprocess.Popen[bytes]:
         f"c = sqlite3.connect({str(db)!r}); c.execute('SELECT count(*) FROM item').fetchone()\n"
         "print('open', flush=True); sys.stdin.read()\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"open"
     return proc
 
