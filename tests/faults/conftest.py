@@ -51,21 +51,32 @@ def run_cli(
     prefix: Sequence[str] = (),
     extra: Sequence[str] = (),
     timeout: float = 60,
+    user: str | None = None,
 ) -> Result:
-    """``opstui --db DB [extra] ARGS`` in a fresh process; raw bytes kept."""
+    """``opstui --db DB [extra] ARGS`` in a fresh process; raw bytes kept.  ``user`` sets
+    the login name opstui attributes changes to (LOGNAME/USER)."""
     cmd = [*prefix, sys.executable, "-m", "opstui", "--db", str(db), *extra, *args]
+    env = cli_env(db.parent)
+    if user:
+        env.update(LOGNAME=user, USER=user)
     proc = subprocess.run(
         cmd,
         input=stdin,
         capture_output=True,
         cwd=ROOT,
-        env=cli_env(db.parent),
+        env=env,
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def invoke(db: Path, *args: str, stdin: bytes | None = None, extra: Sequence[str] = ()) -> Result:
+def invoke(
+    db: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    extra: Sequence[str] = (),
+    user: str | None = None,
+) -> Result:
     """The same CLI in this process (click's runner): ~50x faster than a new interpreter,
     for the many-command checks; each test also runs a real process at least once."""
     from click.testing import CliRunner
@@ -75,6 +86,8 @@ def invoke(db: Path, *args: str, stdin: bytes | None = None, extra: Sequence[str
     runner = CliRunner()
     env = {k: v for k, v in cli_env(db.parent).items() if k.startswith(("OPSTUI", "COLUMNS"))}
     env["OPSTUI_DB"] = ""
+    if user:
+        env.update(LOGNAME=user, USER=user)
     res = runner.invoke(
         main, ["--db", str(db), *extra, *args], input=stdin, env=env, catch_exceptions=True
     )
