@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..domain import models
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -128,6 +128,24 @@ def check_version(ctx: Ctx, item: q.ItemRecord, expected: int | None) -> None:
     )
 
 
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _versioned_update(columns: tuple[str, ...]) -> Any:
+    """``UPDATE item SET <columns>, version, updated_at WHERE id AND version``, built once
+    per set of columns: constructing it per change cost ~0.6 ms of a ~2 ms change."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        values = {c: bindparam(f"v_{c}", type_=ITEM.c[c].type) for c in (*columns, "version", "updated_at")}
+        stmt = (
+            update(ITEM)
+            .where(ITEM.c.id == bindparam("w_id"), ITEM.c.version == bindparam("w_version"))
+            .values(values)
+        )
+        _UPDATES[columns] = stmt
+    return stmt
+
+
 def update_item(
     ctx: Ctx,
     item: q.ItemRecord,
@@ -136,11 +154,9 @@ def update_item(
 ) -> int:
     """Apply column ``changes`` with an optimistic version check; record ``events``."""
     new_version = item.version + 1
-    result = ctx.conn.execute(
-        update(ITEM)
-        .where(ITEM.c.id == item.id, ITEM.c.version == item.version)
-        .values(**changes, version=new_version, updated_at=ctx.now)
-    )
+    params = {f"v_{k}": v for k, v in changes.items()}
+    params.update(w_id=item.id, w_version=item.version, v_version=new_version, v_updated_at=ctx.now)
+    result = ctx.conn.execute(_versioned_update(tuple(sorted(changes))), params)
     if result.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE, but never write blind
         raise Conflict(f"{item.key} changed while saving; nothing was overwritten", key=item.key)
     for field_name, old, new in events:
