@@ -6,7 +6,6 @@ import grp
 import os
 import stat
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 

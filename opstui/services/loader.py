@@ -63,7 +63,9 @@ class Loading:
     report: LoadReport
 
     def where(self, section: str, index: int, entry: dict[str, Any], name_key: str = "name") -> str:
-        name = entry.get(name_key) or entry.get("handle") or entry.get("slug") or entry.get("key")
+        name = next(
+            (entry[k] for k in (name_key, "handle", "slug", "key", "name", "title") if entry.get(k)), None
+        )
         label = f" ({name})" if name else ""
         return f"{self.source}: {section}[{index}]{label}"
 
@@ -84,6 +86,17 @@ def _require(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
             raise LoadError(f"{where}: missing required key {k!r}")
 
 
+def _no_repeats(ld: Loading, section: str, entries: list[dict[str, Any]], key: str) -> None:
+    seen: dict[Any, int] = {}
+    for i, e in enumerate(entries):
+        value = e.get(key)
+        if value is not None and value in seen:
+            raise LoadError(
+                f"{ld.where(section, i, e, key)}: {key} {value!r} repeats {section}[{seen[value]}]"
+            )
+        seen[value] = i
+
+
 def _known(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
@@ -96,6 +109,7 @@ PERSON_KEYS = {"handle", "name", "team", "capacity", "skills", "login", "email",
 
 
 def load_people(ld: Loading, entries: list[dict[str, Any]]) -> None:
+    _no_repeats(ld, "people", entries, "handle")
     for i, e in enumerate(entries):
         where = ld.where("people", i, e, "handle")
         _known(e, PERSON_KEYS, where)
@@ -142,6 +156,7 @@ TRANSITION_KEYS = {"from", "to", "name", "requires_approval", "actions"}
 
 def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
     conn = ld.ctx.conn
+    _no_repeats(ld, "workflows", entries, "name")
     for i, e in enumerate(entries):
         where = ld.where("workflows", i, e)
         _known(e, WORKFLOW_KEYS, where)
@@ -241,6 +256,7 @@ QUEUE_KEYS = {"slug", "name", "prefix", "workflow", "triage_owner", "wip_limit",
 
 
 def load_queues(ld: Loading, entries: list[dict[str, Any]]) -> None:
+    _no_repeats(ld, "queues", entries, "slug")
     for i, e in enumerate(entries):
         where = ld.where("queues", i, e, "slug")
         _known(e, QUEUE_KEYS, where)
