@@ -96,11 +96,18 @@ def test_kill_minus_nine_200_trials(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "child" not in proc.stderr, proc.stderr  # no child hit an unexpected error
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(summary)
     assert summary["trials"] == TRIALS
     assert summary["killed"] >= TRIALS * 0.9, summary  # they were running when killed
     after = check_all_or_nothing(db)
-    # the writers did real work between the kills
-    assert after["events"] > before["events"] + TRIALS, (before, after)
+    # the writers did real work between the kills, and every commit they were told about
+    # is there (each acknowledged commit wrote at least one event)
+    assert summary["acknowledged_commits"] >= TRIALS // 10, summary
+    assert after["events"] - before["events"] >= summary["acknowledged_commits"], (
+        before,
+        after,
+        summary,
+    )
     # and the file is still usable by a fresh process
     from opstui.services import items as svc
     from opstui.store.schema import open_database
