@@ -422,6 +422,17 @@ def sales_items() -> list[dict[str, Any]]:
             if hist and hist[-1].get("to") == "contract_signed":
                 hist.insert(len(hist) - 1, {"at": hist[-1]["at"], "by": hist[-1]["by"], "to": "proposal"})
         out.append(item)
+    # proposals out, ready for "contract signed" (the demo's delivery chain starts here)
+    for n, (title, owner) in enumerate([
+        ("Referral: Harbour Physio wants managed IT and backup", "grace"),
+        ("Inbound: Cobalt Architects asks for an office move project", "frank"),
+    ]):
+        created = ANCHOR - timedelta(days=8 - n * 4, hours=4)
+        out.append({"queue": "sales", "kind": "lead", "title": title, "priority": "P2", "created": iso(created),
+                    "requester": "web form", "estimate": 1,
+                    "history": [{"at": iso(created + timedelta(minutes=3)), "by": "frank", "assign": owner},
+                                {"at": iso(created + timedelta(minutes=4)), "by": owner, "to": "contacted"},
+                                {"at": iso(created + timedelta(days=1, hours=2)), "by": owner, "to": "proposal"}]})
     out.append({"queue": "sales", "kind": "lead", "title": "Website form: Kestrel Logistics wants a managed IT quote",
                 "priority": "P2", "created": iso(ANCHOR - timedelta(minutes=2)), "requester": "web form", "estimate": 1})
     out.append({"queue": "sales", "kind": "lead", "title": "Inbound call: Juniper Schools asks about Chromebook support",

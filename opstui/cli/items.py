@@ -158,12 +158,17 @@ def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version
         data["dry_run"] = dry_run
         emit_json(data)
         return
-    prefix = "would move" if dry_run else "moved"
-    click.echo(f"{prefix} {item.key} to {item.status}" if not done or item.status == state_name else f"{item.key}: {item.status}")
     from ..services.automation import describe_action
 
+    gated = any(a.get("type") == "approval" and a.get("status") == "pending" for a in done)
+    if gated:
+        click.echo(f"{item.key} stays {item.status}: the move to {state_name} needs an approval")
+    elif dry_run:
+        click.echo(f"dry run: would move {item.key} to {state_name} (nothing was changed)")
+    else:
+        click.echo(f"moved {item.key} to {item.status}")
     for action in done:
-        click.echo(f"  {'would ' if dry_run else ''}{describe_action(action)}")
+        click.echo(f"  {strip_controls(describe_action(action))}")
 
 
 @click.command("assign")

@@ -241,7 +241,6 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
                 )
             )
         ld.ctx.record("loaded", None, e["name"], entity="workflow", entity_id=wf_id)
-    validate_workflow_actions(ld)
     ld.report.counts["workflows"] = len(entries)
 
 
@@ -489,6 +488,9 @@ def load_data(
         for name in SECTIONS:
             if data.get(name):
                 LOADERS[name](ld, data[name])
+            if name == "queues" and any(data.get(s) for s in ("people", "workflows", "queues")):
+                # actions name queues and people: check them once both are loaded
+                validate_workflow_actions(ld)
         ctx.record("load", None, f"{source}: {report.summary()}", entity="load")
     db.forget_person()
     return report

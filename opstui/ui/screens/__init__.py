@@ -1,0 +1,1 @@
+"""Screens: main dashboard, item list, item detail, forms and help."""

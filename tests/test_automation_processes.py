@@ -1,0 +1,390 @@
+"""Processes: triggers, exactly-once runs (also across OS processes), runbooks, catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from opstui.domain import models
+from opstui.domain import workflow as wfl
+from opstui.domain.clock import Clock
+from opstui.services import automation, people
+from opstui.services import items as svc
+from opstui.store import queries as q
+from opstui.store.schema import open_database
+from tests._automation_support import NOW, REPO, count, data_with, make_db
+
+RUN = models.ProcessRun.__table__
+ITEM = models.Item.__table__
+
+RUNBOOK = "# Invoice run\n\n1. Export hours\n2. Reconcile `contracts`\n3. Send invoices\n"
+
+PROCESSES: list[dict[str, Any]] = [
+    {
+        "key": "invoices",
+        "name": "Invoice run",
+        "owner": "ann",
+        "trigger": {"cron": "0 9 1 * *"},
+        "timezone": "Europe/London",
+        "queue": "work",
+        "skills": ["qa"],
+        "estimate": 4,
+        "runbook": RUNBOOK,
+    },
+    {
+        "key": "audit",
+        "name": "Audit",
+        "owner": "ben",
+        "queue": "work",
+        "estimate": 2,
+        "trigger": {"rrule": "FREQ=MONTHLY;BYDAY=1MO;BYHOUR=10;BYMINUTE=0"},
+        "timezone": "Europe/London",
+        "skills": ["pm"],
+        "runbook": "- check a\n- check b",
+    },
+    {
+        "key": "orphan",
+        "name": "Ownerless backup test",
+        "queue": "notes",
+        "trigger": {"cron": "30 8 * * 1-5"},
+        "timezone": "America/New_York",
+        "skills": ["rare"],
+        "runbook": "1. Restore",
+    },
+    {
+        "key": "onqa",
+        "name": "On QA",
+        "owner": "cat",
+        "queue": "notes",
+        "trigger": {"event": "task:ready"},
+        "runbook": "1. Tell the client",
+    },
+    {"key": "idle", "name": "Nobody scheduled this", "owner": "dan", "queue": "notes"},
+]
+
+
+def proc_data() -> dict[str, Any]:
+    return data_with(extra={"processes": PROCESSES})
+
+
+# --- pure trigger logic ----------------------------------------------------------------
+
+
+def test_cron_in_a_time_zone_follows_daylight_saving() -> None:
+    t = wfl.Trigger("cron", "0 9 * * *", "Europe/London")
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert wfl.latest_occurrence(t, summer) == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)  # 09:00 BST
+    assert wfl.next_occurrence(t, summer) == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)
+    winter = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert wfl.latest_occurrence(t, winter) == winter  # "at or before" includes now exactly
+    assert wfl.next_occurrence(t, winter) == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def test_rrule_occurrences() -> None:
+    t = wfl.Trigger("rrule", "FREQ=MONTHLY;BYDAY=1MO;BYHOUR=10;BYMINUTE=0", "Europe/London")
+    assert wfl.latest_occurrence(t, NOW) == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    assert wfl.next_occurrence(t, NOW) == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    assert wfl.latest_occurrence(wfl.Trigger("event", "task:ready"), NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "tz", "reason"),
+    [
+        ("cron", "61 * * * *", "UTC", "does not parse"),
+        ("cron", "0 9 * *", "UTC", "5 fields"),
+        ("cron", "* * * * * *", "UTC", "5 fields"),
+        ("rrule", "FREQ=SOMETIMES", "UTC", "does not parse"),
+        ("rrule", "FREQ=MINUTELY", "UTC", "at most hourly"),
+        ("rrule", "", "UTC", "empty"),
+        ("event", "ready", "UTC", "kind:state"),
+        ("cron", "0 9 * * *", "Mars/Olympus", "unknown time zone"),
+        ("weekly", "x", "UTC", "unknown trigger"),
+    ],
+)
+def test_bad_triggers_say_why(kind: str, text: str, tz: str, reason: str) -> None:
+    with pytest.raises(wfl.TriggerError, match=reason):
+        wfl.validate_trigger(kind, text, tz)
+
+
+def test_runbook_steps_and_templates() -> None:
+    assert wfl.runbook_steps(RUNBOOK) == ["Export hours", "Reconcile `contracts`", "Send invoices"]
+    assert wfl.runbook_steps("- [ ] a\n* b\n+ c\n2) d") == ["a", "b", "c", "d"]
+    assert wfl.runbook_steps("first line\n\nsecond line") == ["first line", "second line"]
+    assert (
+        wfl.render("{key}: {title} {nope}", {"key": "A-1", "title": "{key} [b]x"})
+        == "A-1: {key} [b]x {nope}"
+    )
+
+
+def test_find_cycle() -> None:
+    assert wfl.find_cycle({1: [2], 2: [3], 3: []}) is None
+    assert wfl.find_cycle({1: [2], 2: [3], 3: [1]}) == [1, 2, 3, 1]
+    assert wfl.find_cycle({1: [1]}) == [1, 1]
+    assert wfl.find_cycle({1: [2], 2: [], 3: [4], 4: [3]}) == [3, 4, 3]
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def test_run_due_creates_latest_occurrence_once_with_checklist(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    done = automation.run_due(db)
+    by_proc = {r.process: r for r in done}
+    assert set(by_proc) == {"invoices", "audit", "orphan"}
+    # only the latest missed occurrence, not a backlog
+    assert by_proc["invoices"].occurrence_at == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert by_proc["orphan"].occurrence_at == datetime(
+        2026, 12, 4, 13, 30, tzinfo=UTC
+    )  # 08:30 New York
+    assert count(db, RUN) == 3
+    with db.read() as conn:
+        inv = q.get_item(conn, by_proc["invoices"].item)
+        orphan = q.get_item(conn, by_proc["orphan"].item)
+    assert (inv.owner, inv.queue, inv.estimate_hours, inv.kind) == ("ann", "work", 4.0, "process")
+    assert inv.title == "Invoice run (2026-12-01)"
+    assert inv.body.splitlines()[2:] == [
+        "- [ ] Export hours",
+        "- [ ] Reconcile `contracts`",
+        "- [ ] Send invoices",
+    ]
+    assert inv.data["checklist"] == [
+        {"step": s, "done": False}
+        for s in ("Export hours", "Reconcile `contracts`", "Send invoices")
+    ]
+    assert orphan.owner is None and "UNOWNED" in by_proc["orphan"].text
+    # same instant again: nothing; later the same day: still nothing new for monthly ones
+    assert automation.run_due(db) == []
+    db.clock.advance(timedelta(days=1))  # Saturday: no weekday run either
+    assert automation.run_due(db) == []
+    db.clock.advance(
+        timedelta(days=2)
+    )  # Monday 16:45: the audit's first Monday + orphan's weekday run
+    again = automation.run_due(db)
+    assert sorted(r.process for r in again) == ["audit", "orphan"]
+    assert count(db, RUN) == 5
+
+
+def test_inactive_owner_gives_a_visibly_unowned_item(tmp_path: Path) -> None:
+    data = proc_data()
+    data["processes"][0]["owner"] = "dan"  # inactive
+    db = make_db(tmp_path, data)
+    (inv,) = [r for r in automation.run_due(db) if r.process == "invoices"]
+    assert inv.owner is None and "owner dan is inactive" in inv.text
+
+
+def test_event_trigger_runs_once_per_item(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    item = svc.create_item(db, queue="work", title="Ship it", kind="task")
+    svc.transition(db, item.key, "doing")
+    _, done = svc.transition(db, item.key, "ready")
+    procs = [d for d in done if d["type"] == "process"]
+    assert len(procs) == 1 and procs[0]["process"] == "onqa"
+    with db.read() as conn:
+        made = q.get_item(conn, procs[0]["item"])
+    assert made.title == "On QA: Ship it" and made.owner == "cat" and made.parent_id == item.id
+    svc.transition(db, item.key, "doing")
+    _, done = svc.transition(db, item.key, "ready")
+    assert [d for d in done if d["type"] == "process"] == []
+    # another kind does not trigger it
+    other = svc.create_item(db, queue="work", title="Bug", kind="bug")
+    svc.transition(db, other.key, "doing")
+    _, done = svc.transition(db, other.key, "ready")
+    assert [d for d in done if d["type"] == "process"] == []
+
+
+def test_dry_run_of_run_due_changes_nothing(tmp_path: Path) -> None:
+    from tests._automation_support import snapshot
+
+    db = make_db(tmp_path, proc_data())
+    before = snapshot(db)
+    done = automation.run_due(db, dry_run=True)
+    assert len(done) == 3 and all(r.text.startswith("would ") for r in done)
+    assert snapshot(db) == before
+
+
+WRAPPER = r"""
+import os, sys, time
+import opstui.cli  # pay the import cost before the barrier
+barrier = sys.argv[1]
+while not os.path.exists(barrier):
+    time.sleep(0.0005)
+sys.argv = ["opstui"] + sys.argv[2:]
+import runpy
+runpy.run_module("opstui", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.slow
+def test_four_os_processes_running_due_at_the_same_instant(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    db.dispose()
+    barrier = tmp_path / "go"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OPSTUI_CONFIG": str(tmp_path / "none.toml"),
+        "OPSTUI_STATE": str(tmp_path / "state"),
+    }
+    cmd = [
+        sys.executable,
+        "-c",
+        WRAPPER,
+        str(barrier),
+        "--db",
+        str(tmp_path / "t.db"),
+        "--now",
+        NOW.isoformat(),
+        "run-due",
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    time.sleep(2.5)  # let all four import and reach the barrier
+    barrier.touch()
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        outputs.append(json.loads(out))
+    created = [r["occurrence"] for out in outputs for r in out]
+    assert sorted(created) == sorted({*created}) and len(created) == 3, outputs
+    db = open_database(tmp_path / "t.db", create=False)
+    with db.read() as conn:
+        runs = conn.execute(select(RUN.c.occurrence_key, RUN.c.item_id)).all()
+        made = conn.execute(select(ITEM.c.key).where(ITEM.c.kind == "process")).all()
+    assert len(runs) == 3 and all(item_id is not None for _, item_id in runs)
+    assert len(made) == 3
+
+
+def test_cli_run_due_twice_at_the_same_now(tmp_path: Path) -> None:
+    make_db(tmp_path, proc_data()).dispose()
+    env = {
+        **os.environ,
+        "OPSTUI_CONFIG": str(tmp_path / "none.toml"),
+        "OPSTUI_STATE": str(tmp_path / "state"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "opstui",
+        "--db",
+        str(tmp_path / "t.db"),
+        "--now",
+        "2026-12-04T16:45:00Z",
+        "run-due",
+    ]
+    first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 3
+    assert any(
+        line.startswith("created NOTE-") and "UNOWNED: the process has no owner" in line
+        for line in lines
+    )
+    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0 and second.stdout.strip() == "nothing due at 2026-12-04 16:45 UTC"
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+def test_catalog_and_findings(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    automation.run_due(db)
+    cat = automation.process_catalog(db, NOW)
+    procs = {p.key: p for p in cat.processes}
+    assert list(procs) == ["audit", "idle", "invoices", "onqa", "orphan"]
+    inv = procs["invoices"]
+    assert inv.trigger_text == "cron 0 9 1 * * (Europe/London)"
+    assert inv.next_run == datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
+    assert inv.last_run == NOW and inv.last_item and inv.runs == 1
+    assert inv.steps == ("Export hours", "Reconcile `contracts`", "Send invoices")
+    assert (
+        procs["onqa"].next_run is None
+        and procs["onqa"].trigger_text == "when a task item reaches ready"
+    )
+    kinds = {(f.kind, f.process, f.person) for f in cat.findings}
+    assert ("no_owner", "orphan", None) in kinds
+    assert ("no_trigger", "idle", None) in kinds
+    assert ("no_runbook", "idle", None) in kinds
+    assert ("owner_inactive", "idle", "dan") in kinds
+    assert ("owner_away", "onqa", "cat") in kinds
+    assert ("single_person", "orphan", "zed") in kinds
+    assert ("owner_lacks_skill", "audit", None) not in kinds  # ben has pm
+    # ann and jon both have qa: no single-person finding for invoices
+    assert not any(f.process == "invoices" and f.kind == "single_person" for f in cat.findings)
+    # zed leaves: nobody can run 'orphan' any more
+    people.edit_person(db, "zed", active=False)
+    cat = automation.process_catalog(db, NOW)
+    assert any(f.kind == "no_one_able" and f.process == "orphan" for f in cat.findings)
+
+
+def test_cli_processes_json_and_text(tmp_path: Path) -> None:
+    make_db(tmp_path, proc_data()).dispose()
+    env = {
+        **os.environ,
+        "OPSTUI_CONFIG": str(tmp_path / "none.toml"),
+        "OPSTUI_STATE": str(tmp_path / "state"),
+        "COLUMNS": "160",
+    }
+    base = [
+        sys.executable,
+        "-m",
+        "opstui",
+        "--db",
+        str(tmp_path / "t.db"),
+        "--now",
+        NOW.isoformat(),
+        "processes",
+    ]
+    out = subprocess.run(
+        [*base, "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [p["key"] for p in data["processes"]] == ["audit", "idle", "invoices", "onqa", "orphan"]
+    assert data["processes"][2]["next_run"] == "2027-01-01T09:00:00+00:00"
+    assert {
+        "kind": "no_owner",
+        "process": "orphan",
+        "person": None,
+        "text": "orphan: no owner (its items are created unowned)",
+    } in data["findings"]
+    text = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert "orphan: no owner" in text.stdout and "(no owner)" in text.stdout
+    assert "idle: no trigger" in text.stdout
+
+
+def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
+    make_db(tmp_path, proc_data()).dispose()
+    ro = open_database(tmp_path / "t.db", create=False, readonly=True)
+    assert len(automation.due_occurrences(ro, NOW)) == 3
+    ro.clock = Clock.frozen(NOW)
+    assert automation.run_due(ro) == []
+    ro.dispose()
+    rw = open_database(tmp_path / "t.db", create=False)
+    assert count(rw, RUN) == 0
+
+
+def test_next_run_at_is_the_soonest_schedule(tmp_path: Path) -> None:
+    db = make_db(tmp_path, proc_data())
+    # orphan: weekdays 08:30 New York = 13:30 UTC; next after Friday 16:45 UTC is Monday
+    assert automation.next_run_at(db) == datetime(
+        2026, 12, 7, 10, 0, tzinfo=UTC
+    )  # audit, 1st Monday
+    assert automation.next_run_at(db, datetime(2026, 12, 8, 0, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 8, 13, 30, tzinfo=UTC
+    )
