@@ -61,8 +61,13 @@ def _drain(fd: int, seconds: float) -> int:
 def measure(cmd: list[str], seconds: float, size: tuple[int, int], settle: float) -> dict[str, Any]:
     pid, fd = pty.fork()
     if pid == 0:  # child: the app on the pty
-        os.environ.update(TERM="xterm-256color", COLORTERM="truecolor", COLUMNS=str(size[0]),
-                          LINES=str(size[1]), PYTHONPATH=str(ROOT))
+        os.environ.update(
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+            COLUMNS=str(size[0]),
+            LINES=str(size[1]),
+            PYTHONPATH=str(ROOT),
+        )
         os.chdir(ROOT)
         os.execv(cmd[0], cmd)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
@@ -117,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--settle", type=float, default=3.0, help="quiet seconds that count as painted")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--cmd", nargs=argparse.REMAINDER,
-                    help="run this instead of 'opstui --db DB' (harness check), e.g. --cmd python -m opstui --db X events --follow")
+    ap.add_argument(
+        "--cmd",
+        nargs=argparse.REMAINDER,
+        help="run this instead of 'opstui --db DB' (harness check), e.g. --cmd python -m opstui --db X events --follow",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     w, h = (int(x) for x in args.size.split("x"))
@@ -127,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         import subprocess
 
         db = Path(tempfile.mkdtemp(prefix="opstui-idle-")) / "demo.db"
-        subprocess.run([sys.executable, "-m", "opstui", "demo", "--path", str(db), "--no-ui"],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "opstui", "demo", "--path", str(db), "--no-ui"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     cmd = args.cmd or [sys.executable, "-m", "opstui", "--db", str(db)]
     if cmd[0] in ("python", "python3"):
         cmd[0] = sys.executable
@@ -138,11 +150,27 @@ def main(argv: list[str] | None = None) -> int:
 
     cpu = statistics.median(r["cpu_percent_of_core"] for r in runs)
     bpm = statistics.median(r["bytes_per_minute"] for r in runs)
-    data = {"machine": info, "command": cmd[1:], "size": args.size, "seconds": args.seconds,
-            "target_cpu_percent": CPU_TARGET, "median_cpu_percent": cpu,
-            "median_bytes_per_minute": bpm, "runs": runs}
-    rows = [[i + 1, r["startup_s"], r["cpu_percent_of_core"], r["bytes_per_minute"], r["window_s"],
-             r["loadavg"][0] if r["loadavg"] else "-"] for i, r in enumerate(runs)]
+    data = {
+        "machine": info,
+        "command": cmd[1:],
+        "size": args.size,
+        "seconds": args.seconds,
+        "target_cpu_percent": CPU_TARGET,
+        "median_cpu_percent": cpu,
+        "median_bytes_per_minute": bpm,
+        "runs": runs,
+    }
+    rows = [
+        [
+            i + 1,
+            r["startup_s"],
+            r["cpu_percent_of_core"],
+            r["bytes_per_minute"],
+            r["window_s"],
+            r["loadavg"][0] if r["loadavg"] else "-",
+        ]
+        for i, r in enumerate(runs)
+    ]
     text = f"idle  ({machine_line(info)})\n{' '.join(cmd[1:])} on a {args.size} pty\n\n"
     text += table(["run", "startup s", "CPU % of a core", "bytes/min", "window s", "load"], rows)
     text += f"\n\nmedian CPU {cpu:.3f}% of a core vs target < {CPU_TARGET}%: {verdict(cpu < CPU_TARGET)}"
