@@ -142,3 +142,16 @@ def test_sample_file_exists_in_package() -> None:
     from opstui.paths import sample_data_dir
 
     assert (sample_data_dir() / "shop.toml").read_bytes() == SAMPLE.read_bytes()
+
+
+def test_loading_new_policies_recomputes_open_items(db) -> None:
+    from datetime import timedelta
+
+    load_data(db, {"queues": [{"slug": "q"}], "items": [{"queue": "q", "title": "old ticket"}]})
+    with db.read() as conn:
+        assert q.get_item(conn, "Q-1").sla_fr_due is None
+    load_data(db, {"sla_policies": [{"name": "p", "queue": "q", "first_response": "30m"}]})
+    with db.read() as conn:
+        item = q.get_item(conn, "Q-1")
+    assert item.sla_policy == "p"
+    assert item.sla_fr_due == item.created_at + timedelta(minutes=30)

@@ -171,6 +171,7 @@ class Item(SQLModel, table=True):
         Index("ix_item_open_queue", "category", "queue_id"),
         Index("ix_item_due", "category", "next_due_at"),
         Index("ix_item_updated", "updated_at"),
+        Index("ix_item_sla_check", "sla_check_at"),
         # Partial indexes over open items only (a few % of a years-old file): the panes'
         # GROUP BYs and "soonest due" read a few thousand entries instead of scanning 100k
         # rows (measured in benchmarks/RESULTS.md: 160-220 ms -> 2-3 ms at 100k items).
@@ -246,6 +247,14 @@ class Item(SQLModel, table=True):
     sla_res_state: str | None = None
     #: Soonest open SLA due time (or due_at), for the "soonest due" pane.
     next_due_at: datetime | None = _ts()
+    #: When each target enters warning (shifted by pauses like the due times).  v3
+    sla_fr_warn: datetime | None = _ts()
+    sla_res_warn: datetime | None = _ts()
+    #: When the resolution clock (re)started: creation, or the last reopen.  v3
+    sla_res_start: datetime | None = _ts()
+    #: The next instant a warning or breach may need recording (NULL: nothing pending,
+    #: paused or closed).  services.sla.record_sla_crossings looks only at rows <= now.  v3
+    sla_check_at: datetime | None = _ts()
     #: Extra structured data (checklists from runbooks, follow-up origin...).
     data: dict[str, Any] = _json({})
 

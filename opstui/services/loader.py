@@ -488,6 +488,10 @@ def load_data(
         for name in SECTIONS:
             if data.get(name):
                 LOADERS[name](ld, data[name])
+        if data.get("sla_policies") or data.get("calendars"):
+            from .sla import recompute_in
+
+            recompute_in(ctx)  # open items already in the file follow the new rules at once
             if name == "queues" and any(data.get(s) for s in ("people", "workflows", "queues")):
                 # actions name queues and people: check them once both are loaded
                 validate_workflow_actions(ld)

@@ -64,6 +64,9 @@ class ItemRecord:
     sla_res_state: str | None
     next_due_at: datetime | None
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    sla_fr_warn: datetime | None = None
+    sla_res_warn: datetime | None = None
+    sla_res_start: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -105,6 +108,9 @@ ITEM_COLUMNS = [
     ITEM.c.sla_res_state,
     ITEM.c.next_due_at,
     ITEM.c.data,
+    ITEM.c.sla_fr_warn,
+    ITEM.c.sla_res_warn,
+    ITEM.c.sla_res_start,
 ]
 
 

@@ -23,7 +23,7 @@ from ..errors import StoreError
 from .engine import Database
 
 APPLICATION_ID = 0x4F505354  # "OPST"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -37,8 +37,20 @@ def _migrate_1_to_2(conn: Connection) -> None:
     )
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """v3 added SLA warning points, the resolution clock start and the crossing check time.
+
+    Existing items get them on their next write, or all at once with ``opstui sla --recompute``.
+    """
+    have = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(item)")}
+    for column in ("sla_fr_warn", "sla_res_warn", "sla_res_start", "sla_check_at"):
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN {column} DATETIME")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_sla_check ON item (sla_check_at)")
+
+
 #: from-version -> step that upgrades it by one.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def open_database(

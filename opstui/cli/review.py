@@ -1,0 +1,112 @@
+"""``opstui capacity`` and ``opstui review``."""
+
+from __future__ import annotations
+
+import click
+
+from ..domain.text import one_line
+from ..services import capacity as capacity_svc
+from ..services import review as review_svc
+from .common import AppState, emit_json, pass_state, render_table
+
+
+@click.command("capacity")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def capacity_cmd(state: AppState, as_json: bool) -> None:
+    """Load against capacity, bus-factor risks and rebalancing suggestions."""
+    db = state.open()
+    report = capacity_svc.capacity_report(db)
+    if as_json:
+        emit_json(capacity_svc.report_json(report))
+        return
+    click.echo(
+        f"capacity for {report.window_start:%a %d %b} to {report.window_end:%a %d %b} "
+        f"(unestimated items count {capacity_svc.DEFAULT_ESTIMATE_HOURS:g}h)"
+    )
+    click.echo(
+        render_table(
+            ("PERSON", "OPEN", "LOAD", "AVAIL", "UTIL", "FLAG"),
+            [
+                (
+                    p.handle,
+                    p.open_items,
+                    f"{p.load_hours:g}h",
+                    f"{p.available_hours:g}h",
+                    f"{p.utilisation:.0%}" if p.utilisation is not None else "-",
+                    ", ".join(
+                        f
+                        for f in (
+                            "OVERLOADED" if p.overloaded else "",
+                            "inactive" if not p.active else "",
+                            f"away {p.away_days}d" if p.away_days else "",
+                            f"{p.unestimated} unestimated" if p.unestimated else "",
+                        )
+                        if f
+                    ),
+                )
+                for p in report.people
+            ],
+            flex=5,
+        )
+    )
+    if report.busiest and report.busiest_share is not None:
+        warn = "  WARNING: one person carries the team" if report.busiest_warning else ""
+        click.echo(
+            f"\nbusiest: {report.busiest} holds {report.busiest_share:.0%} of "
+            f"{report.total_load_hours:g}h owned open load{warn}"
+        )
+    risks = [c for c in report.skills if c.risk]
+    click.echo("\nbus-factor risks:" if risks or report.process_risks else "\nno bus-factor risks")
+    for c in risks:
+        click.echo(f"  skill {c.name}: {', '.join(c.people) or 'nobody'}")
+    for c in report.process_risks:
+        owner = c.owner or "no owner"
+        click.echo(f"  process {c.name} ({owner}): can be run by {', '.join(c.people) or 'nobody'}")
+    if report.moves:
+        click.echo("\nsuggested moves:")
+        click.echo(
+            render_table(
+                ("ITEM", "HOURS", "FROM", "TO", "TITLE", "WHY"),
+                [
+                    (m.key, f"{m.hours:g}h", m.from_handle, m.to_handle, m.title, m.reason)
+                    for m in report.moves
+                ],
+                flex=4,
+            )
+        )
+    for handle, why in report.unresolved:
+        click.echo(f"still overloaded: {handle}: {one_line(why)}")
+
+
+@click.command("review")
+@click.option(
+    "--week",
+    "week",
+    default=None,
+    metavar="START",
+    help="Review the 7 days from this date (default: the last 7 days).",
+)
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the review as Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@pass_state
+def review_cmd(state: AppState, week: str | None, as_markdown: bool, as_json: bool) -> None:
+    """The weekly review: a screen, or a report with --markdown / --json."""
+    if as_markdown and as_json:
+        raise click.UsageError("choose one of --markdown and --json")
+    db = state.open(live=not (as_markdown or as_json))
+    now = db.clock.now()
+    start, _end = review_svc.week_bounds(now, week)  # fail early on a bad --week
+    if as_markdown or as_json:
+        rv = review_svc.weekly_review(db, week=week, stuck_days=state.config.stuck_days)
+        if as_json:
+            emit_json(review_svc.to_json(rv))
+        else:
+            click.echo(review_svc.to_markdown(rv), nl=False)
+        return
+    from ..ui.screens.review import run_review
+
+    run_review(db, week=week, stuck_days=state.config.stuck_days)
+
+
+COMMANDS = [capacity_cmd, review_cmd]

@@ -1,0 +1,246 @@
+"""The review screen through Pilot: rendering, accepting moves, approvals, recording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import DataTable
+
+from opstui.domain import models
+from opstui.domain.clock import Clock
+from opstui.services import loader
+from opstui.store import queries as q
+from opstui.store.schema import open_database
+from opstui.ui.screens.review import ReviewApp, ReviewScreen
+from tests.test_review import NOW, team_data
+
+REVIEW = models.Review.__table__
+EVENT = models.Event.__table__
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    database = open_database(
+        tmp_path / "team.db", create=True, clock=Clock.frozen(NOW), unix_user="lead"
+    )
+    loader.load_data(database, team_data(), source="team")
+    yield database
+    database.dispose()
+
+
+async def settle(app: ReviewApp, pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def cells(table: DataTable[Any], column: int) -> list[str]:
+    out = []
+    for row in range(table.row_count):
+        value = table.get_cell_at((row, column))
+        out.append(getattr(value, "plain", str(value)))
+    return out
+
+
+async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert screen.review is not None
+        unowned = screen.query_one("#t-unowned", DataTable)
+        # markup in a title is shown as typed, never interpreted
+        assert cells(unowned, 5) == ["Nobody's <b>[red]job[/red]</b>"]
+        assert cells(screen.query_one("#t-process", DataTable), 0) == ["no-steps", "restore-test"]
+        assert cells(screen.query_one("#t-approvals", DataTable), 5) == ["Refund customer"]
+        assert cells(screen.query_one("#t-skills", DataTable), 0)[0] == "firewall"
+        assert screen.query_one("#t-weeks", DataTable).row_count == 8
+        moves = screen.query_one("#t-moves", DataTable)
+        assert cells(moves, 4) == ["bo"]
+        # number keys switch sections
+        await pilot.press("6")
+        assert screen.query_one("TabbedContent").active == "load"
+        assert app.focused is moves
+
+
+async def test_accepting_a_suggestion_reassigns_and_the_review_is_recorded_on_leaving(
+    db: Any,
+) -> None:
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        move = screen.review.capacity.moves[0]  # type: ignore[union-attr]
+        await pilot.press("6", "space")
+        assert screen.selected == {move.key}
+        await pilot.press("enter")
+        await settle(app, pilot)
+        with db.read() as conn:
+            item = q.get_item(conn, move.key)
+            owner_events = [e for e in q.recent_events(conn, 10, item.id) if e.field == "owner"]  # type: ignore[union-attr]
+        assert item is not None and item.owner == move.to_handle
+        assert owner_events[-1].old == move.from_handle and owner_events[-1].new == move.to_handle
+        assert [d.kind for d in screen.decisions] == ["reassign"]
+        # reloaded: the moved item is no longer suggested, the selection is gone
+        assert move.key not in {m.key for m in screen.review.capacity.moves}  # type: ignore[union-attr]
+        assert not screen.selected
+        await pilot.press("escape")
+        await settle(app, pilot)
+    with db.read() as conn:
+        rows = conn.execute(select(REVIEW)).all()
+    assert len(rows) == 1
+    assert rows[0].held_by == "lead"
+    assert rows[0].decisions[0]["kind"] == "reassign" and rows[0].decisions[0]["item"] == move.key
+
+
+async def test_a_stale_suggestion_is_refused_without_overwriting(db: Any) -> None:
+    from opstui.services import items
+
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        move = screen.review.capacity.moves[0]  # type: ignore[union-attr]
+        items.edit_item(db, move.key, estimate=3)  # someone else changes it meanwhile
+        await pilot.press("6", "enter")
+        await settle(app, pilot)
+        with db.read() as conn:
+            assert q.get_item(conn, move.key).owner == move.from_handle  # type: ignore[union-attr]
+        assert screen.decisions == []
+        await pilot.press("escape")
+        await settle(app, pilot)
+    with db.read() as conn:
+        assert conn.execute(select(REVIEW)).all() == []  # nothing decided, nothing recorded
+
+
+async def test_record_with_notes_keeps_the_screen_open(db: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press(*"cross-train cy", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+    with db.read() as conn:
+        row = conn.execute(select(REVIEW)).one()
+        events = conn.execute(select(EVENT).where(EVENT.c.entity == "review")).all()
+    assert row.decisions == [{"kind": "note", "text": "cross-train cy"}]
+    assert len(events) == 1
+
+
+async def test_approve_and_reject_in_place(db: Any) -> None:
+    from opstui.services import automation
+
+    if not hasattr(automation, "approve"):
+        pytest.skip("services.automation.approve lands with the automation branch")
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("5", "a")
+        await pilot.pause()
+        await pilot.press(*"ok", "enter")
+        await settle(app, pilot)
+        assert [d.kind for d in screen.decisions] == ["approve"]
+        assert screen.review.approvals == ()  # type: ignore[union-attr]
+    with db.read() as conn:
+        approval = conn.execute(select(models.Approval.__table__)).one()
+    assert approval.status == "approved"
+
+
+async def test_changes_elsewhere_reload_the_screen(db: Any) -> None:
+    from opstui.services import items
+
+    app = ReviewApp(db, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        unowned = screen.review.unowned[0]  # type: ignore[union-attr]
+        items.assign(db, unowned.key, "cy")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if screen.review is not None and not screen.review.unowned:
+                break
+        assert screen.review is not None and screen.review.unowned == ()
+
+
+async def test_multi_select_reassigns_every_selected_suggestion(db: Any) -> None:
+    from opstui.services import items
+
+    items.create_item(db, queue="ops", title="Cron clean-up", owner="ann", estimate=16)
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        moves = screen.review.capacity.moves  # type: ignore[union-attr]
+        assert len(moves) == 2
+        await pilot.press("6", "space", "space")
+        assert screen.selected == {m.key for m in moves}
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert sorted(d.item for d in screen.decisions) == sorted(m.key for m in moves)
+    with db.read() as conn:
+        for m in moves:
+            assert q.get_item(conn, m.key).owner == m.to_handle  # type: ignore[union-attr]
+
+
+async def test_leaving_a_read_only_review_does_not_trap_the_user(db: Any, tmp_path: Path) -> None:
+    readonly = open_database(tmp_path / "team.db", clock=Clock.frozen(NOW), readonly=True)
+    app = ReviewApp(readonly, watch_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("6", "enter")  # refused: read-only
+        await settle(app, pilot)
+        assert screen.decisions == []
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.return_code == 0  # nothing to record: it closes
+    readonly.dispose()
+
+
+def test_review_screen_snapshot(db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+def test_review_screen_load_tab_snapshot(db: Any, snap_compare: Any) -> None:
+    app = ReviewApp(db, watch_interval=None)
+
+    async def ready(pilot: Any) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.press("6", "space")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+async def test_trends_tab_draws_both_charts_at_80x24(db: Any) -> None:
+    from textual_plotext import PlotextPlot
+
+    app = ReviewApp(db, watch_interval=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("8")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("TabbedContent").active == "trends"
+        plots = list(screen.query(PlotextPlot))
+        assert len(plots) == 2 and all(p.size.height > 0 for p in plots)
+        assert screen.query_one("#t-weeks", DataTable).row_count == 8
