@@ -31,3 +31,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, parse the stored text with ``datetime.fromisoformat`` in one step:
+        SQLAlchemy's regex parser plus this decorator cost ~5 ms per 200 item rows."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        fallback = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                try:
+                    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+                except ValueError:
+                    pass
+            return fallback(value) if fallback else value
+
+        return process

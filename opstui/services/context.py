@@ -14,6 +14,7 @@ from ..domain.models import Event
 from ..store.engine import Database
 
 EVENT = Event.__table__
+_EVENT_INSERT = EVENT.insert()
 
 
 def display(value: Any) -> str | None:
@@ -52,18 +53,19 @@ class Ctx:
         item_version: int | None = None,
     ) -> int:
         result = self.conn.execute(
-            EVENT.insert().values(
-                ts=self.now,
-                unix_user=self.unix_user,
-                person_id=self.person_id,
-                entity=entity,
-                entity_id=entity_id if entity_id is not None else item_id,
-                item_id=item_id,
-                field=field_name,
-                old=display(old),
-                new=display(new),
-                item_version=item_version,
-            )
+            _EVENT_INSERT,  # built once: constructing .values() per event cost ~1 ms
+            {
+                "ts": self.now,
+                "unix_user": self.unix_user,
+                "person_id": self.person_id,
+                "entity": entity,
+                "entity_id": entity_id if entity_id is not None else item_id,
+                "item_id": item_id,
+                "field": field_name,
+                "old": display(old),
+                "new": display(new),
+                "item_version": item_version,
+            },
         )
         return int(result.inserted_primary_key[0])
 

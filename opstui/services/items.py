@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..domain import models
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -79,10 +79,17 @@ def item_for_update(ctx: Ctx, key: str) -> q.ItemRecord:
     return item
 
 
+# Statements every change runs, built once (constructing them per call was a large part
+# of a change's CPU: benchmarks/RESULTS.md).
+_PERSON_BY_HANDLE = select(PERSON.c.id, PERSON.c.active).where(PERSON.c.handle == bindparam("handle"))
+_STATE_CATEGORY = select(STATE.c.category).where(
+    STATE.c.workflow_id == bindparam("workflow_id"), STATE.c.name == bindparam("state")
+)
+_ITEM_WORKFLOW = select(ITEM.c.workflow_id).where(ITEM.c.id == bindparam("item_id"))
+
+
 def person_id(ctx: Ctx, handle: str) -> int:
-    row = ctx.conn.execute(
-        select(PERSON.c.id, PERSON.c.active).where(PERSON.c.handle == handle.strip())
-    ).first()
+    row = ctx.conn.execute(_PERSON_BY_HANDLE, {"handle": handle.strip()}).first()
     if row is None:
         raise NotFound(f"no person with handle {handle.strip()!r} (see 'opstui people ls')")
     return int(row.id)
@@ -97,9 +104,7 @@ def queue_row(ctx: Ctx, slug: str) -> Any:
 
 
 def state_category(ctx: Ctx, workflow_id: int, state: str) -> str:
-    row = ctx.conn.execute(
-        select(STATE.c.category).where(STATE.c.workflow_id == workflow_id, STATE.c.name == state)
-    ).first()
+    row = ctx.conn.execute(_STATE_CATEGORY, {"workflow_id": workflow_id, "state": state}).first()
     if row is None:
         raise InvalidTransition(f"{state!r} is not a state of this item's workflow")
     return str(row[0])
@@ -128,6 +133,24 @@ def check_version(ctx: Ctx, item: q.ItemRecord, expected: int | None) -> None:
     )
 
 
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _versioned_update(columns: tuple[str, ...]) -> Any:
+    """``UPDATE item SET <columns>, version, updated_at WHERE id AND version``, built once
+    per set of columns: constructing it per change cost ~0.6 ms of a ~2 ms change."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        values = {c: bindparam(f"v_{c}", type_=ITEM.c[c].type) for c in (*columns, "version", "updated_at")}
+        stmt = (
+            update(ITEM)
+            .where(ITEM.c.id == bindparam("w_id"), ITEM.c.version == bindparam("w_version"))
+            .values(values)
+        )
+        _UPDATES[columns] = stmt
+    return stmt
+
+
 def update_item(
     ctx: Ctx,
     item: q.ItemRecord,
@@ -136,11 +159,9 @@ def update_item(
 ) -> int:
     """Apply column ``changes`` with an optimistic version check; record ``events``."""
     new_version = item.version + 1
-    result = ctx.conn.execute(
-        update(ITEM)
-        .where(ITEM.c.id == item.id, ITEM.c.version == item.version)
-        .values(**changes, version=new_version, updated_at=ctx.now)
-    )
+    params = {f"v_{k}": v for k, v in changes.items()}
+    params.update(w_id=item.id, w_version=item.version, v_version=new_version, v_updated_at=ctx.now)
+    result = ctx.conn.execute(_versioned_update(tuple(sorted(changes))), params)
     if result.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE, but never write blind
         raise Conflict(f"{item.key} changed while saving; nothing was overwritten", key=item.key)
     for field_name, old, new in events:
@@ -273,7 +294,7 @@ def assign(
 
 def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRecord:
     state = state.strip()
-    row = ctx.conn.execute(select(ITEM.c.workflow_id).where(ITEM.c.id == item.id)).one()
+    row = ctx.conn.execute(_ITEM_WORKFLOW, {"item_id": item.id}).one()
     allowed = q.allowed_transitions(ctx.conn, row.workflow_id, item.status)
     for t in allowed:
         if t.to_state == state:
@@ -299,7 +320,7 @@ def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecor
     gate = automation.check_approval(ctx, item, t)
     if gate is not None:
         return item_for_update(ctx, item.key), [gate]
-    wf_id = ctx.conn.execute(select(ITEM.c.workflow_id).where(ITEM.c.id == item.id)).scalar_one()
+    wf_id = ctx.conn.execute(_ITEM_WORKFLOW, {"item_id": item.id}).scalar_one()
     category = state_category(ctx, wf_id, t.to_state)
     changes: dict[str, Any] = {"status": t.to_state, "category": category}
     if item.category == "new" and category != "new" and item.first_response_at is None:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Index, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from ..domain import models
@@ -96,8 +97,37 @@ def open_database(
         backup = backup_file(p, f"v{version}")
         db = Database(p, clock=clock, unix_user=unix_user, me=me)
         _upgrade(db, version, backup)
+        ensure_indexes(db)
         return db
-    return Database(p, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+    db = Database(p, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+    if not readonly:
+        ensure_indexes(db)
+    return db
+
+
+def missing_indexes(conn: Connection) -> list[Index]:
+    """Indexes this opstui declares that the file lacks (added by a newer build)."""
+    have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")}
+    return [
+        idx
+        for table in SQLModel.metadata.sorted_tables
+        for idx in sorted(table.indexes, key=lambda i: str(i.name))
+        if idx.name not in have
+    ]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create declared indexes an existing file lacks (performance only: same schema
+    version).  A cheap read when nothing is missing; never fails the open."""
+    try:
+        with db.read() as conn:
+            if not missing_indexes(conn):
+                return
+        with db.write() as conn:
+            for idx in missing_indexes(conn):
+                idx.create(conn, checkfirst=True)
+    except (StoreError, sqlite3.Error, SQLAlchemyError):
+        pass  # read-only for us, or busy: the file works without them, only slower
 
 
 def _writable(p: Path) -> bool:
@@ -135,7 +165,12 @@ def inspect_file(p: Path) -> int:
     size = p.stat().st_size
     if page_size < 512 or page_size & (page_size - 1):
         raise StoreError(f"{p} is corrupt (bad page size in its header); run 'opstui doctor'")
-    if valid_for == change and pages and size < pages * page_size:
+    wal = p.with_name(p.name + "-wal")
+    wal_pending = wal.exists() and wal.stat().st_size > 0
+    # With frames still in the -wal, a checkpoint that was cut short (a full disk, a kill)
+    # can leave page 1 saying more pages than the file holds yet: the rest are in the WAL
+    # and SQLite reads them from there.  Only a file without a WAL is truly truncated.
+    if valid_for == change and pages and size < pages * page_size and not wal_pending:
         raise StoreError(
             f"{p} is corrupt: the file is truncated ({size} of {pages * page_size} bytes); "
             "restore it from a backup"
@@ -150,9 +185,12 @@ def inspect_file(p: Path) -> int:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         msg = str(exc)
-        if "unable to open" in msg:
+        if "unable to open" in msg or "readonly database" in msg:
+            # WAL needs -shm next to the file: a reader who cannot create it is stuck
+            # until someone who can write the directory has the database open.
             raise StoreError(
-                f"cannot open {p}: its directory is not writable and it has no -wal/-shm files"
+                f"cannot open {p}: its directory is not writable for you and it has no "
+                "-wal/-shm files yet (make the directory group-writable: 'opstui init --shared')"
             ) from exc
         raise StoreError(f"{p} is corrupt ({msg}); run 'opstui doctor'") from exc
     finally:

@@ -1,0 +1,1 @@
+"""opstui benchmarks: plain scripts, run as ``python -m benchmarks.<name>`` from the repo root."""
