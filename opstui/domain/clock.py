@@ -45,6 +45,11 @@ class Clock:
     def is_frozen(self) -> bool:
         return self._frozen_at is not None
 
+    @property
+    def is_real(self) -> bool:
+        """Real time: neither frozen nor shifted (a what-if clock must not write history)."""
+        return self._frozen_at is None and self._offset == timedelta(0)
+
     def now(self) -> datetime:
         if self._frozen_at is not None:
             return self._frozen_at

@@ -489,6 +489,18 @@ def recompute_all(db: Database, *, open_only: bool = True) -> int:
 # --- crossings: warning and breach events, exactly once ------------------------------
 
 
+def next_check_at(db: Database) -> datetime | None:
+    """The soonest moment an SLA crossing (warning or breach) becomes due for recording."""
+    with db.read() as conn:
+        value = conn.execute(
+            select(ITEM.c.sla_check_at)
+            .where(ITEM.c.sla_check_at.is_not(None))
+            .order_by(ITEM.c.sla_check_at)
+            .limit(1)
+        ).scalar()
+    return value
+
+
 def pending_crossings(conn: Connection, now: datetime) -> bool:
     """Is any crossing due for recording?  One index probe; cheap enough for a timer."""
     row = conn.execute(

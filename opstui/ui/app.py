@@ -9,6 +9,7 @@ cursor and refreshes only the panes and rows they touch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ class OpsApp(App[None]):
         watch: bool = True,
         poll: bool = False,
         config_error: str | None = None,
+        housekeeping: bool | None = None,
+        persist_theme: bool = True,
     ) -> None:
         super().__init__()
         self.db = db
@@ -87,27 +90,26 @@ class OpsApp(App[None]):
         self._panes_loading = False
         self._panes_pending: set[str] = set()
         self.default_estimate = _default_estimate()
+        #: Record SLA crossings and run due processes from this terminal (real time only:
+        #: a what-if ``--now`` view or a read-only database never writes history).
+        self.housekeeping = (
+            (self.clock.is_real and not db.readonly) if housekeeping is None else housekeeping
+        )
+        self.persist_theme = persist_theme
+        #: When the next SLA crossing / scheduled process is due (from the last schedule load;
+        #: the per-second tick compares against these, it never queries).
+        self.next_sla_check: datetime | None = None
+        self.next_process_run: datetime | None = None
+        self._housekeeping_busy = False
 
     # --- theme -------------------------------------------------------------------------
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """App colours derived from the current theme (theme files may override them)."""
-        try:
-            c = self.current_theme.to_color_system().generate()
-        except Exception:  # a broken theme must not stop the app
-            c = {}
-        return {
-            "sla-ok": c.get("success", "green"),
-            "sla-warning": c.get("warning", "yellow"),
-            "sla-breached": c.get("error", "red"),
-            "sla-paused": c.get("foreground-muted", "grey"),
-            "sla-met": c.get("success-muted", c.get("success", "green")),
-            "load-ok": c.get("success", "green"),
-            "load-high": c.get("warning", "yellow"),
-            "load-over": c.get("error", "red"),
-            "flag-unowned": c.get("warning", "yellow"),
-            "flag-away": c.get("secondary", "blue"),
-        }
+        """App colours (sla-*, load-*, flag-*) derived from the current theme's own
+        semantic colours; opstui's theme files set them explicitly."""
+        from .themes import variable_defaults
+
+        return variable_defaults(self.current_theme)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -117,17 +119,11 @@ class OpsApp(App[None]):
         return MainScreen()
 
     def on_mount(self) -> None:
-        try:
-            from . import themes  # written by the themes engineer
-        except ImportError:
-            themes = None  # type: ignore[assignment]
-        if themes is not None and hasattr(themes, "register_themes"):
-            try:
-                themes.register_themes(self)
-            except Exception as exc:  # one bad theme must not stop the dashboard
-                self.notify(f"themes: {clean(exc)}", severity="warning", markup=False)
-        if self.config.theme and self.config.theme in self.available_themes:
-            self.theme = self.config.theme
+        from .themes import install
+
+        # built-in and user themes, the chosen one applied, problems in one notification,
+        # palette choices remembered in the state file
+        self.theme_install = install(self, self.config, persist=self.persist_theme)
         self.title = f"opstui · {clean(Path(self.db.path).name)}"
         if self.db.readonly:
             self.sub_title = "read-only"
@@ -139,6 +135,8 @@ class OpsApp(App[None]):
             )
         self.request_panes(PANES)
         self.set_interval(1.0, self._tick, name="tick")
+        if self.housekeeping:
+            self._load_schedule()
         if self.watch:
             self.start_sync()
 
@@ -197,6 +195,11 @@ class OpsApp(App[None]):
         screen = next(
             (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
         )
+        if self.housekeeping and not self._housekeeping_busy:
+            now = self.clock.now()
+            if any(t is not None and t <= now for t in (self.next_sla_check, self.next_process_run)):
+                self._housekeeping_busy = True
+                self._housekeeping()
         if screen is None or not screen.children:
             return  # a slow start: the first tick can come before the screen is composed
         if isinstance(screen, MainScreen):
@@ -205,6 +208,44 @@ class OpsApp(App[None]):
                 self.request_panes({"queues", "owners"})
         elif screen is not None and hasattr(screen, "tick"):
             screen.tick()
+
+    # --- housekeeping: SLA crossings and due processes ----------------------------------
+
+    @work(thread=True, exclusive=True, group="schedule", exit_on_error=False)
+    def _load_schedule(self) -> None:
+        """When is the next SLA crossing or process run due?  Two index probes, run only at
+        start and after changes, so an idle terminal does no reads for this."""
+        from ..services import automation, sla
+
+        next_check = sla.next_check_at(self.db)
+        next_run = automation.next_run_at(self.db)
+        self.call_from_thread(self._set_schedule, next_check, next_run)
+
+    def _set_schedule(self, next_check: datetime | None, next_run: datetime | None) -> None:
+        self.next_sla_check, self.next_process_run = next_check, next_run
+
+    @work(thread=True, exclusive=True, group="housekeeping", exit_on_error=False)
+    def _housekeeping(self) -> None:
+        """Write the SLA warning/breach events that are due (exactly once across every
+        terminal) and create due process occurrences (exactly once too)."""
+        from ..services import automation, sla
+
+        try:
+            sla.record_sla_crossings(self.db)
+            automation.run_due(self.db)
+            events = self._events_after_cursor()
+        finally:
+            self.call_from_thread(self._housekeeping_done)
+        if events:
+            self.call_from_thread(self.refresh_from_events, events)
+
+    def _housekeeping_done(self) -> None:
+        self._housekeeping_busy = False
+        self._load_schedule()
+
+    def _events_after_cursor(self) -> list[q.EventRecord]:
+        with self.db.read() as conn:
+            return q.events_after(conn, self.event_cursor)
 
     # --- compact mode ------------------------------------------------------------------
 
@@ -309,6 +350,8 @@ class OpsApp(App[None]):
                 everything = True
         if panes:
             self.request_panes(panes)
+            if self.housekeeping:
+                self._load_schedule()  # due times may have moved
         change = DataChange(frozenset(item_ids), created, people, queues, everything)
         for screen in self.screen_stack:
             hook = getattr(screen, "data_changed", None)
@@ -594,9 +637,24 @@ def make_app(
     watch: bool = True,
     poll: bool = False,
     config_error: str | None = None,
+    housekeeping: bool | None = None,
+    persist_theme: bool = True,
 ) -> OpsApp:
-    """The one app factory (CLI and tests)."""
-    return OpsApp(db, config, clock=clock, watch=watch, poll=poll, config_error=config_error)
+    """The one app factory (CLI and tests).
+
+    ``watch`` follows other terminals' changes; ``housekeeping`` records SLA crossings and
+    runs due processes (default: only on a real clock and a writable database).
+    """
+    return OpsApp(
+        db,
+        config,
+        clock=clock,
+        watch=watch,
+        poll=poll,
+        config_error=config_error,
+        housekeeping=housekeeping,
+        persist_theme=persist_theme,
+    )
 
 
 def run_app(
