@@ -63,6 +63,8 @@ class MainScreen(Screen[None]):
 
     def show(self, data: PaneData, changed: PaneData) -> None:
         """Render panes whose data was reloaded (``changed`` holds None for the others)."""
+        if not self.query(QueuesPane):
+            return  # not composed yet: on_mount shows app.pane_data when it is
         now = data.loaded_at
         with self.app.batch_update():
             if changed.queues is not None:
