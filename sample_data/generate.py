@@ -20,21 +20,76 @@ START = ANCHOR - timedelta(weeks=8)
 rng = random.Random(20261204)
 
 PEOPLE = [
-    dict(handle="dana", name="Dana Whitfield", team="leads", capacity=30, skills=["billing", "accounting"]),
-    dict(handle="alice", name="Alice Moreno", team="support", capacity=40, skills=["linux", "windows", "networking"]),
-    dict(handle="bob", name="Bob Okafor", team="support", capacity=40, skills=["windows", "m365", "onboarding"]),
-    dict(handle="carol", name="Carol Nguyen", team="support", capacity=32, skills=["linux", "networking", "backup"],
-         away=[{"start": "2026-12-07", "end": "2026-12-11", "note": "annual leave"}]),
-    dict(handle="dev", name="Dev Patel", team="infra", capacity=40,
-         skills=["linux", "kubernetes", "networking", "backup", "firewall"]),
-    dict(handle="erin", name="Erin Kowalski", team="finance", capacity=24, skills=["billing", "accounting"]),
+    dict(
+        handle="dana",
+        name="Dana Whitfield",
+        team="leads",
+        capacity=30,
+        skills=["billing", "accounting"],
+    ),
+    dict(
+        handle="alice",
+        name="Alice Moreno",
+        team="support",
+        capacity=40,
+        skills=["linux", "windows", "networking"],
+    ),
+    dict(
+        handle="bob",
+        name="Bob Okafor",
+        team="support",
+        capacity=40,
+        skills=["windows", "m365", "onboarding"],
+    ),
+    dict(
+        handle="carol",
+        name="Carol Nguyen",
+        team="support",
+        capacity=32,
+        skills=["linux", "networking", "backup"],
+        away=[{"start": "2026-12-07", "end": "2026-12-11", "note": "annual leave"}],
+    ),
+    dict(
+        handle="dev",
+        name="Dev Patel",
+        team="infra",
+        capacity=40,
+        skills=["linux", "kubernetes", "networking", "backup", "firewall"],
+    ),
+    dict(
+        handle="erin",
+        name="Erin Kowalski",
+        team="finance",
+        capacity=24,
+        skills=["billing", "accounting"],
+    ),
     dict(handle="frank", name="Frank Adeyemi", team="sales", capacity=40, skills=["sales", "crm"]),
-    dict(handle="grace", name="Grace Lindqvist", team="sales", capacity=40, skills=["sales", "crm"]),
-    dict(handle="hiro", name="Hiro Tanaka", team="projects", capacity=40, skills=["project-management", "linux", "kubernetes"]),
-    dict(handle="ines", name="Ines Ferreira", team="projects", capacity=40, skills=["project-management", "m365"]),
+    dict(
+        handle="grace", name="Grace Lindqvist", team="sales", capacity=40, skills=["sales", "crm"]
+    ),
+    dict(
+        handle="hiro",
+        name="Hiro Tanaka",
+        team="projects",
+        capacity=40,
+        skills=["project-management", "linux", "kubernetes"],
+    ),
+    dict(
+        handle="ines",
+        name="Ines Ferreira",
+        team="projects",
+        capacity=40,
+        skills=["project-management", "m365"],
+    ),
     dict(handle="jon", name="Jon Baptiste", team="qa", capacity=40, skills=["qa", "testing"]),
-    dict(handle="kim", name="Kim Sorensen", team="onboarding", capacity=32, skills=["onboarding", "m365", "qa", "testing"],
-         away=[{"start": "2026-12-03", "end": "2026-12-04", "note": "training course"}]),
+    dict(
+        handle="kim",
+        name="Kim Sorensen",
+        team="onboarding",
+        capacity=32,
+        skills=["onboarding", "m365", "qa", "testing"],
+        away=[{"start": "2026-12-03", "end": "2026-12-04", "note": "training course"}],
+    ),
 ]
 
 WORKFLOWS = [
@@ -94,7 +149,11 @@ WORKFLOWS = [
                         "assign": {"rule": "triage"},
                         "then": "resourcing",
                     },
-                    {"type": "notify", "triage_of": "projects", "message": "New project from {key}"},
+                    {
+                        "type": "notify",
+                        "triage_of": "projects",
+                        "message": "New project from {key}",
+                    },
                 ],
             },
         ],
@@ -177,18 +236,57 @@ WORKFLOWS = [
 ]
 
 QUEUES = [
-    dict(slug="support", name="Support", prefix="SUP", workflow="support", triage_owner="alice", wip_limit=30,
-         description="Client support tickets and incidents"),
-    dict(slug="sales", name="Sales leads", prefix="LEAD", workflow="sales", triage_owner="frank",
-         description="Inbound leads: first response within 5 minutes"),
-    dict(slug="billing", name="Billing", prefix="BIL", workflow="billing", triage_owner="erin",
-         description="Invoices, disputes and refunds"),
-    dict(slug="onboarding", name="Onboarding", prefix="ONB", workflow="support", triage_owner="kim",
-         description="New client onboarding and kickoffs"),
-    dict(slug="projects", name="Projects / Infra", prefix="PRJ", workflow="delivery", triage_owner="hiro",
-         wip_limit=10, description="Client projects and internal infrastructure"),
-    dict(slug="qa", name="QA", prefix="QA", workflow="delivery", triage_owner="jon", wip_limit=6,
-         description="Quality checks before hand-over"),
+    dict(
+        slug="support",
+        name="Support",
+        prefix="SUP",
+        workflow="support",
+        triage_owner="alice",
+        wip_limit=30,
+        description="Client support tickets and incidents",
+    ),
+    dict(
+        slug="sales",
+        name="Sales leads",
+        prefix="LEAD",
+        workflow="sales",
+        triage_owner="frank",
+        description="Inbound leads: first response within 5 minutes",
+    ),
+    dict(
+        slug="billing",
+        name="Billing",
+        prefix="BIL",
+        workflow="billing",
+        triage_owner="erin",
+        description="Invoices, disputes and refunds",
+    ),
+    dict(
+        slug="onboarding",
+        name="Onboarding",
+        prefix="ONB",
+        workflow="support",
+        triage_owner="kim",
+        description="New client onboarding and kickoffs",
+    ),
+    dict(
+        slug="projects",
+        name="Projects / Infra",
+        prefix="PRJ",
+        workflow="delivery",
+        triage_owner="hiro",
+        wip_limit=10,
+        description="Client projects and internal infrastructure",
+    ),
+    dict(
+        slug="qa",
+        name="QA",
+        prefix="QA",
+        workflow="delivery",
+        triage_owner="jon",
+        wip_limit=6,
+        description="Quality checks before hand-over",
+    ),
 ]
 
 CALENDARS = [
@@ -201,18 +299,50 @@ CALENDARS = [
 ]
 
 SLA_POLICIES = [
-    {"name": "sales-lead", "queue": "sales", "kinds": ["lead"], "calendar": "office",
-     "first_response": "5m", "warn_at": "60%"},
-    {"name": "invoice-dispute", "queue": "billing", "kinds": ["dispute"], "calendar": "office",
-     "first_response": "1h", "resolution": "same business day", "warn_at": "80%",
-     "pause_in": ["waiting_on_customer"]},
-    {"name": "support-p1", "queue": "support", "priorities": [1], "calendar": "24x7",
-     "first_response": "15m", "resolution": "4h", "warn_at": "10m"},
-    {"name": "support", "queue": "support", "calendar": "office",
-     "first_response": "30m", "resolution": "16h", "warn_at": "80%",
-     "pause_in": ["waiting_on_customer"]},
-    {"name": "onboarding", "queue": "onboarding", "calendar": "office",
-     "first_response": "4h", "resolution": "next business day", "warn_at": "80%"},
+    {
+        "name": "sales-lead",
+        "queue": "sales",
+        "kinds": ["lead"],
+        "calendar": "office",
+        "first_response": "5m",
+        "warn_at": "60%",
+    },
+    {
+        "name": "invoice-dispute",
+        "queue": "billing",
+        "kinds": ["dispute"],
+        "calendar": "office",
+        "first_response": "1h",
+        "resolution": "same business day",
+        "warn_at": "80%",
+        "pause_in": ["waiting_on_customer"],
+    },
+    {
+        "name": "support-p1",
+        "queue": "support",
+        "priorities": [1],
+        "calendar": "24x7",
+        "first_response": "15m",
+        "resolution": "4h",
+        "warn_at": "10m",
+    },
+    {
+        "name": "support",
+        "queue": "support",
+        "calendar": "office",
+        "first_response": "30m",
+        "resolution": "16h",
+        "warn_at": "80%",
+        "pause_in": ["waiting_on_customer"],
+    },
+    {
+        "name": "onboarding",
+        "queue": "onboarding",
+        "calendar": "office",
+        "first_response": "4h",
+        "resolution": "next business day",
+        "warn_at": "80%",
+    },
 ]
 
 PROCESSES = [
@@ -276,42 +406,79 @@ PROCESSES = [
 ]
 
 SUPPORT_TITLES = [
-    "VPN drops every few minutes for {client}", "Printer on 2nd floor offline at {client}",
-    "Outlook keeps asking for password ({client})", "New starter laptop setup for {client}",
-    "Shared drive permissions wrong after move", "Wi-Fi slow in meeting rooms at {client}",
-    "MFA reset for user at {client}", "Backup job failed overnight for {client}",
-    "Website SSL certificate expiring for {client}", "Teams calls dropping audio",
-    "Server disk at 92% on {client} file server", "Email bouncing from {client} domain",
-    "Phone system voicemail not delivering", "Laptop won't boot after update",
-    "Request: add user to finance group", "Antivirus alert on workstation at {client}",
-    "Password manager sync failing", "Cannot print to PDF in ERP", "Slow logins on RDS farm",
+    "VPN drops every few minutes for {client}",
+    "Printer on 2nd floor offline at {client}",
+    "Outlook keeps asking for password ({client})",
+    "New starter laptop setup for {client}",
+    "Shared drive permissions wrong after move",
+    "Wi-Fi slow in meeting rooms at {client}",
+    "MFA reset for user at {client}",
+    "Backup job failed overnight for {client}",
+    "Website SSL certificate expiring for {client}",
+    "Teams calls dropping audio",
+    "Server disk at 92% on {client} file server",
+    "Email bouncing from {client} domain",
+    "Phone system voicemail not delivering",
+    "Laptop won't boot after update",
+    "Request: add user to finance group",
+    "Antivirus alert on workstation at {client}",
+    "Password manager sync failing",
+    "Cannot print to PDF in ERP",
+    "Slow logins on RDS farm",
     "Scanner to email broken at {client}",
 ]
 SALES_TITLES = [
-    "Inbound: {client} asks about managed IT", "Website form: {client} needs M365 migration",
-    "Referral: {client} wants backup quote", "Inbound call: {client} office move", "{client} asks for security audit",
+    "Inbound: {client} asks about managed IT",
+    "Website form: {client} needs M365 migration",
+    "Referral: {client} wants backup quote",
+    "Inbound call: {client} office move",
+    "{client} asks for security audit",
 ]
 BILLING_TITLES = [
-    "Invoice dispute: {client} October hours", "Invoice dispute: duplicate licence charge ({client})",
-    "Update billing contact for {client}", "Credit note request from {client}", "Payment not matched: {client}",
+    "Invoice dispute: {client} October hours",
+    "Invoice dispute: duplicate licence charge ({client})",
+    "Update billing contact for {client}",
+    "Credit note request from {client}",
+    "Payment not matched: {client}",
 ]
 ONBOARDING_TITLES = [
-    "Onboard {client}: accounts and access", "Collect network diagram from {client}", "Welcome pack for {client}",
+    "Onboard {client}: accounts and access",
+    "Collect network diagram from {client}",
+    "Welcome pack for {client}",
 ]
 PROJECT_TITLES = [
-    "Migrate {client} mail to M365", "Replace core switch at {client}", "Kubernetes upgrade for hosting cluster",
-    "Firewall renewal and rule clean-up for {client}", "Rebuild monitoring stack", "Office move cabling for {client}",
-    "Patch cycle automation", "Backup appliance replacement at {client}",
+    "Migrate {client} mail to M365",
+    "Replace core switch at {client}",
+    "Kubernetes upgrade for hosting cluster",
+    "Firewall renewal and rule clean-up for {client}",
+    "Rebuild monitoring stack",
+    "Office move cabling for {client}",
+    "Patch cycle automation",
+    "Backup appliance replacement at {client}",
 ]
 CLIENTS = [
-    "Acme Dental", "Brightwater Legal", "Cobalt Architects", "Dunmore Estates", "Evergreen Vets", "Foxglove Design",
-    "Granite Accounting", "Harbour Physio", "Ironbridge Charity", "Juniper Schools", "Kestrel Logistics", "Larch & Co",
+    "Acme Dental",
+    "Brightwater Legal",
+    "Cobalt Architects",
+    "Dunmore Estates",
+    "Evergreen Vets",
+    "Foxglove Design",
+    "Granite Accounting",
+    "Harbour Physio",
+    "Ironbridge Charity",
+    "Juniper Schools",
+    "Kestrel Logistics",
+    "Larch & Co",
 ]
 SUPPORT_STAFF = ["alice", "bob", "carol", "dev"]
 COMMENTS = [
-    "Called the user, reproducing now.", "Applied the fix, asked the user to confirm.",
-    "Waiting for the client's IT contact.", "Escalated to infra.", "Confirmed working, closing.",
-    "Remote session booked for this afternoon.", "Logs attached to the ticket.",
+    "Called the user, reproducing now.",
+    "Applied the fix, asked the user to confirm.",
+    "Waiting for the client's IT contact.",
+    "Escalated to infra.",
+    "Confirmed working, closing.",
+    "Remote session booked for this afternoon.",
+    "Logs attached to the ticket.",
 ]
 
 
@@ -332,14 +499,33 @@ def iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def make_item(queue: str, kind: str, title: str, created: datetime, *, owner_pool: list[str],
-              triage: str, close_hours: float | None, first_resp_min: float, estimate: float | None,
-              priority: int = 3, done_state: str = "done", work_state: str = "in_progress",
-              waiting: bool = False, comments: int = 1, before_done: tuple[str, ...] = ()) -> dict[str, Any]:
+def make_item(
+    queue: str,
+    kind: str,
+    title: str,
+    created: datetime,
+    *,
+    owner_pool: list[str],
+    triage: str,
+    close_hours: float | None,
+    first_resp_min: float,
+    estimate: float | None,
+    priority: int = 3,
+    done_state: str = "done",
+    work_state: str = "in_progress",
+    waiting: bool = False,
+    comments: int = 1,
+    before_done: tuple[str, ...] = (),
+) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "queue": queue, "kind": kind, "title": title, "priority": f"P{priority}",
-        "created": iso(created), "requester": f"{title.split(' ')[-1].strip('()').lower()}@client.example"
-        if False else rng.choice(["client portal", "email", "phone", "web form"]),
+        "queue": queue,
+        "kind": kind,
+        "title": title,
+        "priority": f"P{priority}",
+        "created": iso(created),
+        "requester": f"{title.split(' ')[-1].strip('()').lower()}@client.example"
+        if False
+        else rng.choice(["client portal", "email", "phone", "web form"]),
     }
     if estimate is not None:
         item["estimate"] = estimate
@@ -371,7 +557,9 @@ def make_item(queue: str, kind: str, title: str, created: datetime, *, owner_poo
         if end < ANCHOR - timedelta(minutes=10):
             for n, state in enumerate(before_done):
                 step = end - timedelta(hours=len(before_done) - n)
-                history.append({"at": iso(max(step, t + timedelta(minutes=1 + n))), "by": owner, "to": state})
+                history.append(
+                    {"at": iso(max(step, t + timedelta(minutes=1 + n))), "by": owner, "to": state}
+                )
             history.append({"at": iso(end), "by": owner, "to": done_state})
     item["history"] = [h for h in history if h["at"] <= iso(ANCHOR)]
     return item
@@ -379,7 +567,7 @@ def make_item(queue: str, kind: str, title: str, created: datetime, *, owner_poo
 
 def support_items() -> list[dict[str, Any]]:
     out = []
-    for i in range(170):
+    for _ in range(170):
         offset = rng.uniform(0, 56)
         created = weekday_at(offset)
         if created > ANCHOR - timedelta(hours=2):
@@ -390,20 +578,50 @@ def support_items() -> list[dict[str, Any]]:
         prio = rng.choices([1, 2, 3, 4], weights=[1, 4, 10, 3])[0]
         first = rng.lognormvariate(2.8 - week * 0.08, 0.7)
         title = rng.choice(SUPPORT_TITLES).format(client=rng.choice(CLIENTS))
-        out.append(make_item("support", rng.choice(["incident", "request", "incident", "question"]), title, created,
-                             owner_pool=SUPPORT_STAFF, triage="alice", close_hours=close, first_resp_min=first,
-                             estimate=rng.choice([0.5, 1, 1, 2, 2, 3, 4]), priority=prio,
-                             waiting=rng.random() < 0.25, comments=rng.randint(0, 3)))
+        out.append(
+            make_item(
+                "support",
+                rng.choice(["incident", "request", "incident", "question"]),
+                title,
+                created,
+                owner_pool=SUPPORT_STAFF,
+                triage="alice",
+                close_hours=close,
+                first_resp_min=first,
+                estimate=rng.choice([0.5, 1, 1, 2, 2, 3, 4]),
+                priority=prio,
+                waiting=rng.random() < 0.25,
+                comments=rng.randint(0, 3),
+            )
+        )
     # live work near "now": fresh tickets with running SLA clocks
     fresh = [(-3, 1), (-9, 3), (-14, 2), (-22, 3), (-26, 2), (-41, 3), (-95, 3), (-150, 2)]
     for minutes, prio in fresh:
         created = ANCHOR + timedelta(minutes=minutes)
         title = rng.choice(SUPPORT_TITLES).format(client=rng.choice(CLIENTS))
-        out.append({"queue": "support", "kind": "incident", "title": title, "priority": f"P{prio}",
-                    "created": iso(created), "requester": "client portal", "estimate": rng.choice([1, 2])})
+        out.append(
+            {
+                "queue": "support",
+                "kind": "incident",
+                "title": title,
+                "priority": f"P{prio}",
+                "created": iso(created),
+                "requester": "client portal",
+                "estimate": rng.choice([1, 2]),
+            }
+        )
     # The worked SLA case: a ticket at Friday 16:45 with 30 working minutes is due Monday 09:15
-    out.append({"queue": "support", "kind": "incident", "title": "Accounts server unreachable for Granite Accounting",
-                "priority": "P3", "created": iso(ANCHOR), "requester": "phone", "estimate": 2})
+    out.append(
+        {
+            "queue": "support",
+            "kind": "incident",
+            "title": "Accounts server unreachable for Granite Accounting",
+            "priority": "P3",
+            "created": iso(ANCHOR),
+            "requester": "phone",
+            "estimate": 2,
+        }
+    )
     return out
 
 
@@ -414,29 +632,77 @@ def sales_items() -> list[dict[str, Any]]:
         title = rng.choice(SALES_TITLES).format(client=rng.choice(CLIENTS))
         first = rng.lognormvariate(1.3, 0.9)  # minutes: usually under 5, sometimes not
         state = rng.choices(["contract_signed", "lost", None], weights=[3, 4, 2])[0]
-        item = make_item("sales", "lead", title, created, owner_pool=["frank", "grace"], triage="frank",
-                         close_hours=rng.uniform(24, 300) if state else None, first_resp_min=first,
-                         estimate=1, work_state="contacted", done_state=state or "lost", comments=1)
+        item = make_item(
+            "sales",
+            "lead",
+            title,
+            created,
+            owner_pool=["frank", "grace"],
+            triage="frank",
+            close_hours=rng.uniform(24, 300) if state else None,
+            first_resp_min=first,
+            estimate=1,
+            work_state="contacted",
+            done_state=state or "lost",
+            comments=1,
+        )
         if state == "contract_signed":
             hist = item["history"]
             if hist and hist[-1].get("to") == "contract_signed":
-                hist.insert(len(hist) - 1, {"at": hist[-1]["at"], "by": hist[-1]["by"], "to": "proposal"})
+                hist.insert(
+                    len(hist) - 1, {"at": hist[-1]["at"], "by": hist[-1]["by"], "to": "proposal"}
+                )
         out.append(item)
     # proposals out, ready for "contract signed" (the demo's delivery chain starts here)
-    for n, (title, owner) in enumerate([
-        ("Referral: Harbour Physio wants managed IT and backup", "grace"),
-        ("Inbound: Cobalt Architects asks for an office move project", "frank"),
-    ]):
+    for n, (title, owner) in enumerate(
+        [
+            ("Referral: Harbour Physio wants managed IT and backup", "grace"),
+            ("Inbound: Cobalt Architects asks for an office move project", "frank"),
+        ]
+    ):
         created = ANCHOR - timedelta(days=8 - n * 4, hours=4)
-        out.append({"queue": "sales", "kind": "lead", "title": title, "priority": "P2", "created": iso(created),
-                    "requester": "web form", "estimate": 1,
-                    "history": [{"at": iso(created + timedelta(minutes=3)), "by": "frank", "assign": owner},
-                                {"at": iso(created + timedelta(minutes=4)), "by": owner, "to": "contacted"},
-                                {"at": iso(created + timedelta(days=1, hours=2)), "by": owner, "to": "proposal"}]})
-    out.append({"queue": "sales", "kind": "lead", "title": "Website form: Kestrel Logistics wants a managed IT quote",
-                "priority": "P2", "created": iso(ANCHOR - timedelta(minutes=2)), "requester": "web form", "estimate": 1})
-    out.append({"queue": "sales", "kind": "lead", "title": "Inbound call: Juniper Schools asks about Chromebook support",
-                "priority": "P2", "created": iso(ANCHOR - timedelta(minutes=11)), "requester": "phone", "estimate": 1})
+        out.append(
+            {
+                "queue": "sales",
+                "kind": "lead",
+                "title": title,
+                "priority": "P2",
+                "created": iso(created),
+                "requester": "web form",
+                "estimate": 1,
+                "history": [
+                    {"at": iso(created + timedelta(minutes=3)), "by": "frank", "assign": owner},
+                    {"at": iso(created + timedelta(minutes=4)), "by": owner, "to": "contacted"},
+                    {
+                        "at": iso(created + timedelta(days=1, hours=2)),
+                        "by": owner,
+                        "to": "proposal",
+                    },
+                ],
+            }
+        )
+    out.append(
+        {
+            "queue": "sales",
+            "kind": "lead",
+            "title": "Website form: Kestrel Logistics wants a managed IT quote",
+            "priority": "P2",
+            "created": iso(ANCHOR - timedelta(minutes=2)),
+            "requester": "web form",
+            "estimate": 1,
+        }
+    )
+    out.append(
+        {
+            "queue": "sales",
+            "kind": "lead",
+            "title": "Inbound call: Juniper Schools asks about Chromebook support",
+            "priority": "P2",
+            "created": iso(ANCHOR - timedelta(minutes=11)),
+            "requester": "phone",
+            "estimate": 1,
+        }
+    )
     return out
 
 
@@ -446,17 +712,43 @@ def billing_items() -> list[dict[str, Any]]:
         created = weekday_at(rng.uniform(0, 55.8))
         title = rng.choice(BILLING_TITLES).format(client=rng.choice(CLIENTS))
         kind = "dispute" if title.startswith("Invoice dispute") else "request"
-        out.append(make_item("billing", kind, title, created, owner_pool=["erin", "erin", "dana"], triage="erin",
-                             close_hours=rng.uniform(2, 40), first_resp_min=rng.uniform(10, 120), estimate=1.5,
-                             comments=1))
+        out.append(
+            make_item(
+                "billing",
+                kind,
+                title,
+                created,
+                owner_pool=["erin", "erin", "dana"],
+                triage="erin",
+                close_hours=rng.uniform(2, 40),
+                first_resp_min=rng.uniform(10, 120),
+                estimate=1.5,
+                comments=1,
+            )
+        )
     for n, client in enumerate(["Dunmore Estates", "Harbour Physio", "Foxglove Design"]):
         created = ANCHOR - timedelta(days=2 + n, hours=3)
-        out.append({"queue": "billing", "kind": "dispute", "title": f"Refund request: {client} overbilled hours",
-                    "priority": "P2", "created": iso(created), "requester": "email", "estimate": 1, "owner": "erin",
-                    "history": [{"at": iso(created + timedelta(minutes=40)), "by": "erin", "to": "in_progress"},
-                                {"at": iso(created + timedelta(hours=2)), "by": "erin",
-                                 "comment": "Hours confirmed over-billed; refund proposed, needs a lead's approval."}],
-                    "approval": "refunded"})
+        out.append(
+            {
+                "queue": "billing",
+                "kind": "dispute",
+                "title": f"Refund request: {client} overbilled hours",
+                "priority": "P2",
+                "created": iso(created),
+                "requester": "email",
+                "estimate": 1,
+                "owner": "erin",
+                "history": [
+                    {"at": iso(created + timedelta(minutes=40)), "by": "erin", "to": "in_progress"},
+                    {
+                        "at": iso(created + timedelta(hours=2)),
+                        "by": "erin",
+                        "comment": "Hours confirmed over-billed; refund proposed, needs a lead's approval.",
+                    },
+                ],
+                "approval": "refunded",
+            }
+        )
     return out
 
 
@@ -465,9 +757,20 @@ def onboarding_items() -> list[dict[str, Any]]:
     for _ in range(22):
         created = weekday_at(rng.uniform(0, 55))
         title = rng.choice(ONBOARDING_TITLES).format(client=rng.choice(CLIENTS))
-        out.append(make_item("onboarding", "onboarding", title, created, owner_pool=["kim", "bob"], triage="kim",
-                             close_hours=rng.uniform(8, 120), first_resp_min=rng.uniform(20, 300), estimate=2,
-                             comments=1))
+        out.append(
+            make_item(
+                "onboarding",
+                "onboarding",
+                title,
+                created,
+                owner_pool=["kim", "bob"],
+                triage="kim",
+                close_hours=rng.uniform(8, 120),
+                first_resp_min=rng.uniform(20, 300),
+                estimate=2,
+                comments=1,
+            )
+        )
     return out
 
 
@@ -477,9 +780,19 @@ def project_items() -> list[dict[str, Any]]:
         created = weekday_at(rng.uniform(0, 50))
         title = rng.choice(PROJECT_TITLES).format(client=rng.choice(CLIENTS))
         owner_pool = ["hiro", "ines", "dev"]
-        item = make_item("projects", "project", title, created, owner_pool=owner_pool, triage="hiro",
-                         close_hours=rng.uniform(40, 400), first_resp_min=rng.uniform(30, 600),
-                         estimate=rng.choice([8, 12, 16, 24]), comments=2, before_done=("ready_for_qa",))
+        item = make_item(
+            "projects",
+            "project",
+            title,
+            created,
+            owner_pool=owner_pool,
+            triage="hiro",
+            close_hours=rng.uniform(40, 400),
+            first_resp_min=rng.uniform(30, 600),
+            estimate=rng.choice([8, 12, 16, 24]),
+            comments=2,
+            before_done=("ready_for_qa",),
+        )
         out.append(item)
     # Dev carries the infra load: open, estimated work far beyond 40 h a week
     infra = [
@@ -493,25 +806,56 @@ def project_items() -> list[dict[str, Any]]:
     ]
     for n, (title, est, prio) in enumerate(infra):
         created = ANCHOR - timedelta(days=18 - n * 2, hours=5)
-        hist = [{"at": iso(created + timedelta(hours=1)), "by": "hiro", "assign": "dev"},
-                {"at": iso(created + timedelta(hours=2)), "by": "dev", "to": "in_progress"}]
+        hist = [
+            {"at": iso(created + timedelta(hours=1)), "by": "hiro", "assign": "dev"},
+            {"at": iso(created + timedelta(hours=2)), "by": "dev", "to": "in_progress"},
+        ]
         if n in (1, 5):  # stuck: nothing since early on
             pass
         else:
-            hist.append({"at": iso(ANCHOR - timedelta(days=rng.uniform(0.2, 1.5))), "by": "dev",
-                         "comment": rng.choice(COMMENTS)})
-        out.append({"ref": f"infra-{n}", "queue": "projects", "kind": "infra", "title": title, "priority": f"P{prio}",
-                    "created": iso(created), "requester": "internal", "estimate": est, "history": hist})
+            hist.append(
+                {
+                    "at": iso(ANCHOR - timedelta(days=rng.uniform(0.2, 1.5))),
+                    "by": "dev",
+                    "comment": rng.choice(COMMENTS),
+                }
+            )
+        out.append(
+            {
+                "ref": f"infra-{n}",
+                "queue": "projects",
+                "kind": "infra",
+                "title": title,
+                "priority": f"P{prio}",
+                "created": iso(created),
+                "requester": "internal",
+                "estimate": est,
+                "history": hist,
+            }
+        )
     # blockers: the VPN tunnel waits for the firewall renewal; the monitoring rebuild for the k8s upgrade
     out[-3]["blocked_by"] = ["infra-0"]
     out[-2]["blocked_by"] = ["infra-1"]
     # work in QA, handed off by the "ready for QA" transition
-    for n, title in enumerate(["Migrate Larch & Co mail to M365", "Office move cabling for Acme Dental"]):
+    for n, title in enumerate(
+        ["Migrate Larch & Co mail to M365", "Office move cabling for Acme Dental"]
+    ):
         created = ANCHOR - timedelta(days=9 + n * 3)
-        out.append({"queue": "projects", "kind": "project", "title": title, "priority": "P3",
-                    "created": iso(created), "requester": "internal", "estimate": 6,
-                    "history": [{"at": iso(created + timedelta(hours=1)), "by": "hiro", "assign": "ines"},
-                                {"at": iso(created + timedelta(hours=2)), "by": "ines", "to": "in_progress"}]})
+        out.append(
+            {
+                "queue": "projects",
+                "kind": "project",
+                "title": title,
+                "priority": "P3",
+                "created": iso(created),
+                "requester": "internal",
+                "estimate": 6,
+                "history": [
+                    {"at": iso(created + timedelta(hours=1)), "by": "hiro", "assign": "ines"},
+                    {"at": iso(created + timedelta(hours=2)), "by": "ines", "to": "in_progress"},
+                ],
+            }
+        )
     return out
 
 
@@ -519,13 +863,29 @@ def unowned_items() -> list[dict[str, Any]]:
     out = []
     for n in range(5):
         created = ANCHOR - timedelta(hours=5 + n * 7)
-        out.append({"queue": "support", "kind": "request", "title": rng.choice(SUPPORT_TITLES).format(client=rng.choice(CLIENTS)),
-                    "priority": "P3", "created": iso(created), "requester": "email", "estimate": 1})
+        out.append(
+            {
+                "queue": "support",
+                "kind": "request",
+                "title": rng.choice(SUPPORT_TITLES).format(client=rng.choice(CLIENTS)),
+                "priority": "P3",
+                "created": iso(created),
+                "requester": "email",
+                "estimate": 1,
+            }
+        )
     return out
 
 
 def main() -> None:
-    items = support_items() + sales_items() + billing_items() + onboarding_items() + project_items() + unowned_items()
+    items = (
+        support_items()
+        + sales_items()
+        + billing_items()
+        + onboarding_items()
+        + project_items()
+        + unowned_items()
+    )
     items.sort(key=lambda i: i["created"])
     data = {
         "description": "Sample data: a 12-person IT services shop over 8 weeks (generated by sample_data/generate.py).",
