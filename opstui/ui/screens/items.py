@@ -216,7 +216,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.focus_key = None
         self._show_filter()
         table = self.query_one(ItemTable)
-        table.set_ids([], keep_cursor=False)
+        table.set_ids([], keep_cursor=False, loading=True)
         self.load_ids()
 
     def action_search(self) -> None:

@@ -14,6 +14,9 @@ from .grid import Cell, Column, GridView
 
 #: Rows fetched around the visible window per request.
 PAGE = 120
+#: What an empty list says before its ids have arrived, and after.
+LOADING = "loading\u2026"
+EMPTY = "no items match"
 
 
 class ItemTable(GridView):
@@ -38,7 +41,7 @@ class ItemTable(GridView):
             self.ids = ids
 
     def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
-        super().__init__(self.COLUMNS, id=id, empty_text="no items match")
+        super().__init__(self.COLUMNS, id=id, empty_text=LOADING)
         self._now = now
         self.ids: list[int] = []
         self.records: dict[int, ItemRecord] = {}
@@ -62,7 +65,9 @@ class ItemTable(GridView):
             return None
         return item_cells(rec, self._now())
 
-    def set_ids(self, ids: list[int], *, keep_cursor: bool = True) -> None:
+    def set_ids(self, ids: list[int], *, keep_cursor: bool = True, loading: bool = False) -> None:
+        """Show these ids (``loading``: a new query is on its way, say so while empty)."""
+        self.empty_text = LOADING if loading else EMPTY
         key = self.cursor_key if keep_cursor else None
         self.ids = list(ids)
         self._requested.clear()
