@@ -61,8 +61,12 @@ class QueuesPane(Pane):
     def __init__(self) -> None:
         super().__init__("Queues", self.COLUMNS, id="queues", empty_text="no queues yet")
         self.stats: tuple[QueueStat, ...] = ()
+        self._shown_minute = ""
 
     def show(self, stats: Sequence[QueueStat], now: datetime) -> None:
+        if tuple(stats) == self.stats and self._shown_minute == now.strftime("%H%M"):
+            return  # nothing changed (the ages shown change by the minute at most)
+        self._shown_minute = now.strftime("%H%M")
         self.stats = tuple(stats)
         rows = []
         for q in stats:
@@ -129,6 +133,8 @@ class OwnersPane(Pane):
     def show(self, stats: Sequence[OwnerStat]) -> None:
         # the unowned row first: never scrolled out of sight
         stats = sorted(stats, key=lambda p: p.id is not None)
+        if tuple(stats) == self.stats and self.row_count():
+            return
         self.stats = tuple(stats)
         rows = []
         for p in stats:
@@ -188,6 +194,8 @@ class CapacityPane(Pane):
     def show(self, stats: Sequence[OwnerStat]) -> None:
         people = [p for p in stats if p.id is not None and p.active]
         people.sort(key=lambda p: (-(p.load or 0.0), p.handle or ""))
+        if tuple(people) == self.stats and self.row_count():
+            return  # the same people with the same load: nothing to redraw
         self.stats = tuple(people)
         self._summary = busiest_summary(people)
         self.border_subtitle = self._summary
@@ -249,6 +257,8 @@ class SlaPane(Pane):
         self._announced: set[str] = set()
 
     def show(self, rows: Sequence[SlaRow]) -> None:
+        if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
+            return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
 
         def order(r: SlaRow) -> tuple[float, int]:
