@@ -136,6 +136,10 @@ class OpsApp(App[None]):
             )
         self.request_panes(PANES)
         self.set_interval(1.0, self._tick, name="tick")
+        # The watcher and the housekeeping schedule start once the first panes are on
+        # screen (see on_panes_loaded): they would only compete with the first paint.
+
+    def _after_first_paint(self) -> None:
         if self.housekeeping:
             self._load_schedule()
         if self.watch:
@@ -328,6 +332,8 @@ class OpsApp(App[None]):
         old = self.pane_data
         if data.cursor is not None and not self.loaded:
             self.event_cursor = max(self.event_cursor, data.cursor)
+        if not self.loaded:
+            self.call_after_refresh(self._after_first_paint)
         self.loaded = True
         self.pane_data = PaneData(
             queues=data.queues if data.queues is not None else (old.queues if old else ()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
+from textual.geometry import Region
 from textual.message import Message
 
 from ...store.queries import ItemRecord
@@ -47,6 +48,8 @@ class ItemTable(GridView):
         self.records: dict[int, ItemRecord] = {}
         self._requested: set[int] = set()
         self._check_pending = False
+        #: (first visible row, due cell of each visible row) at the last tick
+        self._due_shown: tuple[int, list[Cell | None]] = (-1, [])
 
     # --- source ------------------------------------------------------------------------
 
@@ -98,6 +101,24 @@ class ItemTable(GridView):
     def cursor_record(self) -> ItemRecord | None:
         key = self.cursor_key
         return self.records.get(key) if isinstance(key, int) else None
+
+    def tick(self) -> None:
+        """Once a second: redraw only the visible rows whose countdown text changed."""
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height - self._header_lines)
+        now = self._now()
+        shown: list[Cell | None] = []
+        for i in self.ids[top : top + height]:
+            rec = self.records.get(i)
+            shown.append(item_cells(rec, now)[7] if rec is not None and rec.is_open else None)
+        old = self._due_shown
+        self._due_shown = (top, shown)
+        if old[0] != top or len(old[1]) != len(shown):
+            return  # scrolled or reloaded: that already redrew
+        width = self.size.width
+        for n, (a, b) in enumerate(zip(old[1], shown, strict=True)):
+            if a != b:
+                self.refresh(Region(0, n + self._header_lines, width, 1))
 
     # --- fetching ----------------------------------------------------------------------
 
