@@ -32,6 +32,8 @@ except (OSError, ValueError, IndexError):
     STARTED_AGO = 0.0
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Worker groups that run as long as the app does (not part of a paint).
+LIFELONG = {"sync"}
 sys.path.insert(0, str(ROOT))
 
 
@@ -58,7 +60,8 @@ def main() -> int:
         quiet = 0
         while time.perf_counter() < deadline:
             await p.pause(0.005)
-            busy = any(not w.is_finished for w in app.workers)
+            # the live-sync watcher runs for the app's lifetime: it is not "loading"
+            busy = any(not w.is_finished and w.group not in LIFELONG for w in app.workers)
             loading = bool(app.screen.query(LoadingIndicator)) or any(
                 getattr(w, "loading", False) for w in app.screen.walk_children()
             )

@@ -89,6 +89,7 @@ class OpsApp(App[None]):
         self.compact = self.force_compact
         self._panes_loading = False
         self._panes_pending: set[str] = set()
+        self._panes_stale: set[str] = set()
         self.default_estimate = _default_estimate()
         #: Record SLA crossings and run due processes from this terminal (real time only:
         #: a what-if ``--now`` view or a read-only database never writes history).
@@ -135,6 +136,10 @@ class OpsApp(App[None]):
             )
         self.request_panes(PANES)
         self.set_interval(1.0, self._tick, name="tick")
+        # The watcher and the housekeeping schedule start once the first panes are on
+        # screen (see on_panes_loaded): they would only compete with the first paint.
+
+    def _after_first_paint(self) -> None:
         if self.housekeeping:
             self._load_schedule()
         if self.watch:
@@ -167,7 +172,9 @@ class OpsApp(App[None]):
             async for update in feed.updates():
                 self.refresh_from_events(update.events)
                 for n in update.notices:
-                    self.notify(clean(n.message), title=clean(n.title), severity=n.severity, markup=False)
+                    self.notify(
+                        clean(n.message), title=clean(n.title), severity=n.severity, markup=False
+                    )
                 if update.notices and self.config.bell:
                     self.bell()
         finally:
@@ -197,7 +204,9 @@ class OpsApp(App[None]):
         )
         if self.housekeeping and not self._housekeeping_busy:
             now = self.clock.now()
-            if any(t is not None and t <= now for t in (self.next_sla_check, self.next_process_run)):
+            if any(
+                t is not None and t <= now for t in (self.next_sla_check, self.next_process_run)
+            ):
                 self._housekeeping_busy = True
                 self._housekeeping()
         if screen is None or not screen.children:
@@ -267,14 +276,36 @@ class OpsApp(App[None]):
 
     # --- loading panes -----------------------------------------------------------------
 
+    def main_in_view(self) -> bool:
+        """Is the dashboard the screen the user sees (possibly under a dialog)?"""
+        from textual.screen import ModalScreen
+
+        from .screens.main import MainScreen
+
+        for screen in reversed(self.screen_stack):
+            if not isinstance(screen, ModalScreen):
+                return isinstance(screen, MainScreen)
+        return False
+
     def request_panes(self, names: set[str] | frozenset[str]) -> None:
-        """Reload these panes; a load never overlaps itself (changes meanwhile queue up)."""
+        """Reload these panes; a load never overlaps itself (changes meanwhile queue up).
+        While another screen hides the dashboard the panes are only marked stale: they
+        reload when it comes back (:meth:`resume_panes`)."""
+        if self.loaded and names and not self.main_in_view():
+            self._panes_stale |= set(names)
+            return
         self._panes_pending |= set(names)
         if not self._panes_loading and self._panes_pending:
             names = frozenset(self._panes_pending)
             self._panes_pending.clear()
             self._panes_loading = True
             self._load_panes(names)
+
+    def resume_panes(self) -> None:
+        """The dashboard is back in view: reload what changed while it was hidden."""
+        stale, self._panes_stale = self._panes_stale, set()
+        if stale:
+            self.request_panes(stale)
 
     @work(thread=True, exclusive=True, group="panes", exit_on_error=False)
     def _load_panes(self, names: frozenset[str]) -> None:
@@ -301,6 +332,8 @@ class OpsApp(App[None]):
         old = self.pane_data
         if data.cursor is not None and not self.loaded:
             self.event_cursor = max(self.event_cursor, data.cursor)
+        if not self.loaded:
+            self.call_after_refresh(self._after_first_paint)
         self.loaded = True
         self.pane_data = PaneData(
             queues=data.queues if data.queues is not None else (old.queues if old else ()),
@@ -332,7 +365,7 @@ class OpsApp(App[None]):
         created = people = queues = everything = False
         for e in new:
             if e.item_id is not None or e.entity == "item":
-                panes |= PANES
+                panes |= panes_for_item_field(e.field)
                 if e.item_id is not None:
                     item_ids.add(e.item_id)
                 if e.field == "created":
@@ -627,6 +660,32 @@ class OpsApp(App[None]):
         if hasattr(screen, "set_class"):
             screen.set_class(self.compact, "-compact")
         return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
+
+
+#: Which panes an item event can change, by event field (a field not listed: all of them).
+#: Queues count open/new/unowned/breaching items; Owners and Capacity count open items,
+#: late items and estimate hours per owner; SLA lists open items with their due times,
+#: owner and title.
+_ITEM_FIELD_PANES: dict[str, frozenset[str]] = {
+    "comment": frozenset(),
+    "body": frozenset(),
+    "description": frozenset(),
+    "blocked_by": frozenset(),
+    "unblocked_by": frozenset(),
+    "followup": frozenset(),
+    "notify": frozenset(),
+    "approval": frozenset(),
+    "approval_requested": frozenset(),
+    "title": frozenset({"sla"}),
+    "owner": frozenset({"queues", "owners", "sla"}),
+    "estimate_hours": frozenset({"owners"}),
+    "estimate": frozenset({"owners"}),
+}
+
+
+def panes_for_item_field(field: str | None) -> frozenset[str]:
+    """The panes an item event with this field may change."""
+    return _ITEM_FIELD_PANES.get(field or "", PANES)
 
 
 def make_app(

@@ -140,6 +140,12 @@ async def test_priority_and_estimate(shop_db, make):
         await settle(pilot, app)
         it = item(shop_db, "SUP-4")
         assert (it.priority, it.estimate_hours) == (1, 7.5)
+        # the hidden dashboard reloads its panes when it comes back into view
+        assert app._panes_stale
+        while not isinstance(app.screen, MainScreen):
+            await pilot.press("escape")
+            await settle(pilot, app)
+        assert not app._panes_stale
         owners = app.pane_data.owners
         assert next(s for s in owners if s.handle == "bob").hours == 7.5 + 6 + 3
 
@@ -395,3 +401,33 @@ async def test_q_types_in_inputs_and_cancels_pickers(shop_db, make):
         await pilot.press("q")  # closes the picker, never quits from a dialog
         await settle(pilot, app)
         assert app.is_running and isinstance(app.screen, ItemListScreen)
+
+
+async def test_events_reload_only_the_panes_they_touch(shop_db, make):
+    from opstui.services import items
+
+    app = make(shop_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        loads: list[set[str]] = []
+        real = app.request_panes
+        app.request_panes = lambda names: (loads.append(set(names)), real(names))  # type: ignore[method-assign]
+
+        def apply() -> None:
+            with shop_db.read() as conn:
+                app.refresh_from_events(q.events_after(conn, app.event_cursor))
+
+        items.comment(shop_db, "INF-3", "a note")  # touches no pane
+        apply()
+        assert loads == []
+        it = item(shop_db, "INF-3")
+        items.edit_item(shop_db, "INF-3", expected_version=it.version, title="New title")
+        apply()
+        assert loads == [{"sla"}]
+        loads.clear()
+        items.assign(shop_db, "INF-3", "alice")
+        apply()
+        assert loads == [{"queues", "owners", "sla"}]
+        await settle(pilot, app)
+        alice = next(s for s in app.pane_data.owners if s.handle == "alice")
+        assert alice.open == 3

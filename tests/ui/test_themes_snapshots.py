@@ -26,14 +26,20 @@ async def _ready(pilot) -> None:
 
 
 def test_main_screen_opstui_dark(shop_db, make, snap_compare):
-    assert snap_compare(make(shop_db, _themed("opstui-dark")), terminal_size=SIZE, run_before=_ready)
+    assert snap_compare(
+        make(shop_db, _themed("opstui-dark")), terminal_size=SIZE, run_before=_ready
+    )
 
 
 def test_main_screen_opstui_light(shop_db, make, snap_compare):
-    assert snap_compare(make(shop_db, _themed("opstui-light")), terminal_size=SIZE, run_before=_ready)
+    assert snap_compare(
+        make(shop_db, _themed("opstui-light")), terminal_size=SIZE, run_before=_ready
+    )
 
 
-@pytest.mark.parametrize("theme", ["opstui-dark", "opstui-light", "opstui-high-contrast", "opstui-256"])
+@pytest.mark.parametrize(
+    "theme", ["opstui-dark", "opstui-light", "opstui-high-contrast", "opstui-256"]
+)
 async def test_every_theme_renders_the_main_screen(shop_db, make, theme: str) -> None:
     app = make(shop_db, _themed(theme))
     async with app.run_test(size=SIZE) as pilot:

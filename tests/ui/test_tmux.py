@@ -53,7 +53,7 @@ class Tmux:
     def send(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
@@ -95,7 +95,11 @@ def test_triage_in_tmux(tmp_path: Path) -> None:
         tmux.wait_for("(unowned)")
         tmux.send("Enter")  # the support queue
         tmux.wait_for("Filter: queue=support")
-        tmux.wait_for("SUP-6")  # rows arrive from a worker after the filter line
+        # The rows arrive from a worker after the filter line (the list says "loading…"
+        # meanwhile): wait for the count the complete id list brings, then for the rows.
+        screen = tmux.wait_for("items)", timeout=60)
+        assert "no items match" not in screen
+        tmux.wait_for("SUP-6", timeout=60)
         tmux.send("G")  # last row: SUP-1
         tmux.send("a")
         tmux.wait_for("Enter to assign")

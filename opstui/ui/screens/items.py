@@ -188,12 +188,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         if not self.query(ItemTable):
             return
         table = self.query_one(ItemTable)
-        top = round(table.scroll_y)
-        for i in table.ids[top : top + table.size.height]:
-            rec = table.records.get(i)
-            if rec is not None and rec.is_open and rec.next_due_at is not None:
-                table.refresh()
-                return
+        table.tick()
 
     # --- interaction -----------------------------------------------------------------------
 
@@ -216,7 +211,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.focus_key = None
         self._show_filter()
         table = self.query_one(ItemTable)
-        table.set_ids([], keep_cursor=False)
+        table.set_ids([], keep_cursor=False, loading=True)
         self.load_ids()
 
     def action_search(self) -> None:

@@ -58,6 +58,7 @@ class MainScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         app: Any = self.app
         app.update_compact()
+        app.resume_panes()
 
     # --- data ----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
+from textual.geometry import Region
 from textual.message import Message
 
 from ...store.queries import ItemRecord
@@ -14,6 +15,9 @@ from .grid import Cell, Column, GridView
 
 #: Rows fetched around the visible window per request.
 PAGE = 120
+#: What an empty list says before its ids have arrived, and after.
+LOADING = "loading\u2026"
+EMPTY = "no items match"
 
 
 class ItemTable(GridView):
@@ -38,12 +42,14 @@ class ItemTable(GridView):
             self.ids = ids
 
     def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
-        super().__init__(self.COLUMNS, id=id, empty_text="no items match")
+        super().__init__(self.COLUMNS, id=id, empty_text=LOADING)
         self._now = now
         self.ids: list[int] = []
         self.records: dict[int, ItemRecord] = {}
         self._requested: set[int] = set()
         self._check_pending = False
+        #: (first visible row, due cell of each visible row) at the last tick
+        self._due_shown: tuple[int, list[Cell | None]] = (-1, [])
 
     # --- source ------------------------------------------------------------------------
 
@@ -62,7 +68,9 @@ class ItemTable(GridView):
             return None
         return item_cells(rec, self._now())
 
-    def set_ids(self, ids: list[int], *, keep_cursor: bool = True) -> None:
+    def set_ids(self, ids: list[int], *, keep_cursor: bool = True, loading: bool = False) -> None:
+        """Show these ids (``loading``: a new query is on its way, say so while empty)."""
+        self.empty_text = LOADING if loading else EMPTY
         key = self.cursor_key if keep_cursor else None
         self.ids = list(ids)
         self._requested.clear()
@@ -93,6 +101,24 @@ class ItemTable(GridView):
     def cursor_record(self) -> ItemRecord | None:
         key = self.cursor_key
         return self.records.get(key) if isinstance(key, int) else None
+
+    def tick(self) -> None:
+        """Once a second: redraw only the visible rows whose countdown text changed."""
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height - self._header_lines)
+        now = self._now()
+        shown: list[Cell | None] = []
+        for i in self.ids[top : top + height]:
+            rec = self.records.get(i)
+            shown.append(item_cells(rec, now)[7] if rec is not None and rec.is_open else None)
+        old = self._due_shown
+        self._due_shown = (top, shown)
+        if old[0] != top or len(old[1]) != len(shown):
+            return  # scrolled or reloaded: that already redrew
+        width = self.size.width
+        for n, (a, b) in enumerate(zip(old[1], shown, strict=True)):
+            if a != b:
+                self.refresh(Region(0, n + self._header_lines, width, 1))
 
     # --- fetching ----------------------------------------------------------------------
 

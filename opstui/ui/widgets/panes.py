@@ -8,7 +8,7 @@ times on every tick; it never touches the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.geometry import Region
@@ -61,8 +61,12 @@ class QueuesPane(Pane):
     def __init__(self) -> None:
         super().__init__("Queues", self.COLUMNS, id="queues", empty_text="no queues yet")
         self.stats: tuple[QueueStat, ...] = ()
+        self._shown_minute = ""
 
     def show(self, stats: Sequence[QueueStat], now: datetime) -> None:
+        if tuple(stats) == self.stats and self._shown_minute == now.strftime("%H%M"):
+            return  # nothing changed (the ages shown change by the minute at most)
+        self._shown_minute = now.strftime("%H%M")
         self.stats = tuple(stats)
         rows = []
         for q in stats:
@@ -129,6 +133,8 @@ class OwnersPane(Pane):
     def show(self, stats: Sequence[OwnerStat]) -> None:
         # the unowned row first: never scrolled out of sight
         stats = sorted(stats, key=lambda p: p.id is not None)
+        if tuple(stats) == self.stats and self.row_count():
+            return
         self.stats = tuple(stats)
         rows = []
         for p in stats:
@@ -188,6 +194,8 @@ class CapacityPane(Pane):
     def show(self, stats: Sequence[OwnerStat]) -> None:
         people = [p for p in stats if p.id is not None and p.active]
         people.sort(key=lambda p: (-(p.load or 0.0), p.handle or ""))
+        if tuple(people) == self.stats and self.row_count():
+            return  # the same people with the same load: nothing to redraw
         self.stats = tuple(people)
         self._summary = busiest_summary(people)
         self.border_subtitle = self._summary
@@ -247,8 +255,12 @@ class SlaPane(Pane):
         self.items: tuple[SlaRow, ...] = ()
         self._signature: tuple[object, ...] = ()
         self._announced: set[str] = set()
+        #: The soonest instant a shown countdown reaches zero (the tick scans only then).
+        self._next_crossing: datetime | None = None
 
     def show(self, rows: Sequence[SlaRow]) -> None:
+        if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
+            return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
 
         def order(r: SlaRow) -> tuple[float, int]:
@@ -256,6 +268,7 @@ class SlaPane(Pane):
             return (t.left.total_seconds() if t else float("inf"), r.id)
 
         self.items = tuple(sorted(rows, key=order))
+        self._next_crossing = None  # scan at the next tick
         self._signature = ()
         self.set_rows([Row(r.key, ()) for r in self.items])
         self.refresh()
@@ -311,11 +324,21 @@ class SlaPane(Pane):
                     if a != b:
                         self.refresh(Region(0, n + self._header_lines, width, 1))
         now = self._now()
+        if self._next_crossing is not None and now < self._next_crossing:
+            return []  # no countdown can have crossed zero yet: skip the scan
         breached = []
+        nxt: datetime | None = None
         for r in self.items:
             t = sla_view.nearest(r, now, r.warn_at)
-            if t is not None and t.state == "breached" and r.key not in self._announced:
-                self._announced.add(r.key)
-                if t.left.total_seconds() > -5:  # crossed since the last load
-                    breached.append(r)
+            if t is None:
+                continue
+            if t.state == "breached":
+                if r.key not in self._announced:
+                    self._announced.add(r.key)
+                    if t.left.total_seconds() > -5:  # crossed since the last load
+                        breached.append(r)
+            elif t.state != "paused":
+                due = now + t.left
+                nxt = due if nxt is None else min(nxt, due)
+        self._next_crossing = nxt if nxt is not None else now + timedelta(hours=1)
         return breached
