@@ -96,6 +96,20 @@ _ITEM_REQUESTER = select(ITEM.c.requester, ITEM.c.requester_id).where(
 )
 
 
+#: The item UPDATE a comment makes: ``updated_at`` (and ``first_response_at``), built once.
+_COMMENT_TOUCH = {
+    has_fr: update(ITEM)
+    .where(ITEM.c.id == bindparam("w_id"))
+    .values(
+        {
+            c: bindparam(f"v_{c}", type_=ITEM.c[c].type)
+            for c in (("updated_at", "first_response_at") if has_fr else ("updated_at",))
+        }
+    )
+    for has_fr in (False, True)
+}
+
+
 def _workflow_id(ctx: Ctx, item: q.ItemRecord) -> int:
     """The item's workflow, looked up once per transaction and item version."""
     memo: dict[tuple[int, int], int] | None = getattr(ctx, "_workflow_ids", None)
@@ -404,7 +418,8 @@ def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
     if item.first_response_at is None and not by_requester:
         values["first_response_at"] = ctx.now
         ctx.record("first_response", None, ctx.now, item_id=item.id, item_version=item.version)
-    ctx.conn.execute(update(ITEM).where(ITEM.c.id == item.id).values(**values))
+    stmt = _COMMENT_TOUCH[len(values) > 1]
+    ctx.conn.execute(stmt, {"w_id": item.id, **{f"v_{k}": v for k, v in values.items()}})
     if "first_response_at" in values:
         apply_sla(ctx, item.id)
     return int(comment_id)
