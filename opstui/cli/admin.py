@@ -8,15 +8,16 @@ import stat
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..domain.text import one_line
 from ..errors import StoreError
-from ..services import loader
-from ..services import people as people_svc
-from ..store import queries as q
 from .common import AppState, emit_json, opstui_group, pass_state, render_table
+
+if TYPE_CHECKING:
+    from ..store import queries as q
 
 
 @click.command("init")
@@ -88,6 +89,7 @@ def sample_file() -> Path:
 @pass_state
 def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
     """A fresh throwaway database from the sample data, then the dashboard."""
+    from ..services import loader
     from ..store.schema import open_database
 
     path = Path(demo_path) if demo_path else Path(tempfile.mkdtemp(prefix="opstui-demo-")) / "demo.db"
@@ -119,6 +121,8 @@ def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
 @pass_state
 def load_cmd(state: AppState, file: Path, dry_run: bool) -> None:
     """Load people, queues, calendars, SLA policies, workflows, processes and items from TOML."""
+    from ..services import loader
+
     db = state.open(create=True)
     report = loader.load_file(db, file, dry_run=dry_run)
     click.echo(f"{'checked' if dry_run else 'loaded'} {file.name}: {report.summary()}")
@@ -168,6 +172,8 @@ def people_ls(state: AppState, as_json: bool) -> None:
 def people_add(state: AppState, handle: str, name: str, team: str, capacity: str, skills: str,
                login: str | None, email: str) -> None:
     """Add a person."""
+    from ..services import people as people_svc
+
     db = state.open()
     p = people_svc.add_person(db, handle=handle, name=name, team=team, capacity=capacity,
                               skills=skills, login=login, email=email)
@@ -189,6 +195,8 @@ def people_edit(state: AppState, handle: str, name: str | None, team: str | None
                 skills: str | None, login: str | None, email: str | None, active: bool | None,
                 away: str | None) -> None:
     """Change a person."""
+    from ..services import people as people_svc
+
     period = None
     if away:
         start, _, end = away.partition("..")
@@ -212,6 +220,8 @@ def queues_grp() -> None:
 @pass_state
 def queues_ls(state: AppState, as_json: bool) -> None:
     """List queues."""
+    from ..store import queries as q
+
     db = state.open()
     with db.read() as conn:
         rows = q.list_queues(conn)
@@ -243,6 +253,8 @@ def queues_ls(state: AppState, as_json: bool) -> None:
 def queues_add(state: AppState, slug: str, name: str, prefix: str | None, workflow: str,
                triage_owner: str | None, wip_limit: int | None) -> None:
     """Add a queue."""
+    from ..services import people as people_svc
+
     db = state.open()
     r = people_svc.add_queue(db, slug=slug, name=name, prefix=prefix, workflow=workflow,
                              triage_owner=triage_owner, wip_limit=wip_limit)
@@ -257,6 +269,8 @@ def queues_add(state: AppState, slug: str, name: str, prefix: str | None, workfl
 @pass_state
 def queues_edit(state: AppState, slug: str, name: str | None, triage_owner: str | None, wip_limit: str | None) -> None:
     """Change a queue."""
+    from ..services import people as people_svc
+
     fields: dict[str, object] = {}
     if name:
         fields["name"] = name
@@ -298,6 +312,8 @@ def _event_json(e: q.EventRecord) -> dict[str, object]:
 def events_cmd(state: AppState, limit: int, item_key: str | None, follow: bool, after: int | None, as_json: bool) -> None:
     """The audit log (newest last)."""
     import json
+
+    from ..store import queries as q
 
     db = state.open()
     with db.read() as conn:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from ..domain.text import one_line, strip_controls
 from ..errors import ReadOnlyError
-from ..services import automation as svc
-from ..services.serialize import item_json
 from .common import AppState, age, emit_json, pass_state, render_table
+
+if TYPE_CHECKING:
+    from ..services import automation as svc
 
 
 def _when(value: datetime | None, tz: str = "UTC", short: bool = False) -> str:
@@ -35,6 +37,8 @@ def run_due_cmd(state: AppState, dry_run: bool, as_json: bool) -> None:
     Each occurrence is created exactly once, however many terminals or cron jobs run at
     the same moment.  Only the latest missed occurrence of each schedule is created.
     """
+    from ..services import automation as svc
+
     db = state.open()
     if db.readonly and not dry_run:
         raise ReadOnlyError("the database is open read-only: no process was run")
@@ -84,6 +88,8 @@ def run_due_cmd(state: AppState, dry_run: bool, as_json: bool) -> None:
 @pass_state
 def processes_cmd(state: AppState, verbose: bool, as_json: bool) -> None:
     """The process catalog: trigger, owner, next and last run, runbook, findings."""
+    from ..services import automation as svc
+
     db = state.open()
     cat = svc.process_catalog(db, db.clock.now())
     if as_json:
@@ -157,6 +163,8 @@ def _next(p: svc.ProcessInfo) -> str:
 @pass_state
 def approvals_cmd(state: AppState, show_all: bool, as_json: bool) -> None:
     """Moves waiting for approval (approve with 'opstui approve KEY')."""
+    from ..services import automation as svc
+
     db = state.open()
     rows = svc.list_approvals(db, status=None if show_all else "pending")
     if as_json:
@@ -208,6 +216,9 @@ def approvals_cmd(state: AppState, show_all: bool, as_json: bool) -> None:
 @pass_state
 def approve_cmd(state: AppState, key: str, note: str, dry_run: bool, as_json: bool) -> None:
     """Approve KEY's pending move and apply it (running its actions)."""
+    from ..services import automation as svc
+    from ..services.serialize import item_json
+
     db = state.open()
     item, done = svc.approve(db, key, note, dry_run=dry_run)
     if as_json:
@@ -227,6 +238,9 @@ def approve_cmd(state: AppState, key: str, note: str, dry_run: bool, as_json: bo
 @pass_state
 def reject_cmd(state: AppState, key: str, note: str, as_json: bool) -> None:
     """Reject KEY's pending move: the item stays where it is."""
+    from ..services import automation as svc
+    from ..services.serialize import item_json
+
     db = state.open()
     item = svc.reject(db, key, note)
     if as_json:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 
 from ..domain.text import strip_controls
-from ..services import items as svc
-from ..services.serialize import item_json
-from ..store import queries as q
 from .common import AppState, age, emit_json, pass_state, render_table
 
 
 def _priority(value: str | None) -> int | None:
+    from ..services import items as svc
+
     return svc.parse_priority(value) if value else None
 
 
@@ -29,6 +28,9 @@ def _priority(value: str | None) -> int | None:
 def add_cmd(state: AppState, queue: str, title: str, body: str, kind: str, priority: str,
             owner: str | None, estimate: str | None, requester: str, as_json: bool) -> None:
     """Create an item."""
+    from ..services import items as svc
+    from ..services.serialize import item_json
+
     if body == "-":
         body = click.get_text_stream("stdin").read()
     db = state.open()
@@ -56,6 +58,9 @@ def ls_cmd(state: AppState, queue: str | None, owner: str | None, status: str | 
            priority: str | None, kind: str | None, text: str | None, open_only: bool,
            sla_state: str | None, limit: int | None, as_json: bool) -> None:
     """List items, newest first."""
+    from ..services.serialize import item_json
+    from ..store import queries as q
+
     if owner in ("none", "unowned"):
         owner = "-"
     flt = q.ItemFilter(queue=queue, owner=owner, status=status, priority=_priority(priority),
@@ -84,6 +89,9 @@ def ls_cmd(state: AppState, queue: str | None, owner: str | None, status: str | 
 @pass_state
 def show_cmd(state: AppState, key: str, as_json: bool) -> None:
     """One item with its comments and history."""
+    from ..services.serialize import item_json
+    from ..store import queries as q
+
     db = state.open()
     now = db.clock.now()
     with db.read() as conn:
@@ -150,6 +158,9 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
 @pass_state
 def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool) -> None:
     """Move an item to another workflow state (runs the transition's actions)."""
+    from ..services import items as svc
+    from ..services.serialize import item_json
+
     db = state.open()
     item, done = svc.transition(db, key, state_name, expected_version=if_version, dry_run=dry_run)
     if as_json:
@@ -180,6 +191,9 @@ def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version
 @pass_state
 def assign_cmd(state: AppState, key: str, handle: str | None, unassign: bool, if_version: int | None, as_json: bool) -> None:
     """Give an item to a person (or --none)."""
+    from ..services import items as svc
+    from ..services.serialize import item_json
+
     if bool(handle) == unassign:
         raise click.UsageError("give a HANDLE or --none (not both)")
     db = state.open()
@@ -196,6 +210,8 @@ def assign_cmd(state: AppState, key: str, handle: str | None, unassign: bool, if
 @pass_state
 def comment_cmd(state: AppState, key: str, text: str) -> None:
     """Add a comment (TEXT '-' reads standard input)."""
+    from ..services import items as svc
+
     if text == "-":
         text = click.get_text_stream("stdin").read()
     db = state.open()
@@ -216,6 +232,9 @@ def comment_cmd(state: AppState, key: str, text: str) -> None:
 def edit_cmd(state: AppState, key: str, title: str | None, body: str | None, kind: str | None,
              priority: str | None, estimate: str | None, if_version: int | None, as_json: bool) -> None:
     """Change title, body, kind, priority or estimate."""
+    from ..services import items as svc
+    from ..services.serialize import item_json
+
     fields = {k: v for k, v in dict(title=title, body=body, kind=kind, priority=priority, estimate=estimate).items() if v is not None}
     if not fields:
         raise click.UsageError("nothing to change: give --title, --body, --kind, --priority or --estimate")
@@ -234,6 +253,8 @@ def edit_cmd(state: AppState, key: str, title: str | None, body: str | None, kin
 @pass_state
 def block_cmd(state: AppState, key: str, blocker: str, remove: bool) -> None:
     """Record that BLOCKER blocks KEY."""
+    from ..services import items as svc
+
     db = state.open()
     item = svc.link_blocker(db, key, blocker, remove=remove)
     click.echo(f"{item.key} {'no longer ' if remove else ''}blocked by {blocker.upper()}")

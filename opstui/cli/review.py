@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from ..domain.text import one_line
-from ..services import capacity as capacity_svc
-from ..services import review as review_svc
 from .common import AppState, emit_json, pass_state, render_table
 
 
@@ -15,6 +13,8 @@ from .common import AppState, emit_json, pass_state, render_table
 @pass_state
 def capacity_cmd(state: AppState, as_json: bool) -> None:
     """Load against capacity, bus-factor risks and rebalancing suggestions."""
+    from ..services import capacity as capacity_svc
+
     db = state.open()
     report = capacity_svc.capacity_report(db)
     if as_json:
@@ -92,6 +92,8 @@ def capacity_cmd(state: AppState, as_json: bool) -> None:
 @pass_state
 def review_cmd(state: AppState, week: str | None, as_markdown: bool, as_json: bool) -> None:
     """The weekly review: a screen, or a report with --markdown / --json."""
+    from ..services import review as review_svc
+
     if as_markdown and as_json:
         raise click.UsageError("choose one of --markdown and --json")
     db = state.open(live=not (as_markdown or as_json))

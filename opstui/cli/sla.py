@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..domain.sla import format_remaining
-from ..services import sla as svc
 from .common import AppState, emit_json, pass_state, render_table, terminal_width
+
+if TYPE_CHECKING:
+    from ..services import sla as svc
+
 
 STATE_LABELS = {"breached": "BREACHED", "warning": "AT RISK", "ok": "ok", "paused": "paused"}
 TARGET_LABELS = {"first_response": "response", "resolution": "resolution"}
@@ -72,6 +75,8 @@ def sla_cmd(
 
     Times are shown in UTC.  With --now, answers as of that moment (and records nothing).
     """
+    from ..services import sla as svc
+
     db = state.open()
     if recompute:
         count = svc.recompute_all(db)

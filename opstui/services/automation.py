@@ -418,9 +418,9 @@ def run_transition_actions(
                 raise ValidationError(
                     f"unknown action type {kind!r} on {transition.from_state} -> {transition.to_state}"
                 )
-        results.extend(
-            run_event_processes(ctx, item_for_update(ctx, item.key), transition.to_state)
-        )
+        # Without actions ``item`` is still current: no re-read (one fewer 30-column join).
+        current = item_for_update(ctx, item.key) if transition.actions else item
+        results.extend(run_event_processes(ctx, current, transition.to_state))
     finally:
         chain.pop()
     return results
@@ -1039,9 +1039,22 @@ def _run_occurrence(
     )
 
 
+#: One index-free probe of the (small) process table: does any active process fire on
+#: this "kind:state"?  Most moves trigger nothing, and building and running the full
+#: process query on every move cost ~0.3 ms of a ~2.5 ms transition.
+_ANY_EVENT_PROCESS = (
+    "SELECT 1 FROM process WHERE active = 1 AND trigger_kind = 'event' AND \"trigger\" = ? LIMIT 1"
+)
+
+
+def event_processes_exist(ctx: Ctx, kind: str, state: str) -> bool:
+    """Does any active process have the event trigger ``kind:state``?"""
+    return bool(q.raw_rows(ctx.conn, _ANY_EVENT_PROCESS, (f"{kind}:{state}",)))
+
+
 def run_event_processes(ctx: Ctx, item: q.ItemRecord, state: str) -> list[dict[str, Any]]:
     """Processes triggered by ``item`` reaching ``state`` (once per item and process)."""
-    if ctx.replay:
+    if ctx.replay or not event_processes_exist(ctx, item.kind, state):
         return []
     out = []
     for proc in _process_rows(

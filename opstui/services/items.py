@@ -81,11 +81,46 @@ def item_for_update(ctx: Ctx, key: str) -> q.ItemRecord:
 
 # Statements every change runs, built once (constructing them per call was a large part
 # of a change's CPU: benchmarks/RESULTS.md).
-_PERSON_BY_HANDLE = select(PERSON.c.id, PERSON.c.active).where(PERSON.c.handle == bindparam("handle"))
+_PERSON_BY_HANDLE = select(PERSON.c.id, PERSON.c.active).where(
+    PERSON.c.handle == bindparam("handle")
+)
 _STATE_CATEGORY = select(STATE.c.category).where(
     STATE.c.workflow_id == bindparam("workflow_id"), STATE.c.name == bindparam("state")
 )
 _ITEM_WORKFLOW = select(ITEM.c.workflow_id).where(ITEM.c.id == bindparam("item_id"))
+
+
+_COMMENT_INSERT = COMMENT.insert()
+_ITEM_REQUESTER = select(ITEM.c.requester, ITEM.c.requester_id).where(
+    ITEM.c.id == bindparam("item_id")
+)
+
+
+#: The item UPDATE a comment makes: ``updated_at`` (and ``first_response_at``), built once.
+_COMMENT_TOUCH = {
+    has_fr: update(ITEM)
+    .where(ITEM.c.id == bindparam("w_id"))
+    .values(
+        {
+            c: bindparam(f"v_{c}", type_=ITEM.c[c].type)
+            for c in (("updated_at", "first_response_at") if has_fr else ("updated_at",))
+        }
+    )
+    for has_fr in (False, True)
+}
+
+
+def _workflow_id(ctx: Ctx, item: q.ItemRecord) -> int:
+    """The item's workflow, looked up once per transaction and item version."""
+    memo: dict[tuple[int, int], int] | None = getattr(ctx, "_workflow_ids", None)
+    if memo is None:
+        memo = {}
+        ctx._workflow_ids = memo  # type: ignore[attr-defined]
+    wf_id = memo.get((item.id, item.version))
+    if wf_id is None:
+        wf_id = int(ctx.conn.execute(_ITEM_WORKFLOW, {"item_id": item.id}).scalar_one())
+        memo[(item.id, item.version)] = wf_id
+    return wf_id
 
 
 def person_id(ctx: Ctx, handle: str) -> int:
@@ -141,7 +176,10 @@ def _versioned_update(columns: tuple[str, ...]) -> Any:
     per set of columns: constructing it per change cost ~0.6 ms of a ~2 ms change."""
     stmt = _UPDATES.get(columns)
     if stmt is None:
-        values = {c: bindparam(f"v_{c}", type_=ITEM.c[c].type) for c in (*columns, "version", "updated_at")}
+        values = {
+            c: bindparam(f"v_{c}", type_=ITEM.c[c].type)
+            for c in (*columns, "version", "updated_at")
+        }
         stmt = (
             update(ITEM)
             .where(ITEM.c.id == bindparam("w_id"), ITEM.c.version == bindparam("w_version"))
@@ -241,7 +279,7 @@ def create_item(db: Database, **fields: Any) -> q.ItemRecord:
 EDITABLE = {
     "title": ("title", clean_title),
     "body": ("body", clean_body),
-    "kind": ("kind", lambda v: (str(v).strip() or "task")),
+    "kind": ("kind", lambda v: str(v).strip() or "task"),
     "priority": ("priority", parse_priority),
     "estimate": ("estimate_hours", parse_estimate),
     "due": ("due_at", lambda v: v),
@@ -294,15 +332,15 @@ def assign(
 
 def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRecord:
     state = state.strip()
-    row = ctx.conn.execute(_ITEM_WORKFLOW, {"item_id": item.id}).one()
-    allowed = q.allowed_transitions(ctx.conn, row.workflow_id, item.status)
+    wf_id = _workflow_id(ctx, item)
+    allowed = q.allowed_transitions(ctx.conn, wf_id, item.status)
     for t in allowed:
         if t.to_state == state:
             return t
     if state == item.status:
         raise InvalidTransition(f"{item.key} is already {state!r}")
     names = ", ".join(t.to_state for t in allowed) or "none"
-    known = {n for n, _ in q.workflow_states(ctx.conn, row.workflow_id)}
+    known = {n for n, _ in q.workflow_states(ctx.conn, wf_id)}
     if state not in known:
         raise InvalidTransition(
             f"{state!r} is not a state of {item.key}'s workflow (next states: {names})"
@@ -312,7 +350,9 @@ def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRec
     )
 
 
-def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
+def transition_in(
+    ctx: Ctx, item: q.ItemRecord, state: str
+) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
     """Move ``item`` to ``state`` and run the transition's actions (same transaction)."""
     from . import automation
 
@@ -320,8 +360,7 @@ def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecor
     gate = automation.check_approval(ctx, item, t)
     if gate is not None:
         return item_for_update(ctx, item.key), [gate]
-    wf_id = ctx.conn.execute(_ITEM_WORKFLOW, {"item_id": item.id}).scalar_one()
-    category = state_category(ctx, wf_id, t.to_state)
+    category = state_category(ctx, _workflow_id(ctx, item), t.to_state)
     changes: dict[str, Any] = {"status": t.to_state, "category": category}
     if item.category == "new" and category != "new" and item.first_response_at is None:
         changes["first_response_at"] = ctx.now
@@ -334,6 +373,8 @@ def transition_in(ctx: Ctx, item: q.ItemRecord, state: str) -> tuple[q.ItemRecor
     update_item(ctx, item, changes, [("status", item.status, t.to_state)])
     moved = item_for_update(ctx, item.key)
     done = automation.run_transition_actions(ctx, moved, t)
+    if not t.actions and not done:
+        return moved, done  # nothing ran after the move: ``moved`` is current
     return item_for_update(ctx, item.key), done
 
 
@@ -358,19 +399,18 @@ def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
         raise ValidationError("a comment cannot be empty")
     body = clean_body(body)
     comment_id = ctx.conn.execute(
-        COMMENT.insert().values(
-            item_id=item.id,
-            author_id=ctx.person_id,
-            unix_user=ctx.unix_user,
-            body=body,
-            created_at=ctx.now,
-        )
+        _COMMENT_INSERT,
+        {
+            "item_id": item.id,
+            "author_id": ctx.person_id,
+            "unix_user": ctx.unix_user,
+            "body": body,
+            "created_at": ctx.now,
+        },
     ).inserted_primary_key[0]
     preview = " ".join(body.split())[:80]
     ctx.record("comment", None, preview, item_id=item.id, item_version=item.version)
-    requester = ctx.conn.execute(
-        select(ITEM.c.requester, ITEM.c.requester_id).where(ITEM.c.id == item.id)
-    ).one()
+    requester = ctx.conn.execute(_ITEM_REQUESTER, {"item_id": item.id}).one()
     by_requester = (ctx.person_id is not None and ctx.person_id == requester.requester_id) or (
         requester.requester_id is None and requester.requester == ctx.unix_user
     )
@@ -378,7 +418,8 @@ def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
     if item.first_response_at is None and not by_requester:
         values["first_response_at"] = ctx.now
         ctx.record("first_response", None, ctx.now, item_id=item.id, item_version=item.version)
-    ctx.conn.execute(update(ITEM).where(ITEM.c.id == item.id).values(**values))
+    stmt = _COMMENT_TOUCH[len(values) > 1]
+    ctx.conn.execute(stmt, {"w_id": item.id, **{f"v_{k}": v for k, v in values.items()}})
     if "first_response_at" in values:
         apply_sla(ctx, item.id)
     return int(comment_id)
@@ -404,7 +445,9 @@ def link_blocker(db: Database, key: str, blocked_by: str, *, remove: bool = Fals
         if remove:
             if exists:
                 ctx.conn.execute(LINK.delete().where(*where))
-                ctx.record("unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version)
+                ctx.record(
+                    "unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version
+                )
         elif not exists:
             ctx.conn.execute(LINK.insert().values(src_id=blocker.id, dst_id=item.id, kind="blocks"))
             ctx.record("blocked_by", None, blocker.key, item_id=item.id, item_version=item.version)

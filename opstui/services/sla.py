@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from ..domain import models
 from ..domain import sla as dom
@@ -133,15 +133,17 @@ def load_rules(conn: Connection) -> Rules:
     lookup; parsing (zones, holidays, targets) happens once per process per change.
     """
     pol_rows = tuple(
-        conn.exec_driver_sql(
+        q.raw_rows(
+            conn,
             "SELECT id, name, position, queue_id, kinds, priorities, calendar, first_response,"
-            " resolution, warn_at, pause_in FROM sla_policy ORDER BY position, id"
-        ).fetchall()
+            " resolution, warn_at, pause_in FROM sla_policy ORDER BY position, id",
+        )
     )
     cal_rows = tuple(
-        conn.exec_driver_sql(
-            "SELECT name, timezone, hours, holidays, country, subdivision FROM business_calendar"
-        ).fetchall()
+        q.raw_rows(
+            conn,
+            "SELECT name, timezone, hours, holidays, country, subdivision FROM business_calendar",
+        )
     )
     key = (pol_rows, cal_rows)
     with _lock:
@@ -273,10 +275,11 @@ def status_timeline(
     conn: Connection, item_id: int, created_at: datetime, status: str
 ) -> list[tuple[datetime, str]]:
     """(time, status) from creation on, from the item's ``status`` events."""
-    rows = conn.exec_driver_sql(
+    rows = q.raw_rows(
+        conn,
         "SELECT ts, old, new FROM event WHERE item_id = ? AND field = 'status' ORDER BY id",
         (item_id,),
-    ).fetchall()
+    )
     first = rows[0][1] if rows and rows[0][1] else status
     timeline = [(created_at, first)]
     for ts, _old, new in rows:
@@ -322,9 +325,9 @@ def compute_item_sla(
 
 def _categories(conn: Connection, workflow_id: int) -> dict[str, str]:
     return dict(
-        conn.exec_driver_sql(
-            "SELECT name, category FROM workflow_state WHERE workflow_id = ?", (workflow_id,)
-        ).fetchall()
+        q.raw_rows(
+            conn, "SELECT name, category FROM workflow_state WHERE workflow_id = ?", (workflow_id,)
+        )
     )
 
 
@@ -459,13 +462,59 @@ def refresh_item_sla(ctx: Ctx, item_id: int, values: dict[str, Any]) -> dict[str
     return out
 
 
+#: The columns :func:`refresh_item_sla` reads (its inputs and the cache it may rewrite).
+#: Reading these instead of the whole row (with ``body`` and ``data``) and building the
+#: statements once took about a quarter off a change's CPU (benchmarks/RESULTS.md).
+_SLA_INPUTS = (
+    "id",
+    "queue_id",
+    "kind",
+    "priority",
+    "created_at",
+    "status",
+    "workflow_id",
+    "first_response_at",
+    "resolved_at",
+    "category",
+    "due_at",
+    "version",
+    "sla_policy",
+    "sla_fr_due",
+    "sla_res_due",
+    "sla_fr_warn",
+    "sla_res_warn",
+    "sla_res_start",
+    "sla_paused_since",
+    "sla_fr_state",
+    "sla_res_state",
+    "sla_check_at",
+    "next_due_at",
+)
+_SLA_ROW = select(*(ITEM.c[c] for c in _SLA_INPUTS)).where(ITEM.c.id == bindparam("item_id"))
+_SLA_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _sla_update(columns: tuple[str, ...]) -> Any:
+    stmt = _SLA_UPDATES.get(columns)
+    if stmt is None:
+        stmt = (
+            update(ITEM)
+            .where(ITEM.c.id == bindparam("w_id"))
+            .values({c: bindparam(f"v_{c}", type_=ITEM.c[c].type) for c in columns})
+        )
+        _SLA_UPDATES[columns] = stmt
+    return stmt
+
+
 def apply_sla(ctx: Ctx, item_id: int) -> None:
     """Recompute an item's SLA cache inside the current write (called on every write)."""
-    row = ctx.conn.execute(ITEM.select().where(ITEM.c.id == item_id)).mappings().one()
+    row = ctx.conn.execute(_SLA_ROW, {"item_id": item_id}).mappings().one()
     changes = refresh_item_sla(ctx, item_id, dict(row))
     changes = {k: v for k, v in changes.items() if row[k] != v}
     if changes:
-        ctx.conn.execute(update(ITEM).where(ITEM.c.id == item_id).values(**changes))
+        params = {f"v_{k}": v for k, v in changes.items()}
+        params["w_id"] = item_id
+        ctx.conn.execute(_sla_update(tuple(sorted(changes))), params)
 
 
 def recompute_in(ctx: Ctx, *, open_only: bool = True) -> int:
