@@ -40,7 +40,9 @@ def main() -> None:
                 sla.apply_sla(ctx, item_id)
                 apply_ms.append((time.perf_counter() - t0) * 1000)
                 row = dict(
-                    ctx.conn.execute(sla.ITEM.select().where(sla.ITEM.c.id == item_id)).mappings().one()
+                    ctx.conn.execute(sla.ITEM.select().where(sla.ITEM.c.id == item_id))
+                    .mappings()
+                    .one()
                 )
                 t0 = time.perf_counter()
                 sla.refresh_item_sla(ctx, item_id, row)
@@ -52,9 +54,15 @@ def main() -> None:
             sla.record_sla_crossings(db)
             idle.append((time.perf_counter() - t0) * 1000)
         print(f"open items: {len(ids)}, samples: {n}")
-        print(f"apply_sla (read row + refresh + write changes): median {statistics.median(apply_ms):.3f} ms")
-        print(f"refresh_item_sla alone:                         median {statistics.median(refresh_ms):.3f} ms")
-        print(f"record_sla_crossings with nothing due:          median {statistics.median(idle):.3f} ms")
+        print(
+            f"apply_sla (read row + refresh + write changes): median {statistics.median(apply_ms):.3f} ms"
+        )
+        print(
+            f"refresh_item_sla alone:                         median {statistics.median(refresh_ms):.3f} ms"
+        )
+        print(
+            f"record_sla_crossings with nothing due:          median {statistics.median(idle):.3f} ms"
+        )
         db.dispose()
 
 

@@ -16,8 +16,15 @@ from .common import AppState, fail, opstui_group
 
 
 @opstui_group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_path", metavar="PATH", help="Database file (default: $OPSTUI_DB, config, data dir).")
-@click.option("--now", "now", metavar="ISO-TIME", help="Pretend the current time is this (what-if views, tests).")
+@click.option(
+    "--db", "db_path", metavar="PATH", help="Database file (default: $OPSTUI_DB, config, data dir)."
+)
+@click.option(
+    "--now",
+    "now",
+    metavar="ISO-TIME",
+    help="Pretend the current time is this (what-if views, tests).",
+)
 @click.option("--read-only", "read_only", is_flag=True, help="Open the database read-only.")
 @click.option("--theme", metavar="NAME", help="Theme for the dashboard.")
 @click.option("--compact", is_flag=True, default=None, help="Compact layout for a small pane.")

@@ -36,8 +36,10 @@ def init_cmd(state: AppState, shared: bool, group: str | None) -> None:
         _share_files(path, group)
     click.echo(f"{'opened existing' if existed else 'created'} {path}")
     if shared:
-        click.echo(f"shared with group {grp.getgrgid(path.stat().st_gid).gr_name}: "
-                   "members can read and write it; changes are attributed to each Unix user")
+        click.echo(
+            f"shared with group {grp.getgrgid(path.stat().st_gid).gr_name}: "
+            "members can read and write it; changes are attributed to each Unix user"
+        )
     db.dispose()
 
 
@@ -84,7 +86,12 @@ def sample_file() -> Path:
 
 
 @click.command("demo")
-@click.option("--path", "demo_path", default=None, help="Where to put the demo database (default: a new temp dir).")
+@click.option(
+    "--path",
+    "demo_path",
+    default=None,
+    help="Where to put the demo database (default: a new temp dir).",
+)
 @click.option("--no-ui", is_flag=True, help="Create the demo database and print its path only.")
 @pass_state
 def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
@@ -92,7 +99,9 @@ def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
     from ..services import loader
     from ..store.schema import open_database
 
-    path = Path(demo_path) if demo_path else Path(tempfile.mkdtemp(prefix="opstui-demo-")) / "demo.db"
+    path = (
+        Path(demo_path) if demo_path else Path(tempfile.mkdtemp(prefix="opstui-demo-")) / "demo.db"
+    )
     if path.exists():
         raise StoreError(f"{path} exists already; the demo only writes a new file")
     clock = state.clock(live=True)
@@ -151,13 +160,26 @@ def people_ls(state: AppState, as_json: bool) -> None:
     if not rows:
         click.echo("no people yet (add one with 'opstui people add HANDLE')")
         return
-    click.echo(render_table(
-        ("HANDLE", "NAME", "TEAM", "OPEN", "LOAD", "CAP", "UTIL", "SKILLS", "NOTE"),
-        [(r["handle"], r["name"], r["team"], r["open_items"], f"{r['load_hours']:g}h",
-          f"{r['capacity_hours']:g}h", f"{r['utilisation']:.0%}" if r["utilisation"] is not None else "-",
-          ",".join(r["skills"]), r["note"]) for r in rows],
-        flex=7,
-    ))
+    click.echo(
+        render_table(
+            ("HANDLE", "NAME", "TEAM", "OPEN", "LOAD", "CAP", "UTIL", "SKILLS", "NOTE"),
+            [
+                (
+                    r["handle"],
+                    r["name"],
+                    r["team"],
+                    r["open_items"],
+                    f"{r['load_hours']:g}h",
+                    f"{r['capacity_hours']:g}h",
+                    f"{r['utilisation']:.0%}" if r["utilisation"] is not None else "-",
+                    ",".join(r["skills"]),
+                    r["note"],
+                )
+                for r in rows
+            ],
+            flex=7,
+        )
+    )
 
 
 @people_grp.command("add")
@@ -169,14 +191,30 @@ def people_ls(state: AppState, as_json: bool) -> None:
 @click.option("--login", default=None, help="Unix login if it differs from the handle.")
 @click.option("--email", default="")
 @pass_state
-def people_add(state: AppState, handle: str, name: str, team: str, capacity: str, skills: str,
-               login: str | None, email: str) -> None:
+def people_add(
+    state: AppState,
+    handle: str,
+    name: str,
+    team: str,
+    capacity: str,
+    skills: str,
+    login: str | None,
+    email: str,
+) -> None:
     """Add a person."""
     from ..services import people as people_svc
 
     db = state.open()
-    p = people_svc.add_person(db, handle=handle, name=name, team=team, capacity=capacity,
-                              skills=skills, login=login, email=email)
+    p = people_svc.add_person(
+        db,
+        handle=handle,
+        name=name,
+        team=team,
+        capacity=capacity,
+        skills=skills,
+        login=login,
+        email=email,
+    )
     click.echo(f"added {p.handle} ({one_line(p.name)})")
 
 
@@ -189,11 +227,25 @@ def people_add(state: AppState, handle: str, name: str, team: str, capacity: str
 @click.option("--login", default=None)
 @click.option("--email", default=None)
 @click.option("--active/--inactive", default=None)
-@click.option("--away", default=None, metavar="START[..END]", help="Add time off, e.g. 2026-12-22..2026-12-31.")
+@click.option(
+    "--away",
+    default=None,
+    metavar="START[..END]",
+    help="Add time off, e.g. 2026-12-22..2026-12-31.",
+)
 @pass_state
-def people_edit(state: AppState, handle: str, name: str | None, team: str | None, capacity: str | None,
-                skills: str | None, login: str | None, email: str | None, active: bool | None,
-                away: str | None) -> None:
+def people_edit(
+    state: AppState,
+    handle: str,
+    name: str | None,
+    team: str | None,
+    capacity: str | None,
+    skills: str | None,
+    login: str | None,
+    email: str | None,
+    active: bool | None,
+    away: str | None,
+) -> None:
     """Change a person."""
     from ..services import people as people_svc
 
@@ -202,8 +254,18 @@ def people_edit(state: AppState, handle: str, name: str | None, team: str | None
         start, _, end = away.partition("..")
         period = {"start": start, "end": end or start}
     db = state.open()
-    p = people_svc.edit_person(db, handle, name=name, team=team, capacity=capacity, skills=skills,
-                               login=login, email=email, active=active, away=period)
+    p = people_svc.edit_person(
+        db,
+        handle,
+        name=name,
+        team=team,
+        capacity=capacity,
+        skills=skills,
+        login=login,
+        email=email,
+        active=active,
+        away=period,
+    )
     click.echo(f"updated {p.handle}")
 
 
@@ -225,21 +287,46 @@ def queues_ls(state: AppState, as_json: bool) -> None:
     db = state.open()
     with db.read() as conn:
         rows = q.list_queues(conn)
-        counts = {r.slug: q.count_items(conn, q.ItemFilter(queue=r.slug, open_only=True)) for r in rows}
+        counts = {
+            r.slug: q.count_items(conn, q.ItemFilter(queue=r.slug, open_only=True)) for r in rows
+        }
     if as_json:
-        emit_json([{"slug": r.slug, "name": r.name, "prefix": r.prefix, "workflow": r.workflow,
-                    "triage_owner": r.triage_owner, "wip_limit": r.wip_limit, "open": counts[r.slug]}
-                   for r in rows])
+        emit_json(
+            [
+                {
+                    "slug": r.slug,
+                    "name": r.name,
+                    "prefix": r.prefix,
+                    "workflow": r.workflow,
+                    "triage_owner": r.triage_owner,
+                    "wip_limit": r.wip_limit,
+                    "open": counts[r.slug],
+                }
+                for r in rows
+            ]
+        )
         return
     if not rows:
         click.echo("no queues yet (add one with 'opstui queues add SLUG')")
         return
-    click.echo(render_table(
-        ("QUEUE", "NAME", "PREFIX", "WORKFLOW", "TRIAGE", "WIP", "OPEN"),
-        [(r.slug, r.name, r.prefix, r.workflow, r.triage_owner or "-",
-          r.wip_limit or "-", counts[r.slug]) for r in rows],
-        flex=1,
-    ))
+    click.echo(
+        render_table(
+            ("QUEUE", "NAME", "PREFIX", "WORKFLOW", "TRIAGE", "WIP", "OPEN"),
+            [
+                (
+                    r.slug,
+                    r.name,
+                    r.prefix,
+                    r.workflow,
+                    r.triage_owner or "-",
+                    r.wip_limit or "-",
+                    counts[r.slug],
+                )
+                for r in rows
+            ],
+            flex=1,
+        )
+    )
 
 
 @queues_grp.command("add")
@@ -250,14 +337,28 @@ def queues_ls(state: AppState, as_json: bool) -> None:
 @click.option("--triage", "triage_owner", default=None, help="Triage owner's handle.")
 @click.option("--wip", "wip_limit", default=None, type=int, help="WIP limit.")
 @pass_state
-def queues_add(state: AppState, slug: str, name: str, prefix: str | None, workflow: str,
-               triage_owner: str | None, wip_limit: int | None) -> None:
+def queues_add(
+    state: AppState,
+    slug: str,
+    name: str,
+    prefix: str | None,
+    workflow: str,
+    triage_owner: str | None,
+    wip_limit: int | None,
+) -> None:
     """Add a queue."""
     from ..services import people as people_svc
 
     db = state.open()
-    r = people_svc.add_queue(db, slug=slug, name=name, prefix=prefix, workflow=workflow,
-                             triage_owner=triage_owner, wip_limit=wip_limit)
+    r = people_svc.add_queue(
+        db,
+        slug=slug,
+        name=name,
+        prefix=prefix,
+        workflow=workflow,
+        triage_owner=triage_owner,
+        wip_limit=wip_limit,
+    )
     click.echo(f"added queue {r.slug} (keys {r.prefix}-N)")
 
 
@@ -267,7 +368,9 @@ def queues_add(state: AppState, slug: str, name: str, prefix: str | None, workfl
 @click.option("--triage", "triage_owner", default=None, help="Handle, or 'none'.")
 @click.option("--wip", "wip_limit", default=None, help="Number, or 'none'.")
 @pass_state
-def queues_edit(state: AppState, slug: str, name: str | None, triage_owner: str | None, wip_limit: str | None) -> None:
+def queues_edit(
+    state: AppState, slug: str, name: str | None, triage_owner: str | None, wip_limit: str | None
+) -> None:
     """Change a queue."""
     from ..services import people as people_svc
 
@@ -294,12 +397,23 @@ def queues_edit(state: AppState, slug: str, name: str | None, triage_owner: str 
 def _event_line(e: q.EventRecord) -> str:
     what = e.item_key or (f"{e.entity}#{e.entity_id}" if e.entity_id else e.entity)
     change = f"{e.old or '-'} -> {e.new or '-'}" if e.old is not None else (e.new or "")
-    return one_line(f"{e.id:>7} {e.ts:%Y-%m-%d %H:%M:%S} {e.person or e.unix_user:<10} {what:<10} {e.field}: {change}")
+    return one_line(
+        f"{e.id:>7} {e.ts:%Y-%m-%d %H:%M:%S} {e.person or e.unix_user:<10} {what:<10} {e.field}: {change}"
+    )
 
 
 def _event_json(e: q.EventRecord) -> dict[str, object]:
-    return {"id": e.id, "at": e.ts.isoformat(), "unix_user": e.unix_user, "person": e.person,
-            "entity": e.entity, "item": e.item_key, "field": e.field, "old": e.old, "new": e.new}
+    return {
+        "id": e.id,
+        "at": e.ts.isoformat(),
+        "unix_user": e.unix_user,
+        "person": e.person,
+        "entity": e.entity,
+        "item": e.item_key,
+        "field": e.field,
+        "old": e.old,
+        "new": e.new,
+    }
 
 
 @click.command("events")
@@ -309,7 +423,14 @@ def _event_json(e: q.EventRecord) -> dict[str, object]:
 @click.option("--after", default=None, type=int, help="Events after this id (a cursor).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_state
-def events_cmd(state: AppState, limit: int, item_key: str | None, follow: bool, after: int | None, as_json: bool) -> None:
+def events_cmd(
+    state: AppState,
+    limit: int,
+    item_key: str | None,
+    follow: bool,
+    after: int | None,
+    as_json: bool,
+) -> None:
     """The audit log (newest last)."""
     import json
 
@@ -326,7 +447,11 @@ def events_cmd(state: AppState, limit: int, item_key: str | None, follow: bool, 
                 raise NotFound(f"no item {item_key.upper()!r}")
             item_id = item.id
         if after is not None:
-            events = [e for e in q.events_after(conn, after, limit) if item_id is None or e.item_id == item_id]
+            events = [
+                e
+                for e in q.events_after(conn, after, limit)
+                if item_id is None or e.item_id == item_id
+            ]
         else:
             events = q.recent_events(conn, limit, item_id)
         cursor = q.last_event_id(conn)

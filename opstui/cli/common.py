@@ -45,7 +45,9 @@ class OpsGroup(click.Group):
         except Exception as exc:
             if os.environ.get("OPSTUI_DEBUG"):
                 traceback.print_exc()
-            fail(f"internal error: {type(exc).__name__}: {exc} (OPSTUI_DEBUG=1 shows the traceback)")
+            fail(
+                f"internal error: {type(exc).__name__}: {exc} (OPSTUI_DEBUG=1 shows the traceback)"
+            )
 
 
 def opstui_group(name: str | None = None, **kwargs: Any) -> Any:
@@ -88,7 +90,14 @@ class AppState:
                 when = parse_instant(now)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--now") from None
-        return cls(db_flag=db_path, now=when, read_only=read_only, config=config, config_error=error, poll=poll)
+        return cls(
+            db_flag=db_path,
+            now=when,
+            read_only=read_only,
+            config=config,
+            config_error=error,
+            poll=poll,
+        )
 
     @property
     def db_path(self) -> Path:

@@ -25,8 +25,18 @@ def _priority(value: str | None) -> int | None:
 @click.option("--requester", default="", help="Who asked (default: you).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def add_cmd(state: AppState, queue: str, title: str, body: str, kind: str, priority: str,
-            owner: str | None, estimate: str | None, requester: str, as_json: bool) -> None:
+def add_cmd(
+    state: AppState,
+    queue: str,
+    title: str,
+    body: str,
+    kind: str,
+    priority: str,
+    owner: str | None,
+    estimate: str | None,
+    requester: str,
+    as_json: bool,
+) -> None:
     """Create an item."""
     from ..services import items as svc
     from ..services.serialize import item_json
@@ -34,12 +44,23 @@ def add_cmd(state: AppState, queue: str, title: str, body: str, kind: str, prior
     if body == "-":
         body = click.get_text_stream("stdin").read()
     db = state.open()
-    item = svc.create_item(db, queue=queue, title=title, body=body, kind=kind, priority=priority,
-                           owner=owner, estimate=estimate, requester=requester)
+    item = svc.create_item(
+        db,
+        queue=queue,
+        title=title,
+        body=body,
+        kind=kind,
+        priority=priority,
+        owner=owner,
+        estimate=estimate,
+        requester=requester,
+    )
     if as_json:
         emit_json(item_json(item, db.clock.now()))
     else:
-        click.echo(f"{item.key}  {strip_controls(item.title)}  ({item.queue}, {item.owner or 'unowned'})")
+        click.echo(
+            f"{item.key}  {strip_controls(item.title)}  ({item.queue}, {item.owner or 'unowned'})"
+        )
 
 
 @click.command("ls")
@@ -50,21 +71,41 @@ def add_cmd(state: AppState, queue: str, title: str, body: str, kind: str, prior
 @click.option("-k", "--kind", default=None)
 @click.option("--text", default=None, help="Match in title or key.")
 @click.option("--open", "open_only", is_flag=True, help="Only items not done.")
-@click.option("--sla", "sla_state", type=click.Choice(["ok", "warning", "breached", "paused"]), default=None)
+@click.option(
+    "--sla", "sla_state", type=click.Choice(["ok", "warning", "breached", "paused"]), default=None
+)
 @click.option("-n", "--limit", default=None, type=click.IntRange(min=1), help="At most N items.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def ls_cmd(state: AppState, queue: str | None, owner: str | None, status: str | None,
-           priority: str | None, kind: str | None, text: str | None, open_only: bool,
-           sla_state: str | None, limit: int | None, as_json: bool) -> None:
+def ls_cmd(
+    state: AppState,
+    queue: str | None,
+    owner: str | None,
+    status: str | None,
+    priority: str | None,
+    kind: str | None,
+    text: str | None,
+    open_only: bool,
+    sla_state: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List items, newest first."""
     from ..services.serialize import item_json
     from ..store import queries as q
 
     if owner in ("none", "unowned"):
         owner = "-"
-    flt = q.ItemFilter(queue=queue, owner=owner, status=status, priority=_priority(priority),
-                       kind=kind, text=text, open_only=open_only, sla_state=sla_state)
+    flt = q.ItemFilter(
+        queue=queue,
+        owner=owner,
+        status=status,
+        priority=_priority(priority),
+        kind=kind,
+        text=text,
+        open_only=open_only,
+        sla_state=sla_state,
+    )
     db = state.open()
     now = db.clock.now()
     with db.read() as conn:
@@ -76,8 +117,16 @@ def ls_cmd(state: AppState, queue: str | None, owner: str | None, status: str | 
         click.echo(f"no items ({flt.describe()})")
         return
     table = [
-        (i.key, i.priority_label, i.status, i.owner or "(unowned)", i.queue,
-         "-" if i.estimate_hours is None else f"{i.estimate_hours:g}h", age(now, i.created_at), i.title)
+        (
+            i.key,
+            i.priority_label,
+            i.status,
+            i.owner or "(unowned)",
+            i.queue,
+            "-" if i.estimate_hours is None else f"{i.estimate_hours:g}h",
+            age(now, i.created_at),
+            i.title,
+        )
         for i in rows
     ]
     click.echo(render_table(("KEY", "P", "STATUS", "OWNER", "QUEUE", "EST", "AGE", "TITLE"), table))
@@ -107,12 +156,23 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         data = item_json(item, now)
         data["body"] = item.body
         data["comments"] = [
-            {"author": c.author, "unix_user": c.unix_user, "at": c.created_at.isoformat(), "body": c.body}
+            {
+                "author": c.author,
+                "unix_user": c.unix_user,
+                "at": c.created_at.isoformat(),
+                "body": c.body,
+            }
             for c in comments
         ]
         data["history"] = [
-            {"id": e.id, "at": e.ts.isoformat(), "by": e.person or e.unix_user, "field": e.field,
-             "old": e.old, "new": e.new}
+            {
+                "id": e.id,
+                "at": e.ts.isoformat(),
+                "by": e.person or e.unix_user,
+                "field": e.field,
+                "old": e.old,
+                "new": e.new,
+            }
             for e in history
         ]
         data["next_states"] = [t.to_state for t in nxt]
@@ -137,11 +197,15 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         lines.append(f"  next states: {', '.join(t.to_state for t in nxt)}")
     if item.body:
         lines.append("")
-        lines.extend("  " + strip_controls(line, single_line=False) for line in item.body.splitlines())
+        lines.extend(
+            "  " + strip_controls(line, single_line=False) for line in item.body.splitlines()
+        )
     if comments:
         lines.append("\nComments")
         for c in comments:
-            lines.append(f"  {c.created_at:%Y-%m-%d %H:%M} {c.author or c.unix_user}: {strip_controls(c.body)}")
+            lines.append(
+                f"  {c.created_at:%Y-%m-%d %H:%M} {c.author or c.unix_user}: {strip_controls(c.body)}"
+            )
     lines.append("\nHistory")
     for e in history:
         change = f"{s(e.old or '-')} -> {s(e.new or '-')}" if e.old is not None else s(e.new or "")
@@ -153,10 +217,14 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
 @click.argument("key")
 @click.argument("state_name", metavar="STATE")
 @click.option("--dry-run", is_flag=True, help="Show what the move would do, change nothing.")
-@click.option("--if-version", type=int, default=None, help="Refuse if the item changed since this version.")
+@click.option(
+    "--if-version", type=int, default=None, help="Refuse if the item changed since this version."
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool) -> None:
+def mv_cmd(
+    state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool
+) -> None:
     """Move an item to another workflow state (runs the transition's actions)."""
     from ..services import items as svc
     from ..services.serialize import item_json
@@ -189,7 +257,14 @@ def mv_cmd(state: AppState, key: str, state_name: str, dry_run: bool, if_version
 @click.option("--if-version", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def assign_cmd(state: AppState, key: str, handle: str | None, unassign: bool, if_version: int | None, as_json: bool) -> None:
+def assign_cmd(
+    state: AppState,
+    key: str,
+    handle: str | None,
+    unassign: bool,
+    if_version: int | None,
+    as_json: bool,
+) -> None:
     """Give an item to a person (or --none)."""
     from ..services import items as svc
     from ..services.serialize import item_json
@@ -229,15 +304,32 @@ def comment_cmd(state: AppState, key: str, text: str) -> None:
 @click.option("--if-version", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def edit_cmd(state: AppState, key: str, title: str | None, body: str | None, kind: str | None,
-             priority: str | None, estimate: str | None, if_version: int | None, as_json: bool) -> None:
+def edit_cmd(
+    state: AppState,
+    key: str,
+    title: str | None,
+    body: str | None,
+    kind: str | None,
+    priority: str | None,
+    estimate: str | None,
+    if_version: int | None,
+    as_json: bool,
+) -> None:
     """Change title, body, kind, priority or estimate."""
     from ..services import items as svc
     from ..services.serialize import item_json
 
-    fields = {k: v for k, v in dict(title=title, body=body, kind=kind, priority=priority, estimate=estimate).items() if v is not None}
+    fields = {
+        k: v
+        for k, v in dict(
+            title=title, body=body, kind=kind, priority=priority, estimate=estimate
+        ).items()
+        if v is not None
+    }
     if not fields:
-        raise click.UsageError("nothing to change: give --title, --body, --kind, --priority or --estimate")
+        raise click.UsageError(
+            "nothing to change: give --title, --body, --kind, --priority or --estimate"
+        )
     db = state.open()
     item = svc.edit_item(db, key, expected_version=if_version, **fields)
     if as_json:

@@ -38,7 +38,9 @@ def _json(default: Any) -> Any:
     return Field(default_factory=lambda: default.copy(), sa_column=Column(JSON, nullable=False))
 
 
-def _fk(target: str, nullable: bool = True, ondelete: str | None = None, index: bool = False) -> Any:
+def _fk(
+    target: str, nullable: bool = True, ondelete: str | None = None, index: bool = False
+) -> Any:
     return Field(
         default=None,
         sa_column=Column(
@@ -301,7 +303,9 @@ class Event(SQLModel, table=True):
         Index("ix_event_ts", "ts"),
         Index("ix_event_field_ts", "field", "ts"),
     )
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
     ts: datetime = _ts(nullable=False)
     unix_user: str
     person_id: int | None = _fk("person.id")
@@ -320,9 +324,7 @@ class Event(SQLModel, table=True):
 class Approval(SQLModel, table=True):
     __tablename__ = "approval"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending','approved','rejected')", name="approval_status"
-        ),
+        CheckConstraint("status IN ('pending','approved','rejected')", name="approval_status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = _fk("item.id", nullable=False, ondelete="CASCADE", index=True)

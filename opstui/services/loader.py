@@ -64,7 +64,12 @@ class Loading:
 
     def where(self, section: str, index: int, entry: dict[str, Any], name_key: str = "name") -> str:
         name = next(
-            (entry[k] for k in (name_key, "handle", "slug", "key", "name", "title") if entry.get(k)), None
+            (
+                entry[k]
+                for k in (name_key, "handle", "slug", "key", "name", "title")
+                if entry.get(k)
+            ),
+            None,
         )
         label = f" ({name})" if name else ""
         return f"{self.source}: {section}[{index}]{label}"
@@ -100,7 +105,9 @@ def _no_repeats(ld: Loading, section: str, entries: list[dict[str, Any]], key: s
 def _known(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
-        raise LoadError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        raise LoadError(
+            f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
 
 
 # --- sections ------------------------------------------------------------------------
@@ -115,11 +122,17 @@ def load_people(ld: Loading, entries: list[dict[str, Any]]) -> None:
         _known(e, PERSON_KEYS, where)
         _require(e, ("handle",), where)
         away = [
-            {**a, "start": _shift_date(a.get("start"), ld), "end": _shift_date(a.get("end") or a.get("start"), ld)}
+            {
+                **a,
+                "start": _shift_date(a.get("start"), ld),
+                "end": _shift_date(a.get("end") or a.get("start"), ld),
+            }
             for a in e.get("away", [])
         ]
         try:
-            exists = ld.ctx.conn.execute(select(PERSON.c.id).where(PERSON.c.handle == e["handle"])).first()
+            exists = ld.ctx.conn.execute(
+                select(PERSON.c.id).where(PERSON.c.handle == e["handle"])
+            ).first()
             if exists:
                 ld.ctx.conn.execute(
                     update(PERSON)
@@ -133,11 +146,15 @@ def load_people(ld: Loading, entries: list[dict[str, Any]]) -> None:
                         active=bool(e.get("active", True)),
                     )
                 )
-                people_svc._set_skills(ld.ctx, exists[0], people_svc.parse_skills(e.get("skills", [])))
+                people_svc._set_skills(
+                    ld.ctx, exists[0], people_svc.parse_skills(e.get("skills", []))
+                )
                 for a in away:
                     people_svc._add_away(ld.ctx, exists[0], a)
             else:
-                people_svc.add_person_in(ld.ctx, **{**{k: v for k, v in e.items() if k != "away"}, "away": away})
+                people_svc.add_person_in(
+                    ld.ctx, **{**{k: v for k, v in e.items() if k != "away"}, "away": away}
+                )
         except OpsError as exc:
             raise LoadError(f"{where}: {exc}") from None
     ld.report.counts["people"] = len(entries)
@@ -184,12 +201,17 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
             for end in ("from", "to"):
                 v = t.get(end)
                 if v is None or (v not in names and not (end == "from" and v == "*")):
-                    raise LoadError(f"{where}: transitions[{j}] {end} {v!r} is not a state of this workflow")
+                    raise LoadError(
+                        f"{where}: transitions[{j}] {end} {v!r} is not a state of this workflow"
+                    )
         existing = conn.execute(select(WORKFLOW.c.id).where(WORKFLOW.c.name == e["name"])).first()
         if existing:
             wf_id = existing[0]
             in_use = {
-                r[0] for r in conn.execute(select(ITEM.c.status).where(ITEM.c.workflow_id == wf_id).distinct())
+                r[0]
+                for r in conn.execute(
+                    select(ITEM.c.status).where(ITEM.c.workflow_id == wf_id).distinct()
+                )
             }
             missing = in_use - set(names)
             if missing:
@@ -197,14 +219,25 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
                     f"{where}: items are in state(s) {', '.join(sorted(missing))} that the new definition drops"
                 )
             conn.execute(
-                update(WORKFLOW).where(WORKFLOW.c.id == wf_id).values(initial_state=initial, description=e.get("description", ""))
+                update(WORKFLOW)
+                .where(WORKFLOW.c.id == wf_id)
+                .values(initial_state=initial, description=e.get("description", ""))
             )
             conn.execute(delete(TRANSITION).where(TRANSITION.c.workflow_id == wf_id))
-            conn.execute(delete(STATE).where(STATE.c.workflow_id == wf_id, STATE.c.name.not_in(in_use)))
-            kept = {r[0]: r[1] for r in conn.execute(select(STATE.c.name, STATE.c.category).where(STATE.c.workflow_id == wf_id))}
+            conn.execute(
+                delete(STATE).where(STATE.c.workflow_id == wf_id, STATE.c.name.not_in(in_use))
+            )
+            kept = {
+                r[0]: r[1]
+                for r in conn.execute(
+                    select(STATE.c.name, STATE.c.category).where(STATE.c.workflow_id == wf_id)
+                )
+            }
         else:
             wf_id = conn.execute(
-                WORKFLOW.insert().values(name=e["name"], initial_state=initial, description=e.get("description", ""))
+                WORKFLOW.insert().values(
+                    name=e["name"], initial_state=initial, description=e.get("description", "")
+                )
             ).inserted_primary_key[0]
             kept = {}
         for j, s in enumerate(states):
@@ -212,7 +245,9 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
             cat = s.get("category", "active")
             if s["name"] in kept:
                 if kept[s["name"]] != cat:
-                    raise LoadError(f"{where}: state {s['name']!r} is in use and cannot change category")
+                    raise LoadError(
+                        f"{where}: state {s['name']!r} is in use and cannot change category"
+                    )
                 conn.execute(
                     update(STATE)
                     .where(STATE.c.workflow_id == wf_id, STATE.c.name == s["name"])
@@ -221,7 +256,11 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
             else:
                 conn.execute(
                     STATE.insert().values(
-                        workflow_id=wf_id, name=s["name"], label=s.get("label", ""), category=cat, position=j
+                        workflow_id=wf_id,
+                        name=s["name"],
+                        label=s.get("label", ""),
+                        category=cat,
+                        position=j,
                     )
                 )
         seen: set[tuple[str, str]] = set()
@@ -273,7 +312,9 @@ def load_queues(ld: Loading, entries: list[dict[str, Any]]) -> None:
                     .where(QUEUE.c.id == row[0])
                     .values(
                         name=e.get("name", e["slug"]),
-                        triage_owner_id=item_svc.person_id(ld.ctx, e["triage_owner"]) if e.get("triage_owner") else None,
+                        triage_owner_id=item_svc.person_id(ld.ctx, e["triage_owner"])
+                        if e.get("triage_owner")
+                        else None,
                         wip_limit=e.get("wip_limit"),
                         description=e.get("description", ""),
                         workflow_id=wf[0],
@@ -311,8 +352,22 @@ def load_processes(ld: Loading, entries: list[dict[str, Any]]) -> None:
 
 
 ITEM_KEYS = {
-    "ref", "queue", "title", "body", "kind", "priority", "owner", "estimate", "requester",
-    "created", "due", "status", "history", "blocked_by", "parent", "approval",
+    "ref",
+    "queue",
+    "title",
+    "body",
+    "kind",
+    "priority",
+    "owner",
+    "estimate",
+    "requester",
+    "created",
+    "due",
+    "status",
+    "history",
+    "blocked_by",
+    "parent",
+    "approval",
 }
 STEP_KEYS = {"at", "by", "to", "assign", "comment", "priority", "estimate", "title"}
 
@@ -322,7 +377,9 @@ def _as_actor(ld: Loading, handle: str | None, where: str) -> None:
     if not handle:
         ctx.unix_user, ctx.person_id = ld.ctx.db.unix_user, ld.ctx.db.person_id(ctx.conn)
         return
-    row = ctx.conn.execute(select(PERSON.c.id, PERSON.c.login).where(PERSON.c.handle == handle)).first()
+    row = ctx.conn.execute(
+        select(PERSON.c.id, PERSON.c.login).where(PERSON.c.handle == handle)
+    ).first()
     if row is None:
         raise LoadError(f"{where}: by {handle!r} is not a person")
     ctx.unix_user, ctx.person_id = row.login or handle, row.id
@@ -343,7 +400,13 @@ def load_items(ld: Loading, entries: list[dict[str, Any]]) -> None:
         created = ld.when(e["created"], where, "created") if e.get("created") else load_time
         due = ld.when(e["due"], where, "due") if e.get("due") else None
 
-        def create(i: int = i, e: dict[str, Any] = e, where: str = where, created: datetime = created, due: datetime | None = due) -> None:
+        def create(
+            i: int = i,
+            e: dict[str, Any] = e,
+            where: str = where,
+            created: datetime = created,
+            due: datetime | None = due,
+        ) -> None:
             try:
                 rec = item_svc.create_item_in(
                     ctx,
@@ -387,9 +450,13 @@ def load_items(ld: Loading, entries: list[dict[str, Any]]) -> None:
                     elif "comment" in step:
                         item_svc.comment_in(ctx, item, step["comment"])
                     else:
-                        fields = {k: step[k] for k in ("priority", "estimate", "title") if k in step}
+                        fields = {
+                            k: step[k] for k in ("priority", "estimate", "title") if k in step
+                        }
                         if not fields:
-                            raise ValidationError("a history step needs to, assign, comment, priority, estimate or title")
+                            raise ValidationError(
+                                "a history step needs to, assign, comment, priority, estimate or title"
+                            )
                         changes, events = {}, []
                         for name, value in fields.items():
                             column, clean = item_svc.EDITABLE[name]
@@ -427,7 +494,13 @@ def load_items(ld: Loading, entries: list[dict[str, Any]]) -> None:
                 raise LoadError(f"{where}: parent {e['parent']!r} names no item ref in this file")
             parent = item_svc.item_for_update(ctx, refs[e["parent"]])
             ctx.conn.execute(update(ITEM).where(ITEM.c.key == keys[i]).values(parent_id=parent.id))
-            ctx.conn.execute(LINK.insert().values(src_id=parent.id, dst_id=item_svc.item_for_update(ctx, keys[i]).id, kind="followup"))
+            ctx.conn.execute(
+                LINK.insert().values(
+                    src_id=parent.id,
+                    dst_id=item_svc.item_for_update(ctx, keys[i]).id,
+                    kind="followup",
+                )
+            )
         if e.get("approval"):
             from .automation import request_approval_in
 
@@ -474,11 +547,18 @@ def load_file(
 
 
 def load_data(
-    db: Database, data: dict[str, Any], *, source: str = "<data>", shift: timedelta = timedelta(0), dry_run: bool = False
+    db: Database,
+    data: dict[str, Any],
+    *,
+    source: str = "<data>",
+    shift: timedelta = timedelta(0),
+    dry_run: bool = False,
 ) -> LoadReport:
     unknown = sorted(set(data) - set(SECTIONS) - {"anchor", "description"})
     if unknown:
-        raise LoadError(f"{source}: unknown section {unknown[0]!r} (sections: {', '.join(SECTIONS)})")
+        raise LoadError(
+            f"{source}: unknown section {unknown[0]!r} (sections: {', '.join(SECTIONS)})"
+        )
     for name in SECTIONS:
         if name in data and not isinstance(data[name], list):
             raise LoadError(f"{source}: {name} must be an array of tables ([[{name}]])")

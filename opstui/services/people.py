@@ -107,7 +107,9 @@ def _add_away(ctx: Ctx, pid: int, period: dict[str, Any]) -> None:
     if end < start:
         raise ValidationError(f"away period ends ({end}) before it starts ({start})")
     ctx.conn.execute(
-        AWAY.insert().values(person_id=pid, start_date=start, end_date=end, note=period.get("note", ""))
+        AWAY.insert().values(
+            person_id=pid, start_date=start, end_date=end, note=period.get("note", "")
+        )
     )
 
 
@@ -143,14 +145,23 @@ def edit_person(db: Database, handle: str, **fields: Any) -> q.PersonRecord:
         if column_values:
             ctx.conn.execute(update(PERSON).where(PERSON.c.id == pid).values(**column_values))
         if fields.get("skills") is not None:
-            old = sorted(r[0] for r in ctx.conn.execute(select(SKILL.c.skill).where(SKILL.c.person_id == pid)))
+            old = sorted(
+                r[0]
+                for r in ctx.conn.execute(select(SKILL.c.skill).where(SKILL.c.person_id == pid))
+            )
             new = parse_skills(fields["skills"])
             if old != new:
                 _set_skills(ctx, pid, new)
                 ctx.record("skills", ",".join(old), ",".join(new), entity="person", entity_id=pid)
         if fields.get("away"):
             _add_away(ctx, pid, fields["away"])
-            ctx.record("away", None, f"{fields['away'].get('start')}..{fields['away'].get('end')}", entity="person", entity_id=pid)
+            ctx.record(
+                "away",
+                None,
+                f"{fields['away'].get('start')}..{fields['away'].get('end')}",
+                entity="person",
+                entity_id=pid,
+            )
         person = q.get_person(ctx.conn, handle.strip())
     db.forget_person()
     assert person is not None

@@ -33,7 +33,9 @@ def _sqlite_url(path: Path, readonly: bool) -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(target: str | os.PathLike[str], *, readonly: bool = False, pooled: bool = True) -> Engine:
+def make_engine(
+    target: str | os.PathLike[str], *, readonly: bool = False, pooled: bool = True
+) -> Engine:
     """An engine for a file path or a SQLAlchemy URL.  Nothing is created at import time."""
     text = os.fspath(target)
     if "://" in text:

@@ -29,12 +29,8 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _migrate_1_to_2(conn: Connection) -> None:
     """v2 added approvals, recorded weekly reviews and the (field, ts) event index."""
-    SQLModel.metadata.create_all(
-        conn, tables=[models.Approval.__table__, models.Review.__table__]
-    )
-    conn.exec_driver_sql(
-        "CREATE INDEX IF NOT EXISTS ix_event_field_ts ON event (field, ts)"
-    )
+    SQLModel.metadata.create_all(conn, tables=[models.Approval.__table__, models.Review.__table__])
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_event_field_ts ON event (field, ts)")
 
 
 def _migrate_2_to_3(conn: Connection) -> None:
