@@ -158,15 +158,9 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, flex:
 
 
 def age(now: datetime, then: datetime | None) -> str:
+    """How long ago, in the same compact form as SLA countdowns (``45s``, ``12m``, ``1h05m``)."""
     if then is None:
         return "-"
-    secs = int((now - then).total_seconds())
-    neg = secs < 0
-    secs = abs(secs)
-    if secs < 3600:
-        text = f"{secs // 60}m"
-    elif secs < 86400:
-        text = f"{secs // 3600}h{(secs % 3600) // 60:02d}"
-    else:
-        text = f"{secs // 86400}d{(secs % 86400) // 3600}h"
-    return f"-{text}" if neg else text
+    from ..domain.sla import format_remaining
+
+    return format_remaining((now - then).total_seconds())

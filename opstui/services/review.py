@@ -751,10 +751,9 @@ def to_markdown(rv: WeeklyReview) -> str:
         ),
     ]
     lines += _table(("What", "Count"), summary, "nothing")
-    lines += ["## SLA breaches", ""]
-    lines += _table(
-        ("Item", "Title", "Queue", "Owner", "Target", "Due", "Met", "Late by"),
-        [
+
+    def miss_rows(misses: Sequence[SlaMiss]) -> list[tuple[str, ...]]:
+        return [
             (
                 m.key,
                 one_line(m.title, 60),
@@ -765,27 +764,15 @@ def to_markdown(rv: WeeklyReview) -> str:
                 _ts(m.met_at) if m.met_at else "not yet",
                 margin_text(m.margin_s),
             )
-            for m in rv.breaches
-        ],
-        "No SLA breaches this week.",
-    )
+            for m in misses
+        ]
+
+    miss_head = ("Item", "Title", "Queue", "Owner", "Target", "Due", "Met")
+    lines += ["## SLA breaches", ""]
+    lines += _table((*miss_head, "Late by"), miss_rows(rv.breaches), "No SLA breaches this week.")
     lines += ["## SLA near misses", ""]
     lines += _table(
-        ("Item", "Title", "Queue", "Owner", "Target", "Due", "Met", "Time left"),
-        [
-            (
-                m.key,
-                one_line(m.title, 60),
-                m.queue,
-                m.owner or "(unowned)",
-                m.target,
-                _ts(m.due),
-                _ts(m.met_at),
-                margin_text(m.margin_s),
-            )
-            for m in rv.near_misses
-        ],
-        "No near misses this week.",
+        (*miss_head, "Time left"), miss_rows(rv.near_misses), "No near misses this week."
     )
     lines += ["### Breaches and near misses by queue", ""]
     lines += _table(("Queue", "Breaches", "Near misses"), rv.misses_by("queue"), "None.")
