@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 
@@ -14,6 +15,16 @@ class WorkerErrors:
         if event.state == WorkerState.ERROR:
             app: Any = self.app  # type: ignore[attr-defined]
             app.report_worker_error(event.worker)
+
+
+#: The item actions every screen showing an item offers (list, detail), in footer order.
+ITEM_BINDINGS = [
+    Binding("a", "item('assign')", "Assign"),
+    Binding("m", "item('move')", "Move"),
+    Binding("c", "item('comment')", "Comment"),
+    Binding("p", "item('priority')", "Prio/est"),
+    Binding("e", "item('edit')", "Edit"),
+]
 
 
 class ItemActions(WorkerErrors):

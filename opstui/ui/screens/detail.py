@@ -22,7 +22,7 @@ from .. import sla_view
 from ..messages import DataChange, ItemDetail
 from ..text import clean, duration, hours, literal, stamp
 from ..widgets.status import StatusBar
-from .base import ItemActions
+from .base import ITEM_BINDINGS, ItemActions
 
 SLA_STYLE = {
     "ok": "sla-ok",
@@ -36,11 +36,7 @@ SLA_STYLE = {
 class ItemDetailScreen(ItemActions, Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("a", "item('assign')", "Assign"),
-        Binding("m", "item('move')", "Move"),
-        Binding("c", "item('comment')", "Comment"),
-        Binding("p", "item('priority')", "Prio/est"),
-        Binding("e", "item('edit')", "Edit"),
+        *ITEM_BINDINGS,
         Binding("j,down", "scroll('down')", "Down", show=False),
         Binding("k,up", "scroll('up')", "Up", show=False),
     ]

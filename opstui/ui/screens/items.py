@@ -21,7 +21,7 @@ from ..text import clean
 from ..widgets.grid import GridView
 from ..widgets.item_table import ItemTable
 from ..widgets.status import StatusBar
-from .base import ItemActions
+from .base import ITEM_BINDINGS, ItemActions
 
 #: Ids fetched before the first paint; the full id list follows.
 FIRST_PAGE = 200
@@ -34,11 +34,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         Binding("f", "filters", "Filter"),
         Binding("o", "toggle_open", "Open/all"),
         Binding("n", "item('new')", "New"),
-        Binding("a", "item('assign')", "Assign"),
-        Binding("m", "item('move')", "Move"),
-        Binding("c", "item('comment')", "Comment"),
-        Binding("p", "item('priority')", "Prio/est"),
-        Binding("e", "item('edit')", "Edit"),
+        *ITEM_BINDINGS,
     ]
 
     def __init__(
