@@ -1,0 +1,256 @@
+"""Forecast: when will each open item likely be finished, and which will miss their date.
+
+Pure arithmetic, no IO.  The rules, in one place:
+
+* **Work order** (how a person will likely take their work): items with an SLA target
+  (breached or running) first, soonest target first; then the rest by priority (P1 first),
+  then age (oldest first); the key breaks ties so the order is total and stable.
+* **Remaining hours** of an item are computed by the caller (estimate less time logged,
+  never below a floor); an item without an estimate counts
+  :data:`opstui.domain.capacity.DEFAULT_ESTIMATE_HOURS`.
+* **Working time**: a person works on the working days of their calendar (an SLA
+  :class:`~opstui.domain.sla.Calendar`), minus the days they are away.  A working day yields
+  ``capacity_hours / working days per week x focus`` hours of work, spread evenly over that
+  day's working intervals.  ``focus`` is the share of working time that goes to queue work:
+  learnt from logged time by :func:`learn_focus`, or a configured default.
+* **Projected finish** of an item: walking the person's remaining hours, in work order,
+  through that working time from ``now``.  Work that does not finish within
+  :data:`HORIZON_DAYS` has no finish (``None``: "beyond the horizon").
+* **Unowned items** are walked after the queue's triage owner's own work (marked
+  ``via_triage``); without a triage owner they are **unplanned** (no finish).
+* **Drifting**: an item whose target (the earliest of its due date and its SLA target) is
+  still ahead, and whose projected finish is after it (or that has no finish at all).  The
+  **margin** is finish minus target.  An item whose target has already passed is breached
+  or late, not drifting.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from .sla import ALWAYS_CALENDAR, Calendar
+
+HORIZON_DAYS = 366
+DEFAULT_FOCUS = 0.7
+FOCUS_MIN = 0.2
+FOCUS_MAX = 1.0
+#: Below this many available hours in the learning period, logged time says too little.
+FOCUS_MIN_BASIS_HOURS = 16.0
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Worker:
+    handle: str
+    capacity_hours: float
+    focus: float = DEFAULT_FOCUS
+    calendar: Calendar = ALWAYS_CALENDAR
+    #: Inclusive (start, end) local dates of time off.
+    away: tuple[tuple[date, date], ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    key: str
+    owner: str | None
+    remaining_hours: float
+    created_at: datetime
+    priority: int = 3
+    queue: str = ""
+    #: Soonest open SLA target (first response or resolution), breached or running.
+    sla_due_at: datetime | None = None
+    sla_breached: bool = False
+    #: An explicit due date.
+    due_at: datetime | None = None
+
+    @property
+    def target_at(self) -> datetime | None:
+        """What the item must finish by: the earlier of its due date and its SLA target."""
+        dates = [d for d in (self.due_at, self.sla_due_at) if d is not None]
+        return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class Projection:
+    key: str
+    #: Whose work queue the item was walked through (the owner, or the triage owner).
+    planner: str | None
+    #: Position in the planner's work order (0 first); None when unplanned.
+    position: int | None
+    finish_at: datetime | None
+    target_at: datetime | None
+    via_triage: bool = False
+    #: Not walked at all: unowned without a triage owner, or the owner cannot work.
+    unplanned: bool = False
+
+    @property
+    def margin(self) -> timedelta | None:
+        """Finish minus target (positive = late); None without both."""
+        if self.finish_at is None or self.target_at is None:
+            return None
+        return self.finish_at - self.target_at
+
+    def drifting(self, now: datetime) -> bool:
+        target = self.target_at
+        if target is None or target <= now:
+            return False
+        return self.finish_at is None or self.finish_at > target
+
+
+@dataclass(frozen=True)
+class Forecast:
+    now: datetime
+    projections: Mapping[str, Projection] = field(default_factory=dict)
+
+    def drifting(self) -> list[Projection]:
+        """Drifting items, the latest (worst margin) first; no finish counts as worst."""
+        out = [p for p in self.projections.values() if p.drifting(self.now)]
+        return sorted(
+            out,
+            key=lambda p: (
+                p.finish_at is not None,
+                -(p.margin or timedelta(0)).total_seconds(),
+                p.key,
+            ),
+        )
+
+
+def order_key(item: WorkItem) -> tuple:
+    """Sort key of :func:`work_order` (see the module rules)."""
+    if item.sla_due_at is not None:
+        return (0, item.sla_due_at, 0, item.created_at, item.key)
+    return (1, _FAR, item.priority, item.created_at, item.key)
+
+
+def work_order(items: Iterable[WorkItem]) -> list[WorkItem]:
+    return sorted(items, key=order_key)
+
+
+def learn_focus(
+    logged_hours: float,
+    available_hours: float,
+    default: float = DEFAULT_FOCUS,
+) -> float:
+    """Share of available working time that logged time shows went to queue work.
+
+    Clamped to [FOCUS_MIN, FOCUS_MAX]; the default when the basis is too small to say.
+    """
+    if available_hours < FOCUS_MIN_BASIS_HOURS or logged_hours <= 0:
+        return default
+    return max(FOCUS_MIN, min(FOCUS_MAX, logged_hours / available_hours))
+
+
+def _working_days_per_week(cal: Calendar) -> int:
+    if cal.always:
+        return 7
+    return sum(1 for ranges in cal.week if ranges) or 1
+
+
+def _away(worker: Worker, day: date) -> bool:
+    return any(a <= day <= b for a, b in worker.away)
+
+
+def _slices(worker: Worker, now: datetime) -> Iterator[tuple[datetime, datetime, float]]:
+    """(start, end, hours of work per second) from now on, up to the horizon."""
+    cal = worker.calendar
+    daily = worker.capacity_hours / _working_days_per_week(cal) * worker.focus
+    if daily <= 0 or not worker.active:
+        return
+    now = now.astimezone(UTC)
+    first = cal.local_date(now)
+    for offset in range(-1, HORIZON_DAYS + 1):
+        day = first + timedelta(days=offset)
+        if _away(worker, day):
+            continue
+        spans = cal.intervals_on(day)
+        total = sum((b - a).total_seconds() for a, b in spans)
+        if total <= 0:
+            continue
+        rate = daily / total
+        for a, b in spans:
+            if b <= now:
+                continue
+            yield max(a, now), b, rate
+
+
+def _walk(worker: Worker, items: Sequence[WorkItem], now: datetime) -> list[datetime | None]:
+    """Finish instants of items taken one after another (None past the horizon)."""
+    out: list[datetime | None] = []
+    slices = _slices(worker, now)
+    current: tuple[datetime, datetime, float] | None = next(slices, None)
+    pos = now.astimezone(UTC) if current is None else current[0]
+    never = False
+    for item in items:
+        left = max(0.0, item.remaining_hours)
+        while current is not None and not never:
+            start, end, rate = current
+            pos = max(pos, start)
+            can = (end - pos).total_seconds() * rate
+            if can >= left:
+                pos = pos + timedelta(seconds=left / rate)
+                left = 0.0
+                break
+            left -= can
+            current = next(slices, None)
+        # Behind an item that never finishes, nothing finishes either.
+        never = never or left > 0
+        out.append(None if never else pos)
+    return out
+
+
+def forecast(
+    workers: Iterable[Worker],
+    items: Iterable[WorkItem],
+    now: datetime,
+    triage: Mapping[str, str] | None = None,
+) -> Forecast:
+    """Project a finish for every item (see the module rules).
+
+    ``triage`` maps a queue to its triage owner's handle, for unowned items.
+    """
+    triage = triage or {}
+    by_handle = {w.handle: w for w in workers}
+    own: dict[str, list[WorkItem]] = defaultdict(list)
+    via: dict[str, list[WorkItem]] = defaultdict(list)
+    out: dict[str, Projection] = {}
+    for item in items:
+        if item.owner is not None:
+            own[item.owner].append(item)
+            continue
+        planner = triage.get(item.queue)
+        if planner is None:
+            out[item.key] = Projection(item.key, None, None, None, item.target_at, unplanned=True)
+        else:
+            via[planner].append(item)
+    for handle in sorted(set(own) | set(via)):
+        queue = work_order(own.get(handle, ())) + work_order(via.get(handle, ()))
+        triaged = {i.key for i in via.get(handle, ())}
+        worker = by_handle.get(handle)
+        if worker is None or not worker.active:
+            for item in queue:
+                out[item.key] = Projection(
+                    item.key,
+                    handle,
+                    None,
+                    None,
+                    item.target_at,
+                    via_triage=item.key in triaged,
+                    unplanned=True,
+                )
+            continue
+        for position, (item, finish) in enumerate(
+            zip(queue, _walk(worker, queue, now), strict=True)
+        ):
+            out[item.key] = Projection(
+                item.key,
+                handle,
+                position,
+                finish,
+                item.target_at,
+                via_triage=item.key in triaged,
+            )
+    return Forecast(now=now, projections=out)
