@@ -54,7 +54,6 @@ def build(n_items: int, n_people: int, seed: int = 7) -> tuple[list[Worker], lis
                 priority=rnd.randint(1, 4),
                 queue=rnd.choice(queues),
                 sla_due_at=sla,
-                sla_breached=sla is not None and sla < NOW,
                 due_at=due,
             )
         )

@@ -51,6 +51,10 @@ class Config:
     poll_interval: float = 2.0
     #: Below this many columns the dashboard switches to compact mode.
     compact_below: int = 80
+    #: Share of working time that goes to queue work, when logged time cannot say.
+    forecast_focus: float = 0.7
+    #: Remaining work of an open item never goes below this many hours.
+    remaining_floor_hours: float = 0.5
     #: Where this config came from (for messages).
     source: str = field(default="defaults", compare=False)
     #: Where each non-default value came from: key -> "file" | "env" | "flag".
@@ -181,6 +185,22 @@ KEYS: dict[str, KeySpec] = {
             "80",
             _check_range(20, 1000, " columns"),
         ),
+        KeySpec(
+            "forecast_focus",
+            (int, float),
+            "Share of a person's working time that goes to queue work, used by the "
+            "forecast until their logged time shows their own (0.2 to 1).",
+            "0.7",
+            _check_range(0.2, 1.0),
+        ),
+        KeySpec(
+            "remaining_floor_hours",
+            (int, float),
+            "Remaining work of an open item never goes below this many hours, even when "
+            "more time was logged than estimated (it is flagged 'over estimate').",
+            "0.5",
+            _check_range(0, 100, " hours"),
+        ),
     )
 }
 
@@ -223,8 +243,9 @@ def parse_config(data: dict[str, Any], source: str, *, base_dir: Path | None = N
         values[key] = value
     if problems:
         raise ConfigError(f"{source}: {'; '.join(problems)}")
-    if "poll_interval" in values:
-        values["poll_interval"] = float(values["poll_interval"])
+    for key in ("poll_interval", "forecast_focus", "remaining_floor_hours"):
+        if key in values:
+            values[key] = float(values[key])
     if "db" in values and base_dir is not None:
         db = Path(values["db"]).expanduser()
         if not db.is_absolute():

@@ -53,7 +53,16 @@ def main(
 
 #: Command modules: each defines COMMANDS, a list of click commands.  One module per
 #: feature area so that features do not edit each other's files.
-COMMAND_MODULES = ("admin", "items", "sla", "automation", "review", "doctor", "settings")
+COMMAND_MODULES = (
+    "admin",
+    "items",
+    "sla",
+    "automation",
+    "review",
+    "doctor",
+    "settings",
+    "forecast",
+)
 
 
 def _register() -> None:

@@ -18,7 +18,8 @@ Pure arithmetic, no IO.  The rules, in one place:
   :data:`HORIZON_DAYS` has no finish (``None``: "beyond the horizon").
 * **Unowned items** are walked after the queue's triage owner's own work (marked
   ``via_triage``); without a triage owner they are **unplanned** (no finish).
-* **Drifting**: an item whose target (the earliest of its due date and its SLA target) is
+* **Drifting**: an item whose target (the earlier of its due date and its SLA resolution
+  target; a first-response target only orders the work) is
   still ahead, and whose projected finish is after it (or that has no finish at all).  The
   **margin** is finish minus target.  An item whose target has already passed is breached
   or late, not drifting.
@@ -31,8 +32,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from .sla import ALWAYS_CALENDAR, Calendar
+from .capacity import DEFAULT_ESTIMATE_HOURS
+from .sla import ALWAYS, Calendar, Policy, SlaError, make_calendar, parse_duration_parts
 
+#: Without a business calendar: Monday to Friday, 09:00-17:00 UTC.
+OFFICE_HOURS = make_calendar("office-hours", "UTC", {"mon-fri": "09:00-17:00"})
 HORIZON_DAYS = 366
 DEFAULT_FOCUS = 0.7
 FOCUS_MIN = 0.2
@@ -40,6 +44,42 @@ FOCUS_MAX = 1.0
 #: Below this many available hours in the learning period, logged time says too little.
 FOCUS_MIN_BASIS_HOURS = 16.0
 _FAR = datetime.max.replace(tzinfo=UTC)
+#: A logged "1d" is a working day of this many hours (Jira's default too).
+WORKDAY_HOURS = 8.0
+#: Remaining work of an open item never goes below this (hours), even when more time has
+#: been logged than estimated: an open item is not finished.
+REMAINING_FLOOR_HOURS = 0.5
+MAX_LOG_SECONDS = 24 * 3600
+
+
+def parse_time_spent(text: str) -> int:
+    """``"1h30m"`` -> 5400 seconds; ``"1d"`` is :data:`WORKDAY_HOURS`.  Raises ValueError."""
+    try:
+        days, secs = parse_duration_parts(text)
+    except SlaError as exc:
+        raise ValueError(str(exc)) from None
+    total = round(days * WORKDAY_HOURS * 3600 + secs)
+    if total < 60:
+        raise ValueError(f"{str(text).strip()!r} is less than a minute")
+    if total > MAX_LOG_SECONDS:
+        raise ValueError(f"{str(text).strip()!r} is more than 24 hours in one entry")
+    return total
+
+
+def remaining_hours(
+    estimate: float | None,
+    logged_hours: float,
+    floor: float = REMAINING_FLOOR_HOURS,
+    default_estimate: float = DEFAULT_ESTIMATE_HOURS,
+) -> tuple[float, bool]:
+    """(remaining hours, over estimate): estimate less time logged, never below ``floor``.
+
+    An item without an estimate counts ``default_estimate`` (the capacity rules' default).
+    """
+    planned = default_estimate if estimate is None else float(estimate)
+    left = planned - max(0.0, logged_hours)
+    over = logged_hours > planned
+    return max(floor, left), over
 
 
 @dataclass(frozen=True)
@@ -47,7 +87,7 @@ class Worker:
     handle: str
     capacity_hours: float
     focus: float = DEFAULT_FOCUS
-    calendar: Calendar = ALWAYS_CALENDAR
+    calendar: Calendar = OFFICE_HOURS
     #: Inclusive (start, end) local dates of time off.
     away: tuple[tuple[date, date], ...] = ()
     active: bool = True
@@ -61,16 +101,19 @@ class WorkItem:
     created_at: datetime
     priority: int = 3
     queue: str = ""
-    #: Soonest open SLA target (first response or resolution), breached or running.
+    #: Soonest open SLA target (first response or resolution), breached or running: what
+    #: puts the item at the front of the work order.
     sla_due_at: datetime | None = None
-    sla_breached: bool = False
     #: An explicit due date.
     due_at: datetime | None = None
+    #: The open SLA resolution target (a first-response target does not need the work done).
+    resolve_by: datetime | None = None
 
     @property
     def target_at(self) -> datetime | None:
-        """What the item must finish by: the earlier of its due date and its SLA target."""
-        dates = [d for d in (self.due_at, self.sla_due_at) if d is not None]
+        """What the work must be finished by: the earlier of its due date and its SLA
+        resolution target."""
+        dates = [d for d in (self.due_at, self.resolve_by) if d is not None]
         return min(dates) if dates else None
 
 
@@ -130,6 +173,20 @@ def work_order(items: Iterable[WorkItem]) -> list[WorkItem]:
     return sorted(items, key=order_key)
 
 
+def team_calendar(policies: Iterable[Policy], calendars: Mapping[str, Calendar]) -> Calendar:
+    """The working calendar people are planned on: the business calendar most SLA
+    policies use (ties: by name); :data:`OFFICE_HOURS` when there is none."""
+    uses: dict[str, int] = defaultdict(int)
+    for p in policies:
+        if p.calendar != ALWAYS and p.calendar in calendars:
+            uses[p.calendar] += 1
+    if not uses:
+        named = sorted(c for c in calendars if c != ALWAYS)
+        return calendars[named[0]] if named else OFFICE_HOURS
+    best = sorted(uses.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return calendars[best]
+
+
 def learn_focus(
     logged_hours: float,
     available_hours: float,
@@ -154,14 +211,18 @@ def _away(worker: Worker, day: date) -> bool:
     return any(a <= day <= b for a, b in worker.away)
 
 
-def _slices(worker: Worker, now: datetime) -> Iterator[tuple[datetime, datetime, float]]:
-    """(start, end, hours of work per second) from now on, up to the horizon."""
+def _slices(
+    worker: Worker, start: datetime, *, focus: bool = True
+) -> Iterator[tuple[datetime, datetime, float]]:
+    """(from, to, hours of work per second) from ``start`` on, up to the horizon."""
     cal = worker.calendar
-    daily = worker.capacity_hours / _working_days_per_week(cal) * worker.focus
+    daily = worker.capacity_hours / _working_days_per_week(cal)
+    if focus:
+        daily *= worker.focus
     if daily <= 0 or not worker.active:
         return
-    now = now.astimezone(UTC)
-    first = cal.local_date(now)
+    start = start.astimezone(UTC)
+    first = cal.local_date(start)
     for offset in range(-1, HORIZON_DAYS + 1):
         day = first + timedelta(days=offset)
         if _away(worker, day):
@@ -172,9 +233,20 @@ def _slices(worker: Worker, now: datetime) -> Iterator[tuple[datetime, datetime,
             continue
         rate = daily / total
         for a, b in spans:
-            if b <= now:
+            if b <= start:
                 continue
-            yield max(a, now), b, rate
+            yield max(a, start), b, rate
+
+
+def available_hours(worker: Worker, start: datetime, end: datetime) -> float:
+    """Working hours a person has in ``[start, end)``: capacity spread over their calendar's
+    working days, less time away (no focus factor: the basis focus is learnt against)."""
+    total = 0.0
+    for a, b, rate in _slices(worker, start, focus=False):
+        if a >= end:
+            break
+        total += (min(b, end) - a).total_seconds() * rate
+    return total
 
 
 def _walk(worker: Worker, items: Sequence[WorkItem], now: datetime) -> list[datetime | None]:

@@ -294,6 +294,26 @@ class Comment(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class WorkLog(SQLModel, table=True):
+    """Time spent on an item: what makes estimates better and "remaining" more than a guess.
+
+    ``seconds`` is the time spent; ``at`` is when the work was done (``--at``), which may be
+    earlier than ``created_at`` (when it was logged).  v4
+    """
+
+    __tablename__ = "worklog"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = _fk("item.id", nullable=False, ondelete="CASCADE", index=True)
+    person_id: int | None = _fk("person.id", index=True)
+    unix_user: str
+    seconds: int
+    note: str = ""
+    at: datetime = _ts(nullable=False, index=True)
+    created_at: datetime = _ts(nullable=False)
+    #: Where it came from when imported (e.g. a Jira worklog id), for idempotent re-import.
+    source: str | None = Field(default=None, unique=True)
+
+
 class Event(SQLModel, table=True):
     """Append-only audit trail and change feed.  ``id`` is the cursor terminals follow."""
 

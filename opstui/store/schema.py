@@ -23,7 +23,7 @@ from ..errors import StoreError
 from .engine import Database
 
 APPLICATION_ID = 0x4F505354  # "OPST"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -45,8 +45,17 @@ def _migrate_2_to_3(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_sla_check ON item (sla_check_at)")
 
 
+def _migrate_3_to_4(conn: Connection) -> None:
+    """v4 added time logging (the worklog table)."""
+    SQLModel.metadata.create_all(conn, tables=[models.WorkLog.__table__])
+
+
 #: from-version -> step that upgrades it by one.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+}
 
 
 def open_database(

@@ -1,0 +1,270 @@
+"""Forecast, drift, estimate accuracy and the forecast backtest (rules: domain.forecast).
+
+Reads only: each call takes a connection (or a database) and the time "now".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..domain import forecast as fc
+from ..domain.sla import Calendar, format_remaining
+from ..store import queries as q
+from ..store import worklog as wq
+from ..store.engine import Database
+from .sla import load_rules
+
+#: Focus is learnt from the time logged over this many weeks before now.
+LEARN_WEEKS = 4
+#: Estimate accuracy looks at items finished over this many weeks.
+ACCURACY_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the config file may set (``[forecast]``)."""
+
+    focus: float = fc.DEFAULT_FOCUS
+    remaining_floor_hours: float = fc.REMAINING_FLOOR_HOURS
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    title: str
+    owner: str | None
+    queue: str
+    priority: int
+    estimate_hours: float | None
+    logged_hours: float
+    remaining_hours: float
+    over_estimate: bool
+    projection: fc.Projection
+
+    @property
+    def finish_at(self) -> datetime | None:
+        return self.projection.finish_at
+
+    @property
+    def target_at(self) -> datetime | None:
+        return self.projection.target_at
+
+
+@dataclass(frozen=True)
+class Focus:
+    handle: str
+    focus: float
+    #: Learnt from logged time (else the configured default).
+    learnt: bool
+    logged_hours: float
+    available_hours: float
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    now: datetime
+    calendar: Calendar
+    rows: tuple[Row, ...]
+    focus: dict[str, Focus] = field(default_factory=dict)
+
+    def drifting(self) -> list[Row]:
+        by_key = {r.key: r for r in self.rows}
+        out = fc.Forecast(self.now, {r.key: r.projection for r in self.rows}).drifting()
+        return [by_key[p.key] for p in out]
+
+    def for_owner(self, handle: str) -> list[Row]:
+        rows = [r for r in self.rows if r.projection.planner == handle]
+        return sorted(rows, key=lambda r: r.projection.position or 0)
+
+
+def _workers(
+    conn: Connection, now: datetime, cal: Calendar, settings: Settings
+) -> tuple[list[fc.Worker], dict[str, Focus]]:
+    start = now - timedelta(weeks=LEARN_WEEKS)
+    logged = wq.logged_by_person(conn, start, now)
+    workers, focus = [], {}
+    for p in q.list_people(conn):
+        away = tuple((a[0], a[1]) for a in p.away)
+        base = fc.Worker(p.handle, float(p.capacity_hours), 1.0, cal, away, bool(p.active))
+        available = fc.available_hours(base, start, now)
+        hours = logged.get(p.handle, 0.0)
+        value = fc.learn_focus(hours, available, settings.focus)
+        learnt = hours > 0 and available >= fc.FOCUS_MIN_BASIS_HOURS
+        focus[p.handle] = Focus(p.handle, value, learnt, round(hours, 2), round(available, 2))
+        workers.append(fc.Worker(p.handle, float(p.capacity_hours), value, cal, away, p.active))
+    return workers, focus
+
+
+def _work_item(w: wq.OpenWork, settings: Settings) -> tuple[fc.WorkItem, float, bool]:
+    logged = w.logged_seconds / 3600
+    remaining, over = fc.remaining_hours(
+        w.estimate_hours, logged, floor=settings.remaining_floor_hours
+    )
+    targets = [
+        d
+        for d, state in ((w.sla_fr_due, w.sla_fr_state), (w.sla_res_due, w.sla_res_state))
+        if d is not None and state not in ("met", "paused")
+    ]
+    item = fc.WorkItem(
+        key=w.key,
+        owner=w.owner,
+        remaining_hours=remaining,
+        created_at=w.created_at,
+        priority=w.priority,
+        queue=w.queue,
+        sla_due_at=min(targets) if targets else None,
+        due_at=w.due_at,
+        resolve_by=w.sla_res_due if w.sla_res_state not in (None, "met", "paused") else None,
+    )
+    return item, remaining, over
+
+
+def forecast_in(conn: Connection, now: datetime, settings: Settings | None = None) -> ForecastView:
+    settings = settings or Settings()
+    rules = load_rules(conn)
+    cal = fc.team_calendar(rules.policies, rules.calendars)
+    workers, focus = _workers(conn, now, cal, settings)
+    open_work = wq.open_work(conn)
+    items, extra = [], {}
+    for w in open_work:
+        item, remaining, over = _work_item(w, settings)
+        items.append(item)
+        extra[w.key] = (remaining, over)
+    result = fc.forecast(workers, items, now, wq.triage_owners(conn))
+    rows = tuple(
+        Row(
+            key=w.key,
+            title=w.title,
+            owner=w.owner,
+            queue=w.queue,
+            priority=w.priority,
+            estimate_hours=w.estimate_hours,
+            logged_hours=round(w.logged_seconds / 3600, 2),
+            remaining_hours=round(extra[w.key][0], 2),
+            over_estimate=extra[w.key][1],
+            projection=result.projections[w.key],
+        )
+        for w in open_work
+    )
+    return ForecastView(now=now, calendar=cal, rows=rows, focus=focus)
+
+
+def forecast(
+    db: Database, now: datetime | None = None, settings: Settings | None = None
+) -> ForecastView:
+    with db.read() as conn:
+        return forecast_in(conn, now or db.clock.now(), settings)
+
+
+# --- words ---------------------------------------------------------------------------
+
+
+def _when(at: datetime, cal: Calendar) -> str:
+    return at.astimezone(cal.tz).strftime("%a %d %b %H:%M")
+
+
+def describe(row: Row, cal: Calendar) -> str:
+    """``finishes Thu 03 Dec 14:00, due Wed 02 Dec 17:00: 21h late`` (in the team's zone)."""
+    p = row.projection
+    if p.target_at is None:
+        due = ""
+    else:
+        due = f", due {_when(p.target_at, cal)}"
+    if p.unplanned:
+        return f"unplanned (nobody to plan it on){due}"
+    if p.finish_at is None:
+        return f"no finish within {fc.HORIZON_DAYS} days{due}"
+    text = f"finishes {_when(p.finish_at, cal)}{due}"
+    margin = p.margin
+    if margin is not None:
+        seconds = margin.total_seconds()
+        if seconds > 0:
+            text += f": {format_remaining(seconds)} late"
+        else:
+            text += f": {format_remaining(-seconds)} to spare"
+    return text
+
+
+# --- estimate accuracy ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Median ratio of time logged to time estimated on finished items, per group."""
+
+    group: str
+    items: int
+    median_ratio: float
+
+
+def _accuracy(rows: Iterable[wq.FinishedWork], key: Any) -> list[Accuracy]:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.logged_seconds <= 0:
+            continue  # nothing logged: no evidence either way
+        groups[key(r) or "(none)"].append(r.logged_seconds / 3600 / r.estimate_hours)
+    return [Accuracy(g, len(v), round(statistics.median(v), 2)) for g, v in sorted(groups.items())]
+
+
+def accuracy_in(
+    conn: Connection, now: datetime, weeks: int = ACCURACY_WEEKS
+) -> dict[str, list[Accuracy]]:
+    rows = wq.finished_work(conn, now - timedelta(weeks=weeks), now)
+    return {
+        "person": _accuracy(rows, lambda r: r.owner),
+        "kind": _accuracy(rows, lambda r: r.kind),
+    }
+
+
+def view_json(view: ForecastView, rows: Iterable[Row] | None = None) -> dict[str, Any]:
+    """The stable ``opstui forecast --json`` shape."""
+
+    def iso(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    out_rows = []
+    for r in view.rows if rows is None else rows:
+        p = r.projection
+        margin = p.margin
+        out_rows.append(
+            {
+                "key": r.key,
+                "title": r.title,
+                "owner": r.owner,
+                "planned_on": p.planner,
+                "via_triage": p.via_triage,
+                "position": p.position,
+                "queue": r.queue,
+                "priority": f"P{r.priority}",
+                "estimate_hours": r.estimate_hours,
+                "logged_hours": r.logged_hours,
+                "remaining_hours": r.remaining_hours,
+                "over_estimate": r.over_estimate,
+                "finish_at": iso(p.finish_at),
+                "target_at": iso(p.target_at),
+                "margin_hours": None if margin is None else round(margin.total_seconds() / 3600, 2),
+                "drifting": p.drifting(view.now),
+                "unplanned": p.unplanned,
+            }
+        )
+    return {
+        "now": view.now.isoformat(),
+        "calendar": view.calendar.name,
+        "focus": {
+            h: {
+                "focus": round(f.focus, 2),
+                "learnt": f.learnt,
+                "logged_hours": f.logged_hours,
+                "available_hours": f.available_hours,
+            }
+            for h, f in sorted(view.focus.items())
+        },
+        "items": out_rows,
+    }
