@@ -47,8 +47,10 @@ def test_file_values_and_origins(tmp_path: Path) -> None:
     path.write_text(
         'db = "team.db"\ntheme = "nord"\ncompact = true\nbell = true\nstuck_days = 5\n'
         'me = "alice"\npoll_interval = 1\ncompact_below = 100\n'
+        "forecast_focus = 0.6\nremaining_floor_hours = 1\n"
     )
     config = load_config(path, environ={})
+    assert (config.forecast_focus, config.remaining_floor_hours) == (0.6, 1.0)
     assert config.db == str(tmp_path / "team.db")  # relative to the config file
     assert (config.theme, config.compact, config.bell) == ("nord", True, True)
     assert (config.stuck_days, config.me, config.compact_below) == (5, "alice", 100)
