@@ -24,20 +24,12 @@ MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Database:
-    db = open_database(tmp_path / "ops.db", clock=Clock.frozen(MONDAY), unix_user="tester")
+    created = MONDAY - timedelta(days=2)
+    db = open_database(tmp_path / "ops.db", clock=Clock.frozen(created), unix_user="tester")
     people.add_person(db, handle="dev", name="Dev", skills="linux", capacity=40)
     people.add_person(db, handle="alice", name="Alice", skills="linux", capacity=40)
     people.add_queue(db, slug="infra", prefix="INF", triage_owner="alice")
-    created = MONDAY - timedelta(days=2)
-    items.create_item(
-        db,
-        queue="infra",
-        title="Big rebuild",
-        owner="dev",
-        estimate=40,
-        priority=1,
-        created_at=created,
-    )
+    items.create_item(db, queue="infra", title="Big rebuild", owner="dev", estimate=40, priority=1)
     items.create_item(
         db,
         queue="infra",
@@ -46,8 +38,8 @@ def shop(tmp_path: Path) -> Database:
         estimate=4,
         priority=3,
         due_at=MONDAY + timedelta(days=2, hours=8),  # Wed 17:00
-        created_at=created,
     )
+    db.clock = Clock.frozen(MONDAY)
     yield db
     db.dispose()
 
@@ -161,3 +153,19 @@ def test_cli_log_and_forecast(shop: Database) -> None:
     assert by_key["INF-2"]["remaining_hours"] == 3.25
     out = run_cli(*now, "forecast", "--owner", "nobody", db=path)
     assert out.returncode == 1 and "no person 'nobody'" in out.stderr
+
+
+def test_backtest_replays_what_the_forecast_said(shop: Database) -> None:
+    # INF-2 (due Wed 17:00) sat behind a 40 h P1 and was finished on Friday: late, and the
+    # forecast a week before its date (here: at creation) said so.  INF-1 had no date.
+    shop.clock = Clock.frozen(datetime(2026, 12, 11, 15, 0, tzinfo=UTC))
+    for state in ("in_progress", "done"):
+        items.transition(shop, "INF-2", state)
+    result = fsvc.backtest(shop, weeks=2, now=datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
+    assert [c.key for c in result.cases] == ["INF-2"]
+    case = result.cases[0]
+    assert case.owner == "dev" and case.late and case.predicted_late and case.hit
+    assert case.at_creation and case.asked_at == MONDAY - timedelta(days=2)
+    assert result.hit_rate == 1.0 and result.median_error_hours is not None
+    # Asked about a window with nothing finished: nothing to say.
+    assert fsvc.backtest(shop, weeks=1, now=MONDAY).cases == ()

@@ -71,9 +71,19 @@ def log_cmd(
 @click.command("forecast")
 @click.option("-o", "--owner", default=None, help="Only this person's work queue.")
 @click.option("--drifting", "only_drifting", is_flag=True, help="Only items that drift.")
+@click.option(
+    "--backtest",
+    "weeks",
+    type=click.IntRange(1, 104),
+    default=None,
+    metavar="WEEKS",
+    help="Replay the event log: how right was the forecast on items finished in WEEKS weeks?",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def forecast_cmd(state: AppState, owner: str | None, only_drifting: bool, as_json: bool) -> None:
+def forecast_cmd(
+    state: AppState, owner: str | None, only_drifting: bool, weeks: int | None, as_json: bool
+) -> None:
     """Projected finish of each open item, and which will miss their date (drift)."""
     from ..services import forecast as svc
 
@@ -82,6 +92,9 @@ def forecast_cmd(state: AppState, owner: str | None, only_drifting: bool, as_jso
         focus=state.config.forecast_focus,
         remaining_floor_hours=state.config.remaining_floor_hours,
     )
+    if weeks is not None:
+        _backtest(svc.backtest(db, weeks, settings=settings), as_json)
+        return
     view = svc.forecast(db, settings=settings)
     if owner is not None and owner not in view.focus:
         known = ", ".join(sorted(view.focus)) or "none"
@@ -120,6 +133,78 @@ def forecast_cmd(state: AppState, owner: str | None, only_drifting: bool, as_jso
         f"\n{len(drifting)} drifting of {len(view.rows)} open; calendar {view.calendar.name}; "
         "'!' = more time logged than estimated"
     )
+
+
+def _backtest(result: object, as_json: bool) -> None:
+    from ..services.forecast import Backtest
+
+    assert isinstance(result, Backtest)
+    cases = result.cases
+    summary = {
+        "weeks": result.weeks,
+        "items": len(cases),
+        "hit_rate": None if result.hit_rate is None else round(result.hit_rate, 3),
+        "median_abs_error_hours": result.median_error_hours,
+        "asked_at_creation": sum(c.at_creation for c in cases),
+        "predicted_late_and_late": sum(c.predicted_late and c.late for c in cases),
+        "predicted_late_but_on_time": sum(c.predicted_late and not c.late for c in cases),
+        "predicted_on_time_but_late": sum(c.late and not c.predicted_late for c in cases),
+        "predicted_on_time_and_on_time": sum(not c.late and not c.predicted_late for c in cases),
+        "skipped": result.skipped,
+    }
+    if as_json:
+        emit_json(
+            {
+                **summary,
+                "cases": [
+                    {
+                        "key": c.key,
+                        "planned_on": c.owner,
+                        "date": c.target_at.isoformat(),
+                        "asked_at": c.asked_at.isoformat(),
+                        "predicted_finish": None
+                        if c.predicted_finish is None
+                        else c.predicted_finish.isoformat(),
+                        "finished_at": c.finished_at.isoformat(),
+                        "hit": c.hit,
+                    }
+                    for c in cases
+                ],
+            }
+        )
+        return
+    if not cases:
+        click.echo(f"no finished items with a date in the last {result.weeks} weeks")
+        return
+    rate = summary["hit_rate"]
+    click.echo(
+        f"{len(cases)} items finished in the last {result.weeks} weeks with a date; the forecast "
+        f"a week before each date (or at creation for {summary['asked_at_creation']} younger "
+        "ones) said late / on time:"
+    )
+    click.echo(
+        render_table(
+            ["", "were late", "were on time"],
+            [
+                (
+                    "said late",
+                    summary["predicted_late_and_late"],
+                    summary["predicted_late_but_on_time"],
+                ),
+                (
+                    "said on time",
+                    summary["predicted_on_time_but_late"],
+                    summary["predicted_on_time_and_on_time"],
+                ),
+            ],
+        )
+    )
+    click.echo(
+        f"hit rate {rate:.0%}; median error of the projected finish "
+        f"{'-' if result.median_error_hours is None else format_remaining(result.median_error_hours * 3600)}"
+    )
+    for reason, n in sorted(result.skipped.items()):
+        click.echo(f"not asked: {n} ({reason})")
 
 
 COMMANDS = [log_cmd, forecast_cmd]

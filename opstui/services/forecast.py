@@ -268,3 +268,141 @@ def view_json(view: ForecastView, rows: Iterable[Row] | None = None) -> dict[str
         },
         "items": out_rows,
     }
+
+
+# --- backtest ------------------------------------------------------------------------
+
+#: The backtest asks what the forecast said this long before each item's date.
+BACKTEST_LEAD = timedelta(weeks=1)
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    owner: str
+    target_at: datetime
+    asked_at: datetime
+    predicted_finish: datetime | None
+    finished_at: datetime
+
+    @property
+    def predicted_late(self) -> bool:
+        return self.predicted_finish is None or self.predicted_finish > self.target_at
+
+    @property
+    def at_creation(self) -> bool:
+        return self.target_at - self.asked_at < BACKTEST_LEAD
+
+    @property
+    def late(self) -> bool:
+        return self.finished_at > self.target_at
+
+    @property
+    def hit(self) -> bool:
+        return self.predicted_late == self.late
+
+    @property
+    def error_hours(self) -> float | None:
+        if self.predicted_finish is None:
+            return None
+        return (self.predicted_finish - self.finished_at).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class Backtest:
+    weeks: int
+    cases: tuple[Case, ...]
+    #: Finished items with a date that could not be asked about, by reason.
+    skipped: dict[str, int]
+
+    @property
+    def hit_rate(self) -> float | None:
+        return sum(c.hit for c in self.cases) / len(self.cases) if self.cases else None
+
+    @property
+    def median_error_hours(self) -> float | None:
+        errors = [abs(e) for c in self.cases if (e := c.error_hours) is not None]
+        return round(statistics.median(errors), 1) if errors else None
+
+
+def _owner_at(
+    changes: list[tuple[datetime, str | None, str | None]], current: str | None, at: datetime
+) -> str | None:
+    before = [c for c in changes if c[0] <= at]
+    if before:
+        return before[-1][2]
+    return changes[0][1] if changes else current
+
+
+def backtest_in(
+    conn: Connection, now: datetime, weeks: int, settings: Settings | None = None
+) -> Backtest:
+    """For each item finished in the last ``weeks`` weeks that had a date (due date or SLA
+    resolution target), what did the forecast say :data:`BACKTEST_LEAD` before that date (or
+    when the item was created, if later), and was it right?  The board at that moment is rebuilt from the event log (who owned
+    what, what was open, time logged by then); estimates, capacity and time away are
+    today's (the log does not keep their history), and so are triage owners."""
+    settings = settings or Settings()
+    since = now - timedelta(weeks=weeks)
+    rules = load_rules(conn)
+    cal = fc.team_calendar(rules.policies, rules.calendars)
+    past = wq.past_items(conn, since - BACKTEST_LEAD - timedelta(weeks=LEARN_WEEKS))
+    changes = wq.owner_changes(conn, [p.id for p in past])
+    triage = wq.triage_owners(conn)
+    owners = {p.id: (changes.get(p.id, []), p.owner) for p in past}
+    cases: list[Case] = []
+    skipped: dict[str, int] = defaultdict(int)
+    for p in past:
+        if p.resolved_at is None or not since <= p.resolved_at < now:
+            continue
+        dates = [d for d in (p.due_at, p.sla_res_due) if d is not None]
+        if not dates:
+            continue
+        target = min(dates)
+        # A week before its date, or when it was created if it lived less than that.
+        asked = max(target - BACKTEST_LEAD, p.created_at)
+        if asked >= target:
+            skipped["created after its date"] += 1
+            continue
+        owner = _owner_at(*owners[p.id], asked)
+        planner = owner if owner is not None else triage.get(p.queue)
+        if planner is None:
+            skipped["unowned, in a queue without a triage owner"] += 1
+            continue
+        logged = wq.logged_before(conn, asked)
+        workers, _ = _workers(conn, asked, cal, settings)
+        queue = []
+        for o in past:
+            if o.created_at > asked or (o.resolved_at is not None and o.resolved_at <= asked):
+                continue
+            held = _owner_at(*owners[o.id], asked)
+            if held != planner and not (held is None and triage.get(o.queue) == planner):
+                continue
+            remaining, _ = fc.remaining_hours(
+                o.estimate_hours, logged.get(o.id, 0) / 3600, floor=settings.remaining_floor_hours
+            )
+            queue.append(
+                fc.WorkItem(
+                    key=o.key,
+                    owner=held,
+                    remaining_hours=remaining,
+                    created_at=o.created_at,
+                    priority=o.priority,
+                    queue=o.queue,
+                    sla_due_at=o.sla_res_due,
+                    due_at=o.due_at,
+                    resolve_by=o.sla_res_due,
+                )
+            )
+        mine = [w for w in workers if w.handle == planner]
+        result = fc.forecast(mine, queue, asked, triage)
+        finish = result.projections[p.key].finish_at
+        cases.append(Case(p.key, planner, target, asked, finish, p.resolved_at))
+    return Backtest(weeks, tuple(cases), dict(skipped))
+
+
+def backtest(
+    db: Database, weeks: int, now: datetime | None = None, settings: Settings | None = None
+) -> Backtest:
+    with db.read() as conn:
+        return backtest_in(conn, now or db.clock.now(), weeks, settings)

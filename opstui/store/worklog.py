@@ -210,3 +210,74 @@ def finished_work(conn: Connection, since: datetime, until: datetime) -> list[Fi
         .order_by(ITEM.c.resolved_at)
     )
     return [FinishedWork(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PastItem:
+    """An item as the backtest needs it: what it is now, plus when it lived."""
+
+    id: int
+    key: str
+    owner: str | None
+    queue: str
+    priority: int
+    estimate_hours: float | None
+    created_at: datetime
+    resolved_at: datetime | None
+    due_at: datetime | None
+    sla_res_due: datetime | None
+
+
+def past_items(conn: Connection, since: datetime) -> list[PastItem]:
+    """Items that existed at some moment after ``since``: not resolved before it."""
+    owner = PERSON.alias("o")
+    rows = conn.execute(
+        select(
+            ITEM.c.id,
+            ITEM.c.key,
+            owner.c.handle,
+            QUEUE.c.slug,
+            ITEM.c.priority,
+            ITEM.c.estimate_hours,
+            ITEM.c.created_at,
+            ITEM.c.resolved_at,
+            ITEM.c.due_at,
+            ITEM.c.sla_res_due,
+        )
+        .select_from(
+            ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id).outerjoin(
+                owner, owner.c.id == ITEM.c.owner_id
+            )
+        )
+        .where((ITEM.c.resolved_at.is_(None)) | (ITEM.c.resolved_at >= since))
+        .order_by(ITEM.c.id)
+    )
+    return [PastItem(*r) for r in rows]
+
+
+def owner_changes(
+    conn: Connection, item_ids: Iterable[int]
+) -> dict[int, list[tuple[datetime, str | None, str | None]]]:
+    """item id -> [(when, old owner, new owner)] in time order, from the event log."""
+    EVENT = models.Event.__table__
+    ids = list(item_ids)
+    out: dict[int, list[tuple[datetime, str | None, str | None]]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(EVENT.c.item_id, EVENT.c.ts, EVENT.c.old, EVENT.c.new)
+            .where(EVENT.c.field == "owner", EVENT.c.item_id.in_(ids[start : start + 500]))
+            .order_by(EVENT.c.ts, EVENT.c.id)
+        )
+        for item_id, ts, old, new in rows:
+            out.setdefault(item_id, []).append((ts, old or None, new or None))
+    return out
+
+
+def logged_before(conn: Connection, at: datetime) -> dict[int, int]:
+    """item id -> seconds logged on it with ``at`` (the work's time) before ``at``."""
+    rows = conn.execute(
+        select(WORKLOG.c.item_id, func.sum(WORKLOG.c.seconds))
+        .where(WORKLOG.c.at < at)
+        .group_by(WORKLOG.c.item_id)
+    )
+    return {item_id: int(total or 0) for item_id, total in rows}
