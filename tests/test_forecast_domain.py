@@ -15,6 +15,7 @@ from opstui.domain.forecast import (
     WorkItem,
     forecast,
     learn_focus,
+    suggest_rescues,
     work_order,
 )
 from opstui.domain.sla import make_calendar
@@ -178,3 +179,24 @@ def test_finishes_follow_the_work_order(spec) -> None:
     for a, b in zip(finishes, finishes[1:], strict=False):
         assert _not_later(a, b)
     assert [p.key for p in ordered] == [i.key for i in work_order(_items(spec))]
+
+
+def test_a_drifting_item_is_rescued_by_someone_with_time_and_skill() -> None:
+    due = datetime(2026, 12, 9, 17, 0, tzinfo=UTC)
+    items = [
+        item("BIG", 40, priority=1),
+        item("DUE", 4, due_at=due, priority=3),
+        item("ALICE-OWN", 30, owner="alice", priority=2),
+    ]
+    workers = [dev(), Worker("alice", 40.0, 1.0, OFFICE), Worker("bob", 40.0, 1.0, OFFICE)]
+    skilled = {"alice", "bob"}
+    rescues = suggest_rescues(workers, items, MONDAY, lambda i, h: h in skilled)
+    assert len(rescues) == 1
+    r = rescues[0]
+    # bob is free, alice has 30 h of her own first: bob finishes it earliest.
+    assert (r.key, r.from_handle, r.to_handle) == ("DUE", "dev", "bob")
+    assert r.finish_after <= due < r.finish_before  # type: ignore[operator]
+    # Nobody with the skill: nothing is suggested, nothing made up.
+    assert suggest_rescues(workers, items, MONDAY, lambda i, h: False) == []
+    # Only alice can take it, but her own 30 h P2 comes first: it would still be late.
+    assert suggest_rescues(workers, items, MONDAY, lambda i, h: h == "alice") == []

@@ -28,8 +28,8 @@ Pure arithmetic, no IO.  The rules, in one place:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from .capacity import DEFAULT_ESTIMATE_HOURS
@@ -326,3 +326,83 @@ def forecast(
                 via_triage=item.key in triaged,
             )
     return Forecast(now=now, projections=out)
+
+
+# --- rescues -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rescue:
+    """Moving a drifting item to another person brings it back on time."""
+
+    key: str
+    from_handle: str | None
+    to_handle: str
+    finish_before: datetime | None
+    finish_after: datetime
+    target_at: datetime
+
+
+def _drift_count(fc: Forecast, handle: str) -> int:
+    return sum(1 for p in fc.projections.values() if p.planner == handle and p.drifting(fc.now))
+
+
+def suggest_rescues(
+    workers: Sequence[Worker],
+    items: Sequence[WorkItem],
+    now: datetime,
+    can_take: Callable[[WorkItem, str], bool],
+    triage: Mapping[str, str] | None = None,
+    limit: int = 50,
+) -> list[Rescue]:
+    """The smallest set of reassignments that brings the most drifting items back on time.
+
+    Greedy, soonest target first: each drifting item goes to the person (who ``can_take``
+    it: skills, active) with whom it would finish earliest on time, provided the move makes
+    none of that person's own work drift; the move is then part of the plan the next item
+    is weighed against.  An item no one can save is left out.
+    """
+    current = list(items)
+    base = forecast(workers, current, now, triage)
+    drifting = sorted(
+        (p for p in base.projections.values() if p.drifting(now)),
+        key=lambda p: (p.target_at, p.key),
+    )
+    by_key = {i.key: n for n, i in enumerate(current)}
+    plan = base
+    out: list[Rescue] = []
+    for proj in drifting:
+        if len(out) >= limit:
+            break
+        # A move earlier in the plan may already have brought this one back.
+        now_proj = plan.projections[proj.key]
+        if not now_proj.drifting(now):
+            continue
+        n = by_key[proj.key]
+        item = current[n]
+        best: tuple[datetime, str, Forecast] | None = None
+        for worker in workers:
+            h = worker.handle
+            if h == now_proj.planner or not worker.active or not can_take(item, h):
+                continue
+            trial = current.copy()
+            trial[n] = replace(item, owner=h)
+            involved = {h, now_proj.planner}
+            subset = [i for i in trial if i.owner in involved or i.owner is None]
+            after = forecast(workers, subset, now, triage)
+            moved = after.projections[item.key]
+            if moved.drifting(now) or moved.finish_at is None:
+                continue
+            if _drift_count(after, h) > _drift_count(plan, h):
+                continue
+            if best is None or (moved.finish_at, h) < (best[0], best[1]):
+                best = (moved.finish_at, h, after)
+        if best is None:
+            continue
+        finish, handle, _ = best
+        current[n] = replace(item, owner=handle)
+        plan = forecast(workers, current, now, triage)
+        out.append(
+            Rescue(item.key, item.owner, handle, now_proj.finish_at, finish, now_proj.target_at)  # type: ignore[arg-type]
+        )
+    return out
