@@ -820,19 +820,22 @@ def project_items() -> list[dict[str, Any]]:
                     "comment": rng.choice(COMMENTS),
                 }
             )
-        out.append(
-            {
-                "ref": f"infra-{n}",
-                "queue": "projects",
-                "kind": "infra",
-                "title": title,
-                "priority": f"P{prio}",
-                "created": iso(created),
-                "requester": "internal",
-                "estimate": est,
-                "history": hist,
-            }
-        )
+        entry = {
+            "ref": f"infra-{n}",
+            "queue": "projects",
+            "kind": "infra",
+            "title": title,
+            "priority": f"P{prio}",
+            "created": iso(created),
+            "requester": "internal",
+            "estimate": est,
+            "history": hist,
+        }
+        if n == 2:
+            # Promised to the client for Wednesday, but it sits behind dev's P2 work: the
+            # forecast shows it drifting days ahead (README: Forecast).
+            entry["due"] = iso(ANCHOR.replace(hour=17, minute=0) + timedelta(days=5))
+        out.append(entry)
     # blockers: the VPN tunnel waits for the firewall renewal; the monitoring rebuild for the k8s upgrade
     out[-3]["blocked_by"] = ["infra-0"]
     out[-2]["blocked_by"] = ["infra-1"]

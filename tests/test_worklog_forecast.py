@@ -169,3 +169,30 @@ def test_backtest_replays_what_the_forecast_said(shop: Database) -> None:
     assert result.hit_rate == 1.0 and result.median_error_hours is not None
     # Asked about a window with nothing finished: nothing to say.
     assert fsvc.backtest(shop, weeks=1, now=MONDAY).cases == ()
+
+
+def test_sample_drift_is_flagged_days_ahead_and_a_suggested_move_fixes_it(sample_db) -> None:
+    from opstui.services import drift
+
+    now = sample_db.clock.now()
+    view = fsvc.forecast(sample_db)
+    drifting = view.drifting()
+    # dev's P3 switch replacement, promised for Wednesday, sits behind ~48 h of P2 work.
+    assert [r.key for r in drifting] == ["PRJ-25"]
+    row = drifting[0]
+    assert row.owner == "dev" and row.target_at - now > timedelta(days=4)
+    assert drift.record_drift(sample_db) == 1
+    assert drift.record_drift(sample_db) == 0  # told once
+    with sample_db.read() as conn:
+        _, moves = drift.rescues_in(conn, now)
+    assert [(m.key, m.from_handle) for m in moves] == [("PRJ-25", "dev")]
+    move = moves[0]
+    assert move.to_handle != "dev" and "drifting: due Wed 09 Dec 17:00" in move.reason
+    items.assign(sample_db, move.key, move.to_handle, expected_version=move.version)
+    assert fsvc.forecast(sample_db).drifting() == []
+    assert drift.record_drift(sample_db) == 1  # back on time: the episode ends
+    with sample_db.read() as conn:
+        marks = conn.exec_driver_sql(
+            "SELECT new FROM event WHERE field = 'drifting' ORDER BY id"
+        ).all()
+    assert len(marks) == 2 and marks[0][0].endswith(" late") and marks[1][0] is None

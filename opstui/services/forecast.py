@@ -73,6 +73,10 @@ class ForecastView:
     calendar: Calendar
     rows: tuple[Row, ...]
     focus: dict[str, Focus] = field(default_factory=dict)
+    #: The domain inputs the rows were computed from (for what-if questions: rescues).
+    workers: tuple[fc.Worker, ...] = ()
+    items: tuple[fc.WorkItem, ...] = ()
+    triage: dict[str, str] = field(default_factory=dict)
 
     def drifting(self) -> list[Row]:
         by_key = {r.key: r for r in self.rows}
@@ -137,7 +141,8 @@ def forecast_in(conn: Connection, now: datetime, settings: Settings | None = Non
         item, remaining, over = _work_item(w, settings)
         items.append(item)
         extra[w.key] = (remaining, over)
-    result = fc.forecast(workers, items, now, wq.triage_owners(conn))
+    triage = wq.triage_owners(conn)
+    result = fc.forecast(workers, items, now, triage)
     rows = tuple(
         Row(
             key=w.key,
@@ -153,7 +158,15 @@ def forecast_in(conn: Connection, now: datetime, settings: Settings | None = Non
         )
         for w in open_work
     )
-    return ForecastView(now=now, calendar=cal, rows=rows, focus=focus)
+    return ForecastView(
+        now=now,
+        calendar=cal,
+        rows=rows,
+        focus=focus,
+        workers=tuple(workers),
+        items=tuple(items),
+        triage=triage,
+    )
 
 
 def forecast(

@@ -33,8 +33,11 @@ class WorkLogRecord:
 class OpenWork:
     """One open item as the forecast needs it."""
 
+    id: int
     key: str
     title: str
+    kind: str
+    data: dict
     owner: str | None
     queue: str
     priority: int
@@ -146,8 +149,11 @@ def open_work(conn: Connection, owners: Iterable[str] | None = None) -> list[Ope
     owner = PERSON.alias("o")
     stmt = (
         select(
+            ITEM.c.id,
             ITEM.c.key,
             ITEM.c.title,
+            ITEM.c.kind,
+            ITEM.c.data,
             owner.c.handle,
             QUEUE.c.slug,
             ITEM.c.priority,
@@ -281,3 +287,21 @@ def logged_before(conn: Connection, at: datetime) -> dict[int, int]:
         .group_by(WORKLOG.c.item_id)
     )
     return {item_id: int(total or 0) for item_id, total in rows}
+
+
+def drift_marks(conn: Connection) -> dict[int, bool]:
+    """Open item id -> whether its latest ``drifting`` event says it drifts."""
+    EVENT = models.Event.__table__
+    latest = (
+        select(func.max(EVENT.c.id).label("id"))
+        .where(EVENT.c.field == "drifting", EVENT.c.item_id.is_not(None))
+        .group_by(EVENT.c.item_id)
+        .subquery("latest")
+    )
+    rows = conn.execute(
+        select(EVENT.c.item_id, EVENT.c.new)
+        .select_from(EVENT.join(latest, latest.c.id == EVENT.c.id))
+        .join(ITEM, ITEM.c.id == EVENT.c.item_id)
+        .where(ITEM.c.category != "done")
+    )
+    return {item_id: bool(new) for item_id, new in rows}
