@@ -591,3 +591,24 @@ async def test_live_feed_poll_mode(two: tuple[Database, Database]) -> None:
     finally:
         feed.close()
         await updates.aclose()
+
+
+def test_drift_notices_go_to_the_owner_and_the_triage_owner() -> None:
+    me = Viewer(
+        unix_user="alice", handle="alice", person_id=1, triage=(TriageQueue("support", "", "SUP"),)
+    )
+    late = "finishes Fri 11 Dec 10:08, due Wed 09 Dec 17:00: 1d17h late"
+    events = [
+        # my own terminal's timer noticed: still told
+        FakeEvent(1, "drifting", late, unix_user="alice", item_id=7, item_key="PRJ-7"),
+        FakeEvent(2, "drifting", late, item_id=8, item_key="PRJ-8"),  # bob's: not mine
+        FakeEvent(3, "drifting", late, item_id=9, item_key="SUP-9"),  # unowned in my queue
+        FakeEvent(4, "drifting", None, item_id=7, item_key="PRJ-7"),  # back on time: quiet
+        FakeEvent(5, "drifting", late, item_id=10, item_key="INF-1"),  # unowned elsewhere
+    ]
+    notices = notices_for(events, me, owners={7: "alice", 8: "bob", 9: None, 10: None})
+    assert [(n.event_id, n.kind, n.title) for n in notices] == [
+        (1, "drifting", "Drifting"),
+        (3, "drifting", "Unowned work drifting"),
+    ]
+    assert notices[0].message == f"PRJ-7: {late}" and notices[0].severity == "warning"

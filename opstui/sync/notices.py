@@ -4,8 +4,11 @@ A notice is due when, made by someone else:
 - an item is assigned to me (event field ``owner``, new value = my handle);
 - an item is created in, or moved to, a queue I triage (fields ``created`` / ``queue``);
 - a notification is addressed to me (field ``notify``, new value ``"handle: message"``);
-- an item I own reaches an SLA warning or breach (fields ``sla_warning`` / ``sla_breached``).
-Never for my own changes (SLA crossings excepted: any terminal's timer may record them).  The UI shows notices as toasts (and rings the bell if configured).
+- an item I own reaches an SLA warning or breach (fields ``sla_warning`` / ``sla_breached``);
+- an item I own, or that waits unowned in a queue I triage, starts drifting (field
+  ``drifting``: the forecast says it will miss its date).
+Never for my own changes (SLA crossings and drift excepted: any terminal's timer may record
+them).  The UI shows notices as toasts (and rings the bell if configured).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from ..domain.text import one_line
 Severity = Literal["information", "warning", "error"]
 
 SLA_FIELDS = frozenset({"sla_warning", "sla_breached"})
+#: Events written by whichever terminal's timer noticed first: never anyone's own change.
+TIMER_FIELDS = SLA_FIELDS | {"drifting"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Viewer:
 @dataclass(frozen=True)
 class Notice:
     event_id: int
-    kind: Literal["assigned", "queued", "notify", "sla_warning", "sla_breached"]
+    kind: Literal["assigned", "queued", "notify", "sla_warning", "sla_breached", "drifting"]
     item_key: str | None
     title: str
     message: str
@@ -99,7 +104,7 @@ def notices_for(
             owner_of[e.item_id] = e.new
         # SLA crossings are written by whichever terminal's timer noticed them first: who
         # recorded one says nothing about whose change it was, so they are never "mine".
-        if e.field not in SLA_FIELDS and is_mine(e, viewer):
+        if e.field not in TIMER_FIELDS and is_mine(e, viewer):
             continue
         if getattr(e, "entity", "item") not in ("item", None):
             continue
@@ -155,6 +160,20 @@ def notices_for(
                         "error" if breached else "warning",
                     )
                 )
+        elif e.field == "drifting" and new and handle and e.item_id is not None:
+            owner = owner_of.get(e.item_id)
+            mine = owner is not None and owner.casefold() == handle
+            if mine or (owner is None and viewer.triage_for_key(e.item_key)):
+                out.append(
+                    Notice(
+                        e.id,
+                        "drifting",
+                        e.item_key,
+                        "Drifting" if mine else "Unowned work drifting",
+                        f"{key}: {one_line(new)}",
+                        "warning",
+                    )
+                )
     return out
 
 
@@ -176,10 +195,11 @@ def load_viewer(db: Any) -> Viewer:
 
 
 def sla_owners(db: Any, events: Iterable[Any]) -> dict[int, str | None]:
-    """Current owners of the items that have SLA events in ``events`` (one short read, or none)."""
+    """Current owners of the items that have timer events (SLA, drift) in ``events`` (one
+    short read, or none)."""
     from ..store import queries as q
 
-    ids = sorted({e.item_id for e in events if e.field in SLA_FIELDS and e.item_id is not None})
+    ids = sorted({e.item_id for e in events if e.field in TIMER_FIELDS and e.item_id is not None})
     if not ids:
         return {}
     with db.read() as conn:
