@@ -9,7 +9,7 @@ cursor and refreshes only the panes and rows they touch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,16 @@ from .messages import (
     Prepared,
 )
 from .text import clean
+
+#: How often an open terminal asks the forecast which items started or stopped drifting.
+DRIFT_EVERY = timedelta(minutes=5)
+
+
+def _next_boundary(now: datetime, every: timedelta) -> datetime:
+    """The next multiple of ``every`` after ``now`` on the wall clock (terminals that look
+    at the same moments find the work already done by the first)."""
+    step = every.total_seconds()
+    return datetime.fromtimestamp((now.timestamp() // step + 1) * step, tz=now.tzinfo)
 
 
 def _default_estimate() -> float:
@@ -101,6 +111,8 @@ class OpsApp(App[None]):
         #: the per-second tick compares against these, it never queries).
         self.next_sla_check: datetime | None = None
         self.next_process_run: datetime | None = None
+        #: When this terminal next asks the forecast which items started or stopped drifting.
+        self.next_drift_check: datetime | None = None
         self._housekeeping_busy = False
 
     # --- theme -------------------------------------------------------------------------
@@ -141,6 +153,7 @@ class OpsApp(App[None]):
 
     def _after_first_paint(self) -> None:
         if self.housekeeping:
+            self.next_drift_check = self.clock.now()
             self._load_schedule()
         if self.watch:
             self.start_sync()
@@ -204,9 +217,8 @@ class OpsApp(App[None]):
         )
         if self.housekeeping and not self._housekeeping_busy:
             now = self.clock.now()
-            if any(
-                t is not None and t <= now for t in (self.next_sla_check, self.next_process_run)
-            ):
+            due = (self.next_sla_check, self.next_process_run, self.next_drift_check)
+            if any(t is not None and t <= now for t in due):
                 self._housekeeping_busy = True
                 self._housekeeping()
         if screen is None or not screen.children:
@@ -236,17 +248,30 @@ class OpsApp(App[None]):
     @work(thread=True, exclusive=True, group="housekeeping", exit_on_error=False)
     def _housekeeping(self) -> None:
         """Write the SLA warning/breach events that are due (exactly once across every
-        terminal) and create due process occurrences (exactly once too)."""
-        from ..services import automation, sla
+        terminal), create due process occurrences (exactly once too) and, every
+        DRIFT_EVERY, record items that started or stopped drifting (exactly once too)."""
+        from ..services import automation, drift, sla
 
         try:
             sla.record_sla_crossings(self.db)
             automation.run_due(self.db)
+            now = self.clock.now()
+            if self.next_drift_check is not None and self.next_drift_check <= now:
+                drift.record_drift(self.db, self.forecast_settings())
+                self.next_drift_check = _next_boundary(now, DRIFT_EVERY)
             events = self._events_after_cursor()
         finally:
             self.call_from_thread(self._housekeeping_done)
         if events:
             self.call_from_thread(self.refresh_from_events, events)
+
+    def forecast_settings(self) -> Any:
+        from ..services.forecast import Settings
+
+        return Settings(
+            focus=self.config.forecast_focus,
+            remaining_floor_hours=self.config.remaining_floor_hours,
+        )
 
     def _housekeeping_done(self) -> None:
         self._housekeeping_busy = False

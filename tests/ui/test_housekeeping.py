@@ -69,3 +69,24 @@ async def test_what_if_clock_writes_no_history(shop_db, make) -> None:
         await pilot.pause(1.2)
         await settle(pilot, app)
     assert crossing_events(shop_db) == []
+
+
+async def test_an_open_terminal_records_drift_once_and_looks_again_later(sample_db, make) -> None:
+    app = make(sample_db, housekeeping=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.pause(1.3)  # the first tick runs the first drift check
+        await settle(pilot, app)
+        with sample_db.read() as conn:
+            marks = [(e.item_key, e.new) for e in q.events_after(conn, 0) if e.field == "drifting"]
+            assert app.event_cursor == q.last_event_id(conn)
+        keys = [k for k, _ in marks]
+        assert "PRJ-25" in keys and len(keys) == len(set(keys))  # told once each
+        assert all(text.endswith(" late") for _, text in marks)
+        nxt = app.next_drift_check
+        assert nxt is not None and nxt > sample_db.clock.now()
+        assert nxt.timestamp() % 300 == 0  # on the wall clock's five minutes
+        await pilot.pause(1.3)
+        await settle(pilot, app)
+        with sample_db.read() as conn:
+            assert sum(e.field == "drifting" for e in q.events_after(conn, 0)) == len(keys)
