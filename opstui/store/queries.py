@@ -7,13 +7,14 @@ returns plain immutable records that are safe to hand to another thread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased  # noqa: F401  (aliases of tables below)
 
 from ..domain import models
+from . import figures_sql
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -27,6 +28,7 @@ SKILL = models.PersonSkill.__table__
 AWAY = models.AwayPeriod.__table__
 LINK = models.ItemLink.__table__
 APPROVAL = models.Approval.__table__
+CALENDAR = models.BusinessCalendar.__table__
 
 OWNER = PERSON.alias("owner")
 REQUESTER = PERSON.alias("req")
@@ -270,19 +272,7 @@ def _apply_filter(stmt: Any, flt: ItemFilter, now: datetime | None = None) -> An
             )
         )
     if flt.sla_state and now is not None:
-        stmt = stmt.where(ITEM.c.category != "done")
-        if flt.sla_state == "paused":
-            stmt = stmt.where(ITEM.c.sla_paused_since.is_not(None))
-        elif flt.sla_state == "breached":
-            stmt = stmt.where(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at <= now)
-        elif flt.sla_state in ("warning", "at_risk"):
-            stmt = stmt.where(
-                ITEM.c.sla_paused_since.is_(None),
-                or_(ITEM.c.sla_fr_state == "warning", ITEM.c.sla_res_state == "warning"),
-                ITEM.c.next_due_at > now,
-            )
-        elif flt.sla_state == "ok":
-            stmt = stmt.where(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at > now)
+        stmt = stmt.where(figures_sql.sla_state(flt.sla_state, now))
     return stmt
 
 
@@ -400,6 +390,18 @@ def get_person(conn: Connection, handle: str) -> PersonRecord | None:
         if p.handle == handle:
             return p
     return None
+
+
+def holidays_in(conn: Connection) -> frozenset[date]:
+    """Holidays listed in the business calendars (a small shop has one office)."""
+    out: set[date] = set()
+    for (days,) in conn.execute(select(CALENDAR.c.holidays)):
+        for text in days or ():
+            try:
+                out.add(date.fromisoformat(str(text)))
+            except ValueError:
+                continue
+    return frozenset(out)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""The SQL forms of the figures defined in ``domain/figures.py``: the only place each
+figure's predicate is written for the database.
+
+Every predicate here says what the matching function in ``domain.figures`` says, over the
+SLA engine's cached columns, and stays index-friendly: open is an ``IN`` list (a seek per
+category on the item indexes), breached is a range on ``next_due_at`` (the
+``(category, next_due_at)`` index) refined by the pause.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+
+from ..domain import models
+from ..domain.figures import OPEN_CATEGORIES
+
+ITEM = models.Item.__table__
+
+
+def is_open() -> Any:
+    """``domain.figures.is_open``."""
+    return ITEM.c.category.in_(OPEN_CATEGORIES)
+
+
+def unowned() -> Any:
+    """``domain.figures.is_unowned``: open, no owner."""
+    return and_(is_open(), ITEM.c.owner_id.is_(None))
+
+
+def breached(now: datetime) -> Any:
+    """``domain.figures.is_breached``: an open target past due, at the pause if paused.
+
+    A pause always starts in the past, so ``next_due_at <= now`` holds for every breached
+    item (the index range); a paused item is breached when its target fell due before
+    the pause began.
+    """
+    return and_(
+        is_open(),
+        ITEM.c.next_due_at <= now,
+        or_(
+            ITEM.c.sla_paused_since.is_(None),
+            ITEM.c.sla_paused_since >= ITEM.c.next_due_at,
+        ),
+    )
+
+
+def paused(now: datetime) -> Any:
+    """``item_sla_state == "paused"``: the clock is stopped and no target fell due before."""
+    return and_(
+        is_open(),
+        ITEM.c.sla_paused_since.is_not(None),
+        ITEM.c.next_due_at.is_not(None),
+        ITEM.c.next_due_at > ITEM.c.sla_paused_since,
+    )
+
+
+def warning(now: datetime) -> Any:
+    """``item_sla_state == "warning"``: running, not breached, an unmet target past its
+    cached warning instant.  Never NULL for an open running item, so ``~warning`` is safe."""
+    return and_(
+        is_open(),
+        ITEM.c.sla_paused_since.is_(None),
+        ITEM.c.next_due_at > now,
+        or_(
+            and_(
+                ITEM.c.sla_fr_due.is_not(None),
+                ITEM.c.first_response_at.is_(None),
+                ITEM.c.resolved_at.is_(None),
+                ITEM.c.sla_fr_warn.is_not(None),
+                ITEM.c.sla_fr_warn <= now,
+            ),
+            and_(
+                ITEM.c.sla_res_due.is_not(None),
+                ITEM.c.sla_res_warn.is_not(None),
+                ITEM.c.sla_res_warn <= now,
+            ),
+        ),
+    )
+
+
+def sla_ok(now: datetime) -> Any:
+    """``item_sla_state == "ok"``: has an open target, running, neither breached nor warning."""
+    return and_(
+        is_open(),
+        ITEM.c.sla_paused_since.is_(None),
+        ITEM.c.next_due_at > now,
+        ~warning(now),
+    )
+
+
+def sla_state(state: str, now: datetime) -> Any:
+    """The predicate for an item SLA state name (``at_risk`` = warning, ``due`` = any)."""
+    if state == "breached":
+        return breached(now)
+    if state == "paused":
+        return paused(now)
+    if state in ("warning", "at_risk"):
+        return warning(now)
+    if state == "ok":
+        return sla_ok(now)
+    if state == "due":
+        return and_(is_open(), ITEM.c.next_due_at.is_not(None))
+    raise ValueError(f"unknown SLA state {state!r}: breached, warning, paused, ok or due")
