@@ -1,24 +1,22 @@
-"""SLA state of an item, computed from cached due times and the clock (no database).
+"""SLA targets of an item for the screens, from cached due times and the clock (no database).
 
-The dashboard ticks every second; each tick calls :func:`targets` on rows already in
-memory.  The SLA engine keeps ``sla_fr_due``, ``sla_res_due``, ``sla_paused_since`` and
-``next_due_at`` current on every write; until an item has an SLA policy its explicit due
-time (``next_due_at``) is shown as a single "due" target.
+The dashboard ticks every second; each tick calls :func:`nearest` on rows already in
+memory.  The SLA engine keeps ``sla_fr_due``, ``sla_res_due``, their warning instants,
+``sla_paused_since`` and ``next_due_at`` current on every write.  A target's state is
+``domain.sla.target_state`` (the one rule); which targets are open and how an item's state
+follows from them is ``domain.figures`` (so the pane shows what the counts count).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain.figures import ITEM_SLA_STATES, is_open
+from ..domain.sla import target_state
+
 STATES = ("ok", "warning", "breached", "paused", "met")
-#: Fallback warning point when no policy says otherwise.
-DEFAULT_WARN = "80%"
-_PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -26,113 +24,71 @@ class Target:
     name: str  # "response", "resolution" or "due"
     due: datetime
     state: str
-    #: Time left (negative when breached); frozen at the pause when paused.
+    #: Time left (negative when breached); frozen at the pause when paused; the margin
+    #: it was met with (negative: late) once met.
     left: timedelta
+    #: Still to be met (a target answered late is ``breached`` but no longer open).
+    open: bool = True
 
     @property
     def short(self) -> str:
         return {"response": "resp", "resolution": "res", "due": "due"}[self.name]
 
 
-def warn_window(warn_at: str | None, start: datetime, due: datetime) -> timedelta:
-    """How long before ``due`` the warning starts (``80%`` of the span, or ``10m``)."""
-    text = warn_at or DEFAULT_WARN
-    m = _PCT.match(text)
-    if m:
-        used = min(100.0, max(0.0, float(m.group(1)))) / 100.0
-        return (due - start) * (1.0 - used)
-    m = _DUR.match(text)
-    if m:
-        return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)])
-    return (due - start) * 0.2
-
-
-def _state(
+def _target(
+    name: str,
     due: datetime,
-    start: datetime,
+    warn: datetime | None,
+    met: datetime | None,
+    paused: datetime | None,
     now: datetime,
-    paused_since: datetime | None,
-    stored: str | None,
-    warn_at: str | None,
-    warn: datetime | None = None,
-) -> tuple[str, timedelta]:
-    """State and time left.  ``warn`` is the SLA engine's cached warning instant (exact,
-    in the policy's business calendar); without it the warning point is estimated."""
-    if paused_since is not None:
-        if paused_since >= due:
-            return "breached", due - paused_since
-        return "paused", due - paused_since
-    left = due - now
-    if left <= timedelta(0):
-        return "breached", left
-    if warn is not None:
-        return ("warning" if now >= warn or stored == "warning" else "ok"), left
-    if stored == "warning" or left <= warn_window(warn_at, start, due):
-        return "warning", left
-    return "ok", left
+) -> Target:
+    if met is not None:
+        return Target(name, due, target_state(now, due, warn, met), due - met, open=False)
+    state = target_state(now, due, warn, None, paused) or "ok"
+    return Target(name, due, state, due - (paused or now))
 
 
-def targets(row: Any, now: datetime, warn_at: str | None = None) -> list[Target]:
-    """Every SLA target of ``row`` (an SlaRow or ItemRecord) with its state at ``now``."""
+def targets(row: Any, now: datetime) -> list[Target]:
+    """Every target of ``row`` (an SlaRow or ItemRecord) with its state at ``now``: the
+    SLA policy's response and resolution targets and the item's explicit due date."""
     out: list[Target] = []
-    start = row.created_at
+    done = not is_open(getattr(row, "category", None))
     paused = row.sla_paused_since
-    done = getattr(row, "category", "") == "done"
     if row.sla_fr_due is not None:
         answered = row.first_response_at or getattr(row, "resolved_at", None)
-        if answered is not None or done:
-            met = answered is not None and answered <= row.sla_fr_due
+        if answered is None and done:  # closed without an answer: missed
             out.append(
-                Target(
-                    "response",
-                    row.sla_fr_due,
-                    "met" if met else "breached",
-                    row.sla_fr_due - (answered or now),
-                )
+                Target("response", row.sla_fr_due, "breached", row.sla_fr_due - now, open=False)
             )
         else:
-            st, left = _state(
-                row.sla_fr_due,
-                start,
-                now,
-                paused,
-                row.sla_fr_state,
-                warn_at,
-                getattr(row, "sla_fr_warn", None),
-            )
-            out.append(Target("response", row.sla_fr_due, st, left))
+            warn = getattr(row, "sla_fr_warn", None)
+            out.append(_target("response", row.sla_fr_due, warn, answered, paused, now))
     if row.sla_res_due is not None:
-        if done:
-            resolved = getattr(row, "resolved_at", None) or now
-            met = resolved <= row.sla_res_due
-            out.append(
-                Target(
-                    "resolution",
-                    row.sla_res_due,
-                    "met" if met else "breached",
-                    row.sla_res_due - resolved,
-                )
-            )
-        else:
-            st, left = _state(
+        resolved = (getattr(row, "resolved_at", None) or now) if done else None
+        out.append(
+            _target(
+                "resolution",
                 row.sla_res_due,
-                start,
-                now,
-                paused,
-                row.sla_res_state,
-                warn_at,
                 getattr(row, "sla_res_warn", None),
+                resolved,
+                paused,
+                now,
             )
-            out.append(Target("resolution", row.sla_res_due, st, left))
-    if not out and row.next_due_at is not None and not done:
-        st, left = _state(row.next_due_at, start, now, paused, None, warn_at)
-        out.append(Target("due", row.next_due_at, st, left))
+        )
+    due = getattr(row, "due_at", None)
+    if due is None and not out:
+        due = row.next_due_at  # rows without the column: the cached soonest due time
+    if due is not None and not done:
+        out.append(_target("due", due, None, None, paused, now))
     return out
 
 
-def nearest(row: Any, now: datetime, warn_at: str | None = None) -> Target | None:
-    """The open target with the least time left (met targets do not count)."""
-    open_targets = [t for t in targets(row, now, warn_at) if t.state != "met"]
+def nearest(row: Any, now: datetime) -> Target | None:
+    """The open target that gives the item its state (``domain.figures.item_sla_state``):
+    the worst state first, then the least time left.  None when no target is open."""
+    open_targets = [t for t in targets(row, now) if t.open]
     if not open_targets:
         return None
-    return min(open_targets, key=lambda t: t.left)
+    rank = {s: i for i, s in enumerate(ITEM_SLA_STATES)}
+    return min(open_targets, key=lambda t: (rank.get(t.state, 9), t.left))
