@@ -1,6 +1,9 @@
 """Capacity, load, bus factor and rebalancing: pure arithmetic, no IO.
 
-The rules, in one place (the CLI, the review screen and the Markdown export all use them):
+The rules, in one place (the CLI, the review screen and the Markdown export all use them;
+planning window, available hours, load, utilisation and busiest share are the figures of
+``domain.figures``, restated here for the reader; utilisation is load % on its
+``BASIS_AVAILABLE`` basis):
 
 * **Planning window**: the next :data:`WINDOW_DAYS` working days (Mon-Fri, minus holidays)
   starting today (on a weekend: starting next Monday).
@@ -42,11 +45,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-DEFAULT_ESTIMATE_HOURS = 2.0
-WINDOW_DAYS = 5
+from . import figures as fig
+from .figures import (
+    BUSIEST_SHARE_WARN,
+    DEFAULT_ESTIMATE_HOURS,
+    WINDOW_DAYS,
+    is_working_day,
+    working_days_between,
+    working_window,
+)
+
+__all__ = [
+    "BUSIEST_SHARE_WARN",
+    "DEFAULT_ESTIMATE_HOURS",
+    "WINDOW_DAYS",
+    "is_working_day",
+    "working_days_between",
+    "working_window",
+]
+
 OVERLOAD_AT = 1.0
 RECEIVER_MAX = 0.85
-BUSIEST_SHARE_WARN = 0.5
 URGENT_WITHIN = timedelta(hours=4)
 
 
@@ -85,7 +104,7 @@ class OpenItem:
 
     @property
     def hours(self) -> float:
-        return DEFAULT_ESTIMATE_HOURS if self.estimate_hours is None else float(self.estimate_hours)
+        return fig.item_hours(self.estimate_hours)
 
 
 @dataclass(frozen=True)
@@ -179,59 +198,19 @@ class CapacityReport:
         return tuple(c for c in self.processes if c.risk)
 
 
-# --- working days --------------------------------------------------------------------
-
-
-def is_working_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
-    return day.weekday() < 5 and day not in holidays
-
-
-def working_window(
-    today: date, holidays: frozenset[date] = frozenset(), days: int = WINDOW_DAYS
-) -> list[date]:
-    """The next ``days`` working days starting ``today`` (today included if it is one)."""
-    out: list[date] = []
-    day = today
-    while len(out) < days:
-        if is_working_day(day, holidays):
-            out.append(day)
-        day += timedelta(days=1)
-    return out
-
-
-def working_days_between(
-    start: datetime, end: datetime, holidays: frozenset[date] = frozenset()
-) -> float:
-    """Working days elapsed from ``start`` to ``end`` (whole days, partial days by fraction)."""
-    if end <= start:
-        return 0.0
-    total = 0.0
-    day = start.date()
-    while day <= end.date():
-        if is_working_day(day, holidays):
-            lo = max(start, datetime.combine(day, datetime.min.time(), start.tzinfo))
-            hi = min(
-                end, datetime.combine(day + timedelta(days=1), datetime.min.time(), start.tzinfo)
-            )
-            total += max(0.0, (hi - lo).total_seconds() / 86400)
-        day += timedelta(days=1)
-    return total
+# --- load ----------------------------------------------------------------------------
 
 
 def _away_on(person: PersonIn, day: date) -> bool:
     return any(start <= day <= end for start, end in person.away)
 
 
-# --- load ----------------------------------------------------------------------------
-
-
 def person_load(person: PersonIn, items: Iterable[OpenItem], window: Sequence[date]) -> PersonLoad:
     mine = [i for i in items if i.owner == person.handle]
     load = sum(i.hours for i in mine)
-    away_days = sum(1 for d in window if _away_on(person, d))
-    days = len(window) or 1
-    available = person.capacity_hours * (days - away_days) / days if person.active else 0.0
-    util = load / available if available > 0 else None
+    away_days = fig.away_days_in(person.away, window)
+    available = fig.available_hours(person.capacity_hours, person.active, len(window), away_days)
+    util = fig.load_share(load, available)
     overloaded = (util is not None and util > OVERLOAD_AT) or (util is None and load > 0)
     return PersonLoad(
         handle=person.handle,
@@ -253,11 +232,8 @@ def person_load(person: PersonIn, items: Iterable[OpenItem], window: Sequence[da
 
 
 def busiest_share(loads: Sequence[PersonLoad]) -> tuple[str | None, float | None]:
-    total = sum(p.load_hours for p in loads)
-    if total <= 0:
-        return None, None
-    top = max(loads, key=lambda p: (p.load_hours, p.handle))
-    return top.handle, top.load_hours / total
+    """``figures.busiest_share`` over the people's load hours."""
+    return fig.busiest_share({p.handle: p.load_hours for p in loads})
 
 
 # --- bus factor ----------------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ..domain import models
+from ..domain import figures, models
 from ..domain.capacity import (
     BUSIEST_SHARE_WARN,
     DEFAULT_ESTIMATE_HOURS,
@@ -20,6 +20,7 @@ from ..domain.capacity import (
     ProcessIn,
 )
 from ..domain.capacity import capacity_report as build_report
+from ..store import figures_sql as fsql
 from ..store import queries as q
 from ..store.engine import Database
 
@@ -35,19 +36,9 @@ ITEM = models.Item.__table__
 PERSON = models.Person.__table__
 QUEUE = models.Queue.__table__
 PROCESS = models.Process.__table__
-CAL = models.BusinessCalendar.__table__
 
 
-def holidays_in(conn: Connection) -> frozenset[date]:
-    """Holidays listed in the business calendars (a small shop has one office)."""
-    out: set[date] = set()
-    for (days,) in conn.execute(select(CAL.c.holidays)):
-        for text in days or ():
-            try:
-                out.add(date.fromisoformat(str(text)))
-            except ValueError:
-                continue
-    return frozenset(out)
+holidays_in = q.holidays_in
 
 
 def people_in(conn: Connection) -> list[PersonIn]:
@@ -65,7 +56,7 @@ def people_in(conn: Connection) -> list[PersonIn]:
     ]
 
 
-def open_items_in(conn: Connection) -> list[OpenItem]:
+def open_items_in(conn: Connection, now: datetime) -> list[OpenItem]:
     owner = PERSON.alias("o")
     rows = conn.execute(
         select(
@@ -80,8 +71,7 @@ def open_items_in(conn: Connection) -> list[OpenItem]:
             ITEM.c.status,
             ITEM.c.version,
             ITEM.c.next_due_at,
-            ITEM.c.sla_fr_state,
-            ITEM.c.sla_res_state,
+            ITEM.c.sla_paused_since,
             ITEM.c.data,
         )
         .select_from(
@@ -89,7 +79,7 @@ def open_items_in(conn: Connection) -> list[OpenItem]:
                 owner, owner.c.id == ITEM.c.owner_id
             )
         )
-        .where(ITEM.c.category != "done", ITEM.c.owner_id.is_not(None))
+        .where(fsql.is_open(), ITEM.c.owner_id.is_not(None))
         .order_by(ITEM.c.id)
     )
     out = []
@@ -109,7 +99,7 @@ def open_items_in(conn: Connection) -> list[OpenItem]:
                 status=r.status,
                 version=r.version,
                 next_due_at=r.next_due_at,
-                sla_breached="breached" in (r.sla_fr_state, r.sla_res_state),
+                sla_breached=figures.is_breached(r, now),
                 skills=tuple(str(s) for s in skills) if isinstance(skills, list) else (),
             )
         )
@@ -137,7 +127,7 @@ def processes_in(conn: Connection) -> list[ProcessIn]:
 
 def report_in(conn: Connection, now: datetime) -> CapacityReport:
     return build_report(
-        people_in(conn), open_items_in(conn), processes_in(conn), now, holidays_in(conn)
+        people_in(conn), open_items_in(conn, now), processes_in(conn), now, holidays_in(conn)
     )
 
 
@@ -155,6 +145,7 @@ def report_json(report: CapacityReport) -> dict[str, Any]:
     return {
         "window": {"start": report.window_start.isoformat(), "end": report.window_end.isoformat()},
         "rules": {
+            "load_basis": figures.BASIS_AVAILABLE,
             "default_estimate_hours": DEFAULT_ESTIMATE_HOURS,
             "overload_above": OVERLOAD_AT,
             "receiver_max_utilisation": RECEIVER_MAX,
@@ -164,6 +155,7 @@ def report_json(report: CapacityReport) -> dict[str, Any]:
             {
                 **{k: v for k, v in asdict(p).items() if k not in ("utilisation", "skills")},
                 "utilisation": pct(p.utilisation),
+                "load_of_capacity": pct(figures.load_share(p.load_hours, p.capacity_hours)),
                 "skills": list(p.skills),
             }
             for p in report.people

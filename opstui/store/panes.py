@@ -13,41 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
+from ..domain import figures as fig
 from ..domain import models
-from .queries import AWAY, ITEM, PERSON, QUEUE, ItemFilter
+from . import figures_sql as fsql
+from .queries import AWAY, ITEM, PERSON, QUEUE, ItemFilter, holidays_in
 
 POLICY = models.SlaPolicy.__table__
-OPEN_CATEGORIES = ("new", "active", "waiting")
-
-
-def _open() -> Any:
-    return ITEM.c.category.in_(OPEN_CATEGORIES)
-
-
-def _breached(now: datetime) -> Any:
-    return and_(ITEM.c.sla_paused_since.is_(None), ITEM.c.next_due_at <= now)
-
-
-def _warning(now: datetime) -> Any:
-    """Past a target's cached warning instant (or recorded as warning), not yet breached."""
-    return and_(
-        ITEM.c.sla_paused_since.is_(None),
-        ITEM.c.next_due_at > now,
-        or_(
-            and_(
-                ITEM.c.sla_fr_warn <= now,
-                ITEM.c.first_response_at.is_(None),
-                ITEM.c.sla_fr_due > now,
-            ),
-            and_(ITEM.c.sla_res_warn <= now, ITEM.c.sla_res_due > now),
-            ITEM.c.sla_fr_state == "warning",
-            ITEM.c.sla_res_state == "warning",
-        ),
-    )
+OPEN_CATEGORIES = fig.OPEN_CATEGORIES
+_open = fsql.is_open
 
 
 # --- queues --------------------------------------------------------------------------
@@ -64,6 +40,7 @@ class QueueStat:
     new: int
     unowned: int
     active: int
+    #: Open items breached (``figures.is_breached``).
     breaching: int
     warning: int
     oldest_open_at: datetime | None
@@ -75,7 +52,8 @@ class QueueStat:
 
 
 def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
-    """Per queue: open / new / unowned / breaching / warning counts, oldest open, WIP.
+    """Per queue: open / new / unowned / breached / warning counts, oldest open, WIP
+    (the rules: ``domain.figures``; their SQL: ``store.figures_sql``).
 
     Counts come from the covering index ``(category, queue_id)``; unowned, breaching and
     warning only look up the rows they count (through the owner and due-time indexes);
@@ -93,23 +71,19 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
         oldest_id[queue_id] = min(oldest_id.get(queue_id, min_id), min_id)
     unowned = dict(
         conn.execute(
-            select(ITEM.c.queue_id, func.count())
-            .where(_open(), ITEM.c.owner_id.is_(None))
-            .group_by(ITEM.c.queue_id)
+            select(ITEM.c.queue_id, func.count()).where(fsql.unowned()).group_by(ITEM.c.queue_id)
         ).all()
     )
     breaching = dict(
         conn.execute(
             select(ITEM.c.queue_id, func.count())
-            .where(_open(), ITEM.c.next_due_at <= now, ITEM.c.sla_paused_since.is_(None))
+            .where(fsql.breached(now))
             .group_by(ITEM.c.queue_id)
         ).all()
     )
     warning = dict(
         conn.execute(
-            select(ITEM.c.queue_id, func.count())
-            .where(_open(), _warning(now))
-            .group_by(ITEM.c.queue_id)
+            select(ITEM.c.queue_id, func.count()).where(fsql.warning(now)).group_by(ITEM.c.queue_id)
         ).all()
     )
     created = dict(
@@ -164,9 +138,14 @@ class OwnerStat:
     active: bool
     capacity_hours: float
     open: int
-    overdue: int
+    #: Open items breached (``figures.is_breached``), the same rule as the Queues pane.
+    breached: int
     hours: float
     away_note: str | None  # set when away today
+    #: Weekly capacity less time away in the planning window (``figures.available_hours``).
+    available_hours: float = 0.0
+    #: Working days of the planning window the person is away.
+    away_days: int = 0
 
     @property
     def is_away(self) -> bool:
@@ -174,19 +153,31 @@ class OwnerStat:
 
     @property
     def load(self) -> float | None:
-        """Open estimate hours as a share of weekly capacity (None without capacity)."""
-        if self.id is None or self.capacity_hours <= 0:
+        """Load % of this window's available hours (``figures.BASIS_AVAILABLE``)."""
+        if self.id is None:
             return None
-        return self.hours / self.capacity_hours
+        return fig.load_share(self.hours, self.available_hours)
+
+    @property
+    def load_of_capacity(self) -> float | None:
+        """Load % of nominal weekly capacity (``figures.BASIS_CAPACITY``): ignores time away."""
+        if self.id is None:
+            return None
+        return fig.load_share(self.hours, self.capacity_hours)
 
 
 def owner_stats(
-    conn: Connection, now: datetime, today: date, *, default_estimate: float = 2.0
+    conn: Connection,
+    now: datetime,
+    today: date,
+    *,
+    default_estimate: float = fig.DEFAULT_ESTIMATE_HOURS,
 ) -> list[OwnerStat]:
-    """Per person: open items, overdue, hours of open estimate; the unowned row last.
+    """Per person: open items, breached, hours of open estimate, available hours in the
+    planning window (``domain.figures``); the unowned row last.
 
     Two index-only-friendly queries: counts and hours through
-    ``(category, owner_id, estimate_hours)``, overdue through ``(category, next_due_at)``.
+    ``(category, owner_id, estimate_hours)``, breached through ``(category, next_due_at)``.
     """
     loads = {
         r.owner_id: (int(r.n), float(r.hours or 0.0))
@@ -200,21 +191,25 @@ def owner_stats(
             .group_by(ITEM.c.owner_id)
         )
     }
-    overdue = {
+    breached = {
         r.owner_id: int(r.n)
         for r in conn.execute(
             select(ITEM.c.owner_id, func.count().label("n"))
-            .where(_open(), ITEM.c.next_due_at <= now, ITEM.c.sla_paused_since.is_(None))
+            .where(fsql.breached(now))
             .group_by(ITEM.c.owner_id)
         )
     }
+    window = fig.working_window(today, holidays_in(conn))
     away: dict[int, str] = {}
-    for pid, note in conn.execute(
-        select(AWAY.c.person_id, AWAY.c.note).where(
-            AWAY.c.start_date <= today, AWAY.c.end_date >= today
+    periods: dict[int, list[tuple[date, date]]] = {}
+    for pid, start, end, note in conn.execute(
+        select(AWAY.c.person_id, AWAY.c.start_date, AWAY.c.end_date, AWAY.c.note).where(
+            AWAY.c.start_date <= max(window[-1], today), AWAY.c.end_date >= min(window[0], today)
         )
     ):
-        away.setdefault(pid, note or "away")
+        periods.setdefault(pid, []).append((start, end))
+        if start <= today <= end:
+            away.setdefault(pid, note or "away")
     out = []
     for p in conn.execute(
         select(
@@ -229,6 +224,8 @@ def owner_stats(
         n, hours = loads.get(p.id, (0, 0.0))
         if not p.active and n == 0:
             continue  # people who left and hold nothing are not worth a row
+        away_days = fig.away_days_in(periods.get(p.id, ()), window)
+        capacity = float(p.capacity_hours or 0.0)
         out.append(
             OwnerStat(
                 id=p.id,
@@ -236,11 +233,15 @@ def owner_stats(
                 name=p.name,
                 team=p.team or "",
                 active=bool(p.active),
-                capacity_hours=float(p.capacity_hours or 0.0),
+                capacity_hours=capacity,
                 open=n,
-                overdue=overdue.get(p.id, 0),
+                breached=breached.get(p.id, 0),
                 hours=round(hours, 2),
                 away_note=away.get(p.id),
+                available_hours=round(
+                    fig.available_hours(capacity, bool(p.active), len(window), away_days), 2
+                ),
+                away_days=away_days,
             )
         )
     n, hours = loads.get(None, (0, 0.0))
@@ -253,7 +254,7 @@ def owner_stats(
             active=True,
             capacity_hours=0.0,
             open=n,
-            overdue=overdue.get(None, 0),
+            breached=breached.get(None, 0),
             hours=round(hours, 2),
             away_note=None,
         )
@@ -383,21 +384,7 @@ def item_ids(
     if flt.sla_state:
         when = now or datetime.now().astimezone()
         state = flt.sla_state
-        if state == "paused":
-            stmt = stmt.where(ITEM.c.sla_paused_since.is_not(None))
-        elif state == "breached":
-            stmt = stmt.where(_breached(when))
-        elif state in ("warning", "at_risk"):
-            stmt = stmt.where(_warning(when))
-        elif state == "ok":
-            stmt = stmt.where(
-                ITEM.c.sla_paused_since.is_(None),
-                ITEM.c.next_due_at > when,
-                ITEM.c.sla_fr_state.is_distinct_from("warning"),
-                ITEM.c.sla_res_state.is_distinct_from("warning"),
-            )
-        else:  # "due": anything with a due time
-            stmt = stmt.where(ITEM.c.next_due_at.is_not(None))
+        stmt = stmt.where(fsql.sla_state(state, when))
         order = [ITEM.c.next_due_at, ITEM.c.id]
     stmt = stmt.order_by(*order)
     if limit is not None:

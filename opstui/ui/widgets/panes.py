@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.geometry import Region
 
+from ...domain.figures import BASIS_AVAILABLE, busiest_share
 from ...store.panes import OwnerStat, QueueStat, SlaRow
 from .. import sla_view
 from ..text import age, clean, duration, hours
@@ -119,7 +120,7 @@ class OwnersPane(Pane):
     COLUMNS = (
         Column("who", "Owner", 9, flex=True),
         Column("open", "Open", 4, "right"),
-        Column("overdue", "Late", 4, "right"),
+        Column("breach", "Brch", 4, "right"),
         Column("hours", "Hours", 5, "right"),
         Column("load", "Load", 5, "right", priority=1),
         Column("flag", "", 4, priority=2),
@@ -128,6 +129,7 @@ class OwnersPane(Pane):
 
     def __init__(self) -> None:
         super().__init__("Owners", self.COLUMNS, id="owners", empty_text="no people yet")
+        self.border_subtitle = f"load: % of {BASIS_AVAILABLE}"
         self.stats: tuple[OwnerStat, ...] = ()
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
@@ -155,7 +157,7 @@ class OwnersPane(Pane):
                     (
                         who,
                         _count(p.open, "flag-unowned" if p.id is None else None),
-                        _count(p.overdue, "sla-breached"),
+                        _count(p.breached, "sla-breached"),
                         (hours(p.hours) if p.open else "·", None if p.open else "dim"),
                         load,
                         flag,
@@ -181,7 +183,8 @@ class OwnersPane(Pane):
 class CapacityPane(Pane):
     COLUMNS = (
         Column("who", "Person", 9),
-        Column("bar", "Load of weekly capacity", 14, flex=True),
+        #: load % on the BASIS_AVAILABLE basis (domain.figures): said in the header
+        Column("bar", "Load of available hours", 14, flex=True),
         Column("hours", "Hours", 9, "right", priority=1),
         Column("flag", "", 5, priority=2),
     )
@@ -192,12 +195,13 @@ class CapacityPane(Pane):
         self._summary = ""
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
-        people = [p for p in stats if p.id is not None and p.active]
+        owners = [p for p in stats if p.id is not None]
+        people = [p for p in owners if p.active]
         people.sort(key=lambda p: (-(p.load or 0.0), p.handle or ""))
         if tuple(people) == self.stats and self.row_count():
             return  # the same people with the same load: nothing to redraw
         self.stats = tuple(people)
-        self._summary = busiest_summary(people)
+        self._summary = busiest_summary(owners)
         self.border_subtitle = self._summary
         self.set_rows([Row(p.handle, ()) for p in people])
 
@@ -217,7 +221,7 @@ class CapacityPane(Pane):
         return (
             (clean(p.handle), None),
             bar,
-            (f"{hours(p.hours)}/{hours(p.capacity_hours)}", None),
+            (f"{hours(p.hours)}/{hours(p.available_hours)}", None),
             flag,
         )
 
@@ -227,12 +231,13 @@ class CapacityPane(Pane):
 
 
 def busiest_summary(people: Sequence[OwnerStat]) -> str:
-    """ "busiest: alice 34% of 120h" for the team (the share held by one person)."""
-    total = sum(p.hours for p in people)
-    if total <= 0:
+    """ "busiest alice holds 34% of 120h": ``figures.busiest_share`` of all owned load."""
+    by_handle = {p.handle: p.hours for p in people if p.handle is not None}
+    top, share = busiest_share(by_handle)
+    if top is None or share is None:
         return "no open estimates"
-    top = max(people, key=lambda p: (p.hours, p.handle or ""))
-    return f"busiest {clean(top.handle)} holds {top.hours / total * 100:.0f}% of {hours(total)}"
+    total = sum(by_handle.values())
+    return f"busiest {clean(top)} holds {share * 100:.0f}% of {hours(total)}"
 
 
 class SlaPane(Pane):
@@ -264,7 +269,7 @@ class SlaPane(Pane):
         now = self._now()
 
         def order(r: SlaRow) -> tuple[float, int]:
-            t = sla_view.nearest(r, now, r.warn_at)
+            t = sla_view.nearest(r, now)
             return (t.left.total_seconds() if t else float("inf"), r.id)
 
         self.items = tuple(sorted(rows, key=order))
@@ -280,12 +285,12 @@ class SlaPane(Pane):
         return None
 
     def state_of(self, row: SlaRow) -> str:
-        t = sla_view.nearest(row, self._now(), row.warn_at)
+        t = sla_view.nearest(row, self._now())
         return t.state if t else "ok"
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
         r = self.items[index]
-        t = sla_view.nearest(r, self._now(), r.warn_at)
+        t = sla_view.nearest(r, self._now())
         if t is None:
             return (
                 ("met", "sla-met"),
@@ -329,7 +334,7 @@ class SlaPane(Pane):
         breached = []
         nxt: datetime | None = None
         for r in self.items:
-            t = sla_view.nearest(r, now, r.warn_at)
+            t = sla_view.nearest(r, now)
             if t is None:
                 continue
             if t.state == "breached":
