@@ -194,7 +194,7 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
             qpane = app.query_one("#queues")
             assert sum(s.breaching for s in qpane.stats) == len(keys["breached"])
             opane = app.query_one("#owners")
-            assert "available hours" in str(opane.border_subtitle)
+            assert "load % of available hours" in str(opane.border_title)
             for i, o in enumerate(opane.stats):
                 cells = opane.row_cells(i)
                 if o.id is not None:

@@ -25,12 +25,13 @@ ABOUT = (
     ),
     (
         "Owners",
-        "per person: open items, late items, hours of open estimate, load; "
+        "per person: open items, breached items, hours of open estimate, load "
+        "(% of this week's available hours: capacity less time away); "
         "the unowned row is always there; away people are marked.",
     ),
     (
         "Capacity",
-        "open estimate vs weekly capacity per person (OVER = overloaded); "
+        "open estimate vs this week's available hours per person (OVER = overloaded); "
         "the bottom line says how much of the team's open work its busiest person holds.",
     ),
 )

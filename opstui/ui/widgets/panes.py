@@ -128,8 +128,9 @@ class OwnersPane(Pane):
     )
 
     def __init__(self) -> None:
-        super().__init__("Owners", self.COLUMNS, id="owners", empty_text="no people yet")
-        self.border_subtitle = f"load: % of {BASIS_AVAILABLE}"
+        # the load column's basis is said in the title (compact mode shows only the title)
+        title = f"Owners \u00b7 load % of {BASIS_AVAILABLE}"
+        super().__init__(title, self.COLUMNS, id="owners", empty_text="no people yet")
         self.stats: tuple[OwnerStat, ...] = ()
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
@@ -184,7 +185,7 @@ class CapacityPane(Pane):
     COLUMNS = (
         Column("who", "Person", 9),
         #: load % on the BASIS_AVAILABLE basis (domain.figures): said in the header
-        Column("bar", "Load of available hours", 14, flex=True),
+        Column("bar", "Load of avail hrs", 14, flex=True),
         Column("hours", "Hours", 9, "right", priority=1),
         Column("flag", "", 5, priority=2),
     )
