@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 
 from ..domain import models
-from ..domain.figures import OPEN_CATEGORIES
+from ..domain.figures import DEFAULT_ESTIMATE_HOURS, OPEN_CATEGORIES
 
 ITEM = models.Item.__table__
 
@@ -28,6 +28,11 @@ def is_open() -> Any:
 def unowned() -> Any:
     """``domain.figures.is_unowned``: open, no owner."""
     return and_(is_open(), ITEM.c.owner_id.is_(None))
+
+
+def load_hours(default_estimate: float = DEFAULT_ESTIMATE_HOURS) -> Any:
+    """``domain.figures.item_hours`` summed: load hours of the rows grouped (open items)."""
+    return func.sum(func.coalesce(ITEM.c.estimate_hours, default_estimate))
 
 
 def breached(now: datetime) -> Any:

@@ -185,7 +185,7 @@ def owner_stats(
             select(
                 ITEM.c.owner_id,
                 func.count().label("n"),
-                func.sum(func.coalesce(ITEM.c.estimate_hours, default_estimate)).label("hours"),
+                fsql.load_hours(default_estimate).label("hours"),
             )
             .where(_open())
             .group_by(ITEM.c.owner_id)
