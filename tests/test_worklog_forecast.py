@@ -151,6 +151,12 @@ def test_cli_log_and_forecast(shop: Database) -> None:
     by_key = {i["key"]: i for i in data["items"]}
     assert by_key["INF-2"]["drifting"] and by_key["INF-2"]["logged_hours"] == 0.75
     assert by_key["INF-2"]["remaining_hours"] == 3.25
+    assert run_cli(*now, "ls", "--drifting", db=path).stdout.strip() == "no items (drifting)"
+    from opstui.services.drift import record_drift
+
+    record_drift(shop)
+    out = run_cli(*now, "ls", "--drifting", "--json", db=path)
+    assert [i["key"] for i in json.loads(out.stdout)] == ["INF-2"]
     out = run_cli(*now, "forecast", "--owner", "nobody", db=path)
     assert out.returncode == 1 and "no person 'nobody'" in out.stderr
 
@@ -183,6 +189,14 @@ def test_sample_drift_is_flagged_days_ahead_and_a_suggested_move_fixes_it(sample
     assert row.owner == "dev" and row.target_at - now > timedelta(days=4)
     assert drift.record_drift(sample_db) == 1
     assert drift.record_drift(sample_db) == 0  # told once
+    # The item list filter and `ls --drifting` read the same figure.
+    from opstui.store import panes
+    from opstui.store import queries as q
+
+    flt = q.ItemFilter(drifting=True)
+    with sample_db.read() as conn:
+        assert [i.key for i in q.list_items(conn, flt, now=now)] == ["PRJ-25"]
+        assert len(panes.item_ids(conn, flt, now=now)) == 1
     with sample_db.read() as conn:
         _, moves = drift.rescues_in(conn, now)
     assert [(m.key, m.from_handle) for m in moves] == [("PRJ-25", "dev")]
@@ -196,3 +210,5 @@ def test_sample_drift_is_flagged_days_ahead_and_a_suggested_move_fixes_it(sample
             "SELECT new FROM event WHERE field = 'drifting' ORDER BY id"
         ).all()
     assert len(marks) == 2 and marks[0][0].endswith(" late") and marks[1][0] is None
+    with sample_db.read() as conn:
+        assert q.list_items(conn, flt, now=now) == []

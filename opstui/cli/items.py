@@ -74,6 +74,7 @@ def add_cmd(
 @click.option(
     "--sla", "sla_state", type=click.Choice(["ok", "warning", "breached", "paused"]), default=None
 )
+@click.option("--drifting", is_flag=True, help="Only items the forecast says will miss their date.")
 @click.option("-n", "--limit", default=None, type=click.IntRange(min=1), help="At most N items.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
@@ -87,6 +88,7 @@ def ls_cmd(
     text: str | None,
     open_only: bool,
     sla_state: str | None,
+    drifting: bool,
     limit: int | None,
     as_json: bool,
 ) -> None:
@@ -105,6 +107,7 @@ def ls_cmd(
         text=text,
         open_only=open_only,
         sla_state=sla_state,
+        drifting=drifting,
     )
     db = state.open()
     now = db.clock.now()

@@ -22,6 +22,10 @@ Item figures (open items only: category ``new``, ``active`` or ``waiting``):
 * **ok**: has an open target and none of the above.  Items without one have no SLA state.
 * **unowned**: open, with no owner.
 * **stuck**: open, and no event for ``stuck_days`` working days (see :func:`is_stuck`).
+* **drifting**: open, and the forecast said at its last look that the item will miss its
+  due date or SLA resolution target while there is still time to act (rules:
+  ``domain.forecast``); the latest ``drifting`` event of the item holds what it said
+  (``services.drift`` records one when an item starts and one, empty, when it stops).
 * The Owners pane's breached column is the same *breached* rule counted per owner.
 
 People figures:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, exists, func, or_, select
 
 from ..domain import models
 from ..domain.figures import DEFAULT_ESTIMATE_HOURS, OPEN_CATEGORIES
 
 ITEM = models.Item.__table__
+EVENT = models.Event.__table__
 
 
 def is_open() -> Any:
@@ -109,3 +110,22 @@ def sla_state(state: str, now: datetime) -> Any:
     if state == "due":
         return and_(is_open(), ITEM.c.next_due_at.is_not(None))
     raise ValueError(f"unknown SLA state {state!r}: breached, warning, paused, ok or due")
+
+
+def latest_drift_event() -> Any:
+    """The id of the item's latest ``drifting`` event (correlated to ``item``)."""
+    ev = EVENT.alias("drift_ev")
+    return (
+        select(func.max(ev.c.id))
+        .where(ev.c.item_id == ITEM.c.id, ev.c.field == "drifting")
+        .correlate(ITEM)
+        .scalar_subquery()
+    )
+
+
+def drifting() -> Any:
+    """``domain.figures`` *drifting*: open, and the latest drift event says it drifts."""
+    said = select(EVENT.c.id).where(
+        EVENT.c.id == latest_drift_event(), EVENT.c.new.is_not(None), EVENT.c.new != ""
+    )
+    return and_(is_open(), exists(said))

@@ -386,6 +386,8 @@ def item_ids(
         state = flt.sla_state
         stmt = stmt.where(fsql.sla_state(state, when))
         order = [ITEM.c.next_due_at, ITEM.c.id]
+    if flt.drifting:
+        stmt = stmt.where(fsql.drifting())
     stmt = stmt.order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit)

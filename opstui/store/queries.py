@@ -231,6 +231,8 @@ class ItemFilter:
     text: str | None = None
     open_only: bool = False
     sla_state: str | None = None
+    #: Only items the forecast says will miss their date (``figures_sql.drifting``).
+    drifting: bool = False
 
     def describe(self) -> str:
         parts = []
@@ -242,6 +244,8 @@ class ItemFilter:
             parts.append(f"priority=P{self.priority}")
         if self.text:
             parts.append(f"text~{self.text}")
+        if self.drifting:
+            parts.append("drifting")
         if self.open_only:
             parts.append("open")
         return " ".join(parts) or "all items"
@@ -273,6 +277,8 @@ def _apply_filter(stmt: Any, flt: ItemFilter, now: datetime | None = None) -> An
         )
     if flt.sla_state and now is not None:
         stmt = stmt.where(figures_sql.sla_state(flt.sla_state, now))
+    if flt.drifting:
+        stmt = stmt.where(figures_sql.drifting())
     return stmt
 
 

@@ -290,18 +290,13 @@ def logged_before(conn: Connection, at: datetime) -> dict[int, int]:
 
 
 def drift_marks(conn: Connection) -> dict[int, bool]:
-    """Open item id -> whether its latest ``drifting`` event says it drifts."""
-    EVENT = models.Event.__table__
-    latest = (
-        select(func.max(EVENT.c.id).label("id"))
-        .where(EVENT.c.field == "drifting", EVENT.c.item_id.is_not(None))
-        .group_by(EVENT.c.item_id)
-        .subquery("latest")
-    )
+    """Open item id -> whether its latest ``drifting`` event says it drifts (items never
+    looked at are left out)."""
+    from .figures_sql import EVENT, is_open, latest_drift_event
+
     rows = conn.execute(
-        select(EVENT.c.item_id, EVENT.c.new)
-        .select_from(EVENT.join(latest, latest.c.id == EVENT.c.id))
-        .join(ITEM, ITEM.c.id == EVENT.c.item_id)
-        .where(ITEM.c.category != "done")
+        select(ITEM.c.id, EVENT.c.new)
+        .select_from(ITEM.join(EVENT, EVENT.c.id == latest_drift_event()))
+        .where(is_open())
     )
     return {item_id: bool(new) for item_id, new in rows}
