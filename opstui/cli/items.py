@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
+from ..domain.fields import parse_priority
 from ..domain.text import strip_controls
 from .common import AppState, age, emit_json, pass_state, render_table
 
 
 def _priority(value: str | None) -> int | None:
-    from ..services import items as svc
 
-    return svc.parse_priority(value) if value else None
+    return parse_priority(value) if value else None
 
 
 @click.command("add")

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import models
 from ..domain import workflow as wfl
+from ..domain.fields import parse_estimate, parse_priority
 from ..domain.text import one_line
 from ..errors import InvalidTransition, NotFound, OpsError, ValidationError
 from ..store import queries as q
@@ -676,7 +677,6 @@ def _check_assign(names: _Names, rule: Any, label: str = "assign") -> None:
 def _check_action(names: _Names, wf_id: int, action: Any) -> tuple[int, str, str, str] | None:
     """Validate one action; for a follow-up with ``then`` return (target workflow id,
     then-state, workflow name, its initial state)."""
-    from .items import parse_estimate, parse_priority
 
     if not isinstance(action, dict):
         raise ValidationError("an action must be a table")
@@ -815,7 +815,6 @@ PROCESS_TITLE_FIELDS = ("name", "date", "key", "title", "process")
 
 def load_process_entry(ld: Any, where: str, entry: dict[str, Any]) -> None:
     """Validate and store one ``[[processes]]`` entry (replaced by key)."""
-    from .items import parse_estimate
     from .loader import LoadError
 
     def bad(reason: str) -> LoadError:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from ..domain import models
+from ..domain.fields import clean_body, clean_title, parse_estimate, parse_priority
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ..store import queries as q
 from ..store.engine import Database
@@ -25,49 +26,6 @@ STATE = models.WorkflowState.__table__
 WORKFLOW = models.Workflow.__table__
 COMMENT = models.Comment.__table__
 LINK = models.ItemLink.__table__
-
-MAX_TITLE = 500
-MAX_BODY = 100_000
-
-
-# --- validation ----------------------------------------------------------------------
-
-
-def clean_title(title: str) -> str:
-    title = (title or "").strip()
-    if not title:
-        raise ValidationError("a title cannot be empty")
-    if len(title) > MAX_TITLE:
-        raise ValidationError(f"a title is at most {MAX_TITLE} characters (got {len(title)})")
-    return title
-
-
-def clean_body(body: str | None) -> str:
-    body = body or ""
-    if len(body) > MAX_BODY:
-        raise ValidationError(f"a body is at most {MAX_BODY} characters")
-    return body
-
-
-def parse_priority(value: int | str) -> int:
-    text = str(value).strip().upper().removeprefix("P")
-    if text not in {"1", "2", "3", "4"}:
-        raise ValidationError(f"priority must be P1..P4 (got {value!r})")
-    return int(text)
-
-
-def parse_estimate(value: float | str | None) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "-")):
-        return None
-    text = str(value).strip().lower().removesuffix("h")
-    try:
-        hours = float(text)
-    except ValueError:
-        raise ValidationError(f"estimate must be a number of hours (got {value!r})") from None
-    if hours < 0 or hours != hours or hours > 10_000:
-        raise ValidationError(f"estimate must be between 0 and 10000 hours (got {value!r})")
-    return hours
-
 
 # --- lookups inside a transaction ----------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from ..domain import models
+from ..domain import fields, models
 from ..domain.clock import parse_instant
 from ..domain.models import STATE_CATEGORIES
 from ..errors import OpsError, ValidationError
@@ -140,15 +140,13 @@ def load_people(ld: Loading, entries: list[dict[str, Any]]) -> None:
                     .values(
                         name=e.get("name", e["handle"]),
                         team=e.get("team", ""),
-                        capacity_hours=people_svc.parse_capacity(e.get("capacity", 40)),
+                        capacity_hours=fields.parse_capacity(e.get("capacity", 40)),
                         login=e.get("login"),
                         email=e.get("email", ""),
                         active=bool(e.get("active", True)),
                     )
                 )
-                people_svc._set_skills(
-                    ld.ctx, exists[0], people_svc.parse_skills(e.get("skills", []))
-                )
+                people_svc._set_skills(ld.ctx, exists[0], fields.parse_skills(e.get("skills", [])))
                 for a in away:
                     people_svc._add_away(ld.ctx, exists[0], a)
             else:
@@ -163,7 +161,7 @@ def load_people(ld: Loading, entries: list[dict[str, Any]]) -> None:
 def _shift_date(value: Any, ld: Loading) -> Any:
     if value is None:
         return None
-    day = people_svc.parse_date(value)
+    day = fields.parse_date(value)
     return day + timedelta(days=round(ld.shift.total_seconds() / 86400))
 
 

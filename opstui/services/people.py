@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from ..domain import models
+from ..domain.fields import (
+    PREFIX_RE,
+    SLUG_RE,
+    check_handle,
+    parse_capacity,
+    parse_date,
+    parse_skills,
+)
 from ..errors import NotFound, ValidationError
 from ..store import queries as q
 from ..store.engine import Database
@@ -20,45 +27,6 @@ SKILL = models.PersonSkill.__table__
 AWAY = models.AwayPeriod.__table__
 QUEUE = models.Queue.__table__
 WORKFLOW = models.Workflow.__table__
-
-HANDLE_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-
-
-def check_handle(handle: str) -> str:
-    handle = (handle or "").strip()
-    if not HANDLE_RE.match(handle):
-        raise ValidationError(
-            f"handle {handle!r} must be a login-style name: lower case letters, digits, . _ -"
-        )
-    return handle
-
-
-def parse_capacity(value: Any) -> float:
-    try:
-        hours = float(str(value).strip().lower().removesuffix("h"))
-    except ValueError:
-        raise ValidationError(f"capacity must be hours per week (got {value!r})") from None
-    if not 0 <= hours <= 168:
-        raise ValidationError(f"capacity must be between 0 and 168 hours a week (got {value!r})")
-    return hours
-
-
-def parse_skills(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    skills = sorted({str(s).strip().lower() for s in value or [] if str(s).strip()})
-    return skills
-
-
-def parse_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def add_person_in(
