@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from opstui.domain.clock import Clock  # noqa: E402
 from opstui.services import sla  # noqa: E402
 from opstui.services.context import writing  # noqa: E402
-from opstui.services.loader import load_file  # noqa: E402
+from opstui.services.loading import load_file  # noqa: E402
 from opstui.store import queries as q  # noqa: E402
 from opstui.store.schema import open_database  # noqa: E402
 

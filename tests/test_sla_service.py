@@ -14,9 +14,9 @@ import pytest
 from conftest import ANCHOR, ROOT, run_cli
 
 from opstui.domain.clock import Clock
-from opstui.services import items, people
+from opstui.services import items, people, transitions
 from opstui.services import sla as svc
-from opstui.services.loader import LoadError, load_data
+from opstui.services.loading import LoadError, load_data
 from opstui.store import queries as q
 from opstui.store.schema import SCHEMA_VERSION, open_database
 
@@ -135,8 +135,8 @@ def test_first_match_by_position_and_kinds(team_db, clock) -> None:
 def test_sla_filters_on_ls(sla_db, clock) -> None:
     a = items.create_item(sla_db, queue="support", title="a", priority="P1")  # due 17:00
     b = items.create_item(sla_db, queue="support", title="b")  # due Monday
-    items.transition(sla_db, b.key, "in_progress")
-    items.transition(sla_db, b.key, "waiting_on_customer")
+    transitions.transition(sla_db, b.key, "in_progress")
+    transitions.transition(sla_db, b.key, "waiting_on_customer")
     clock.advance(timedelta(minutes=20))
     svc.record_sla_crossings(sla_db)
     with sla_db.read() as conn:
@@ -167,7 +167,7 @@ def test_first_response_by_someone_other_than_the_requester(sla_db, clock) -> No
 def test_leaving_the_initial_state_is_a_first_response(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Help")
     clock.advance(timedelta(days=3))  # Monday 16:45: long past 09:15
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
     assert svc.item_sla_json(it, clock.now())["first_response"]["state"] == "breached"
     (breach,) = sla_events(sla_db, it.key)  # recorded once, even though nobody was watching
@@ -180,15 +180,15 @@ def test_a_two_hour_pause_moves_due_times(sla_db, clock) -> None:
     clock.advance(timedelta(days=2, hours=16, minutes=15))  # Monday 09:00
     it = items.create_item(sla_db, queue="support", title="Printer")
     assert it.sla_res_due == utc(2026, 12, 8, 17, 0)
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     clock.advance(timedelta(hours=1))  # 10:00
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     it = get(sla_db, it.key)
     assert it.sla_paused_since == clock.now()
     assert svc.item_sla_json(it, clock.now() + timedelta(days=9))["resolution"]["state"] == "paused"
     assert svc.item_sla_lines(it, clock.now())[-1].endswith("left")
     clock.advance(timedelta(hours=2))  # 12:00
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
     assert it.sla_paused_since is None
     assert it.sla_res_due == utc(2026, 12, 9, 11, 0)  # Tue 17:00 + 2 working hours
@@ -199,25 +199,25 @@ def test_a_two_hour_pause_moves_due_times(sla_db, clock) -> None:
 def test_pause_over_a_weekend_counts_only_working_time(sla_db, clock) -> None:
     clock.advance(timedelta(days=-4))  # Monday 30 Nov 16:45
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     before = get(sla_db, it.key).sla_res_due
     clock.advance(timedelta(days=4))  # Friday 16:45
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     clock.advance(timedelta(days=3))  # Monday 16:45: 15m Fri + 7h45 Mon paused
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     assert before is not None and before < utc(2026, 12, 4, 16, 45)  # breached before the pause
     assert get(sla_db, it.key).sla_res_due == before  # a breach stands
 
 
 def test_reopening_restarts_resolution(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     clock.advance(timedelta(days=3))  # Monday 16:45
-    items.transition(sla_db, it.key, "done")
+    transitions.transition(sla_db, it.key, "done")
     it = get(sla_db, it.key)
     assert it.sla_res_state == "met" and it.next_due_at is None
     clock.advance(timedelta(days=1))  # Tuesday 16:45
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
     assert it.sla_res_start == clock.now()
     assert it.sla_res_due == utc(2026, 12, 10, 16, 45)  # 16 working hours from Tue 16:45
@@ -253,16 +253,16 @@ def test_crossings_are_recorded_once(sla_db, clock) -> None:
     clock.advance(timedelta(hours=4))
     (res,) = svc.record_sla_crossings(sla_db)  # the resolution jumped straight to breached
     assert res.field == "sla_breached" and res.new.startswith("resolution due")
-    items.transition(sla_db, it.key, "in_progress")
-    items.transition(sla_db, it.key, "done")
+    transitions.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "done")
     assert len(sla_events(sla_db, it.key)) == 3  # met late: the breach was already recorded
 
 
 def test_paused_items_do_not_breach(sla_db, clock) -> None:
     clock.advance(timedelta(days=2, hours=16, minutes=15))  # Monday 09:00
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     clock.advance(timedelta(days=5))
     assert svc.record_sla_crossings(sla_db) == []
     assert get(sla_db, it.key).sla_res_state is None

@@ -226,18 +226,20 @@ def mv_cmd(
     state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool
 ) -> None:
     """Move an item to another workflow state (runs the transition's actions)."""
-    from ..services import items as svc
+    from ..services import transitions
     from ..services.serialize import item_json
 
     db = state.open()
-    item, done = svc.transition(db, key, state_name, expected_version=if_version, dry_run=dry_run)
+    item, done = transitions.transition(
+        db, key, state_name, expected_version=if_version, dry_run=dry_run
+    )
     if as_json:
         data = item_json(item, db.clock.now())
         data["actions"] = done
         data["dry_run"] = dry_run
         emit_json(data)
         return
-    from ..services.automation import describe_action
+    from ..domain.actions import describe_action
 
     gated = any(a.get("type") == "approval" and a.get("status") == "pending" for a in done)
     if gated:

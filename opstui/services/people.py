@@ -81,6 +81,26 @@ def _add_away(ctx: Ctx, pid: int, period: dict[str, Any]) -> None:
     )
 
 
+def update_loaded_person_in(ctx: Ctx, pid: int, **fields: Any) -> None:
+    """Overwrite a person's details from a loaded file: name, team, capacity, login,
+    email, active and skills are replaced; ``away`` periods are added."""
+    ctx.conn.execute(
+        update(PERSON)
+        .where(PERSON.c.id == pid)
+        .values(
+            name=fields.get("name", fields["handle"]),
+            team=fields.get("team", ""),
+            capacity_hours=parse_capacity(fields.get("capacity", 40)),
+            login=fields.get("login"),
+            email=fields.get("email", ""),
+            active=bool(fields.get("active", True)),
+        )
+    )
+    _set_skills(ctx, pid, parse_skills(fields.get("skills", [])))
+    for period in fields.get("away", []):
+        _add_away(ctx, pid, period)
+
+
 def add_person(db: Database, **fields: Any) -> q.PersonRecord:
     with writing(db) as ctx:
         add_person_in(ctx, **fields)
@@ -180,6 +200,29 @@ def add_queue_in(
     ).inserted_primary_key[0]
     ctx.record("created", None, slug, entity="queue", entity_id=qid)
     return int(qid)
+
+
+def update_loaded_queue_in(ctx: Ctx, queue_id: int, **fields: Any) -> None:
+    """Overwrite a queue's name, workflow, triage owner, WIP limit and description from
+    a loaded file (its slug and key prefix stay)."""
+    wf = ctx.conn.execute(
+        select(WORKFLOW.c.id).where(WORKFLOW.c.name == fields.get("workflow", "default"))
+    ).first()
+    if wf is None:
+        raise ValidationError(f"no workflow {fields.get('workflow')!r}")
+    ctx.conn.execute(
+        update(QUEUE)
+        .where(QUEUE.c.id == queue_id)
+        .values(
+            name=fields.get("name", fields["slug"]),
+            triage_owner_id=person_id(ctx, fields["triage_owner"])
+            if fields.get("triage_owner")
+            else None,
+            wip_limit=fields.get("wip_limit"),
+            description=fields.get("description", ""),
+            workflow_id=wf[0],
+        )
+    )
 
 
 def add_queue(db: Database, **fields: Any) -> q.QueueRecord:

@@ -776,165 +776,22 @@ def open_targets(conn: Connection, now: datetime) -> list[SlaRow]:
     return rows
 
 
-# --- loading from TOML ---------------------------------------------------------------
-
-CALENDAR_KEYS = {"name", "timezone", "hours", "holidays", "country", "subdivision"}
-POLICY_KEYS = {
-    "name",
-    "queue",
-    "kinds",
-    "priorities",
-    "calendar",
-    "first_response",
-    "resolution",
-    "warn_at",
-    "pause_in",
-}
+# --- saving loaded rules ---------------------------------------------------------------
 
 
-def _string_list(entry: dict[str, Any], key: str, where: str) -> list[str]:
-    from .loader import LoadError
-
-    value = entry.get(key, [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise LoadError(f"{where}: {key} must be a list of names")
-    return [v.strip() for v in value]
-
-
-def load_calendar_entry(ld: Any, where: str, entry: dict[str, Any]) -> None:
-    """Validate and store a business calendar (replaced by name)."""
-    from .loader import LoadError, _known
-
-    _known(entry, CALENDAR_KEYS, where)
-    name = entry.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise LoadError(f"{where}: missing required key 'name'")
-    name = name.strip()
-    holidays = entry.get("holidays", [])
-    if not isinstance(holidays, list):
-        raise LoadError(f"{where}: holidays must be a list of dates")
-    try:
-        cal = dom.make_calendar(
-            name,
-            entry.get("timezone", "UTC"),
-            entry.get("hours") if entry.get("hours") is not None else {},
-            holidays,
-            entry.get("country"),
-            entry.get("subdivision"),
-        )
-    except SlaError as exc:
-        raise LoadError(f"{where}: {exc}") from None
-    values = {
-        "name": name,
-        "timezone": cal.tz.key,
-        "hours": {
-            str(k): (v if isinstance(v, str) else ", ".join(v)) for k, v in entry["hours"].items()
-        },
-        "holidays": sorted(d.isoformat() for d in cal.holidays),
-        "country": cal.country,
-        "subdivision": cal.subdivision,
-    }
-    conn = ld.ctx.conn
-    existing = conn.execute(select(CAL.c.id).where(CAL.c.name == name)).first()
+def save_calendar_in(ctx: Ctx, values: dict[str, Any]) -> None:
+    """Store a business calendar (replaced by name); ``values`` are its columns."""
+    conn = ctx.conn
+    existing = conn.execute(select(CAL.c.id).where(CAL.c.name == values["name"])).first()
     if existing:
         conn.execute(CAL.update().where(CAL.c.id == existing[0]).values(**values))
     else:
         conn.execute(CAL.insert().values(**values))
 
 
-def load_policy_entry(ld: Any, where: str, entry: dict[str, Any], position: int) -> None:
-    """Validate and store an SLA policy (replaced by name); ``position`` is match order."""
-    from .loader import LoadError, _known
-
-    _known(entry, POLICY_KEYS, where)
-    conn = ld.ctx.conn
-    name = entry.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise LoadError(f"{where}: missing required key 'name'")
-    queue_id = None
-    if entry.get("queue") is not None:
-        slug = str(entry["queue"]).strip().lower()
-        row = conn.execute(select(QUEUE.c.id).where(QUEUE.c.slug == slug)).first()
-        if row is None:
-            slugs = ", ".join(r[0] for r in conn.execute(select(QUEUE.c.slug).order_by(QUEUE.c.id)))
-            raise LoadError(
-                f"{where}: unknown queue {entry['queue']!r} (queues: {slugs or 'none'})"
-            )
-        queue_id = row[0]
-    calendar = entry.get("calendar", ALWAYS)
-    if not isinstance(calendar, str) or not calendar.strip():
-        raise LoadError(f"{where}: calendar must be a calendar name or '24x7'")
-    calendar = calendar.strip()
-    if calendar != ALWAYS:
-        if conn.execute(select(CAL.c.id).where(CAL.c.name == calendar)).first() is None:
-            known = [r[0] for r in conn.execute(select(CAL.c.name).order_by(CAL.c.name))]
-            raise LoadError(
-                f"{where}: unknown calendar {calendar!r} (calendars: {', '.join([ALWAYS, *known])})"
-            )
-    targets: dict[str, str | None] = {}
-    for key in ("first_response", "resolution"):
-        value = entry.get(key)
-        if value is None:
-            targets[key] = None
-            continue
-        try:
-            targets[key] = dom.parse_target(value).text
-        except SlaError as exc:
-            raise LoadError(f"{where}: {key}: {exc}") from None
-    if not any(targets.values()):
-        raise LoadError(f"{where}: needs first_response or resolution (or both)")
-    try:
-        warn = dom.parse_warn(entry.get("warn_at", "80%")).text
-    except SlaError as exc:
-        raise LoadError(f"{where}: {exc}") from None
-    kinds = _string_list(entry, "kinds", where)
-    priorities: list[int] = []
-    raw_prios = entry.get("priorities", [])
-    if not isinstance(raw_prios, list):
-        raw_prios = [raw_prios]
-    for p in raw_prios:
-        text = str(p).strip().upper().removeprefix("P")
-        if text not in ("1", "2", "3", "4"):
-            raise LoadError(f"{where}: priority {p!r} is not P1..P4")
-        priorities.append(int(text))
-    pause_in = _string_list(entry, "pause_in", where)
-    if pause_in:
-        states_stmt = select(STATE.c.name, STATE.c.category)
-        if queue_id is not None:
-            wf = conn.execute(
-                select(QUEUE.c.workflow_id).where(QUEUE.c.id == queue_id)
-            ).scalar_one()
-            states_stmt = states_stmt.where(STATE.c.workflow_id == wf)
-        states = dict(conn.execute(states_stmt).all())
-        for s in pause_in:
-            if s not in states:
-                scope = (
-                    f"queue {entry['queue']!r}'s workflow"
-                    if queue_id is not None
-                    else "any workflow"
-                )
-                raise LoadError(
-                    f"{where}: pause_in names unknown state {s!r} (not a state of {scope}: "
-                    f"{', '.join(sorted(states)) or 'none'})"
-                )
-            if states[s] == "done":
-                raise LoadError(
-                    f"{where}: pause_in state {s!r} is a done state, which stops the clock anyway"
-                )
-    values = {
-        "name": name.strip(),
-        "position": position,
-        "queue_id": queue_id,
-        "kinds": kinds,
-        "priorities": priorities,
-        "calendar": calendar,
-        "first_response": targets["first_response"],
-        "resolution": targets["resolution"],
-        "warn_at": warn,
-        "pause_in": pause_in,
-    }
+def save_policy_in(ctx: Ctx, values: dict[str, Any]) -> None:
+    """Store an SLA policy (replaced by name); ``values`` are its columns."""
+    conn = ctx.conn
     existing = conn.execute(select(POLICY.c.id).where(POLICY.c.name == values["name"])).first()
     if existing:
         conn.execute(POLICY.update().where(POLICY.c.id == existing[0]).values(**values))
@@ -947,8 +804,6 @@ __all__ = [
     "display",
     "item_sla_json",
     "item_sla_lines",
-    "load_calendar_entry",
-    "load_policy_entry",
     "record_sla_crossings",
     "recompute_all",
     "recompute_in",
