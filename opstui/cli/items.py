@@ -190,7 +190,7 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         lines.append(f"  first response {item.first_response_at:%Y-%m-%d %H:%M} UTC")
     if item.resolved_at:
         lines.append(f"  resolved {item.resolved_at:%Y-%m-%d %H:%M} UTC")
-    from ..services.sla import item_sla_lines
+    from ..services.sla.views import item_sla_lines
 
     lines.extend(item_sla_lines(item, now))
     if nxt:

@@ -17,7 +17,7 @@ from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ..store import queries as q
 from ..store.engine import Database
 from .context import Ctx, writing
-from .sla import apply_sla
+from .sla.compute import apply_sla
 
 ITEM = models.Item.__table__
 QUEUE = models.Queue.__table__

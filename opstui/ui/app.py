@@ -233,8 +233,8 @@ class OpsApp(App[None]):
     def _load_schedule(self) -> None:
         """When is the next SLA crossing or process run due?  Two index probes, run only at
         start and after changes, so an idle terminal does no reads for this."""
-        from ..services import sla
         from ..services.processes import run as processes
+        from ..services.sla import crossings as sla
 
         next_check = sla.next_check_at(self.db)
         next_run = processes.next_run_at(self.db)
@@ -248,8 +248,9 @@ class OpsApp(App[None]):
         """Write the SLA warning/breach events that are due (exactly once across every
         terminal), create due process occurrences (exactly once too) and, every
         DRIFT_EVERY, record items that started or stopped drifting (exactly once too)."""
-        from ..services import drift, sla
+        from ..services import drift
         from ..services.processes import run as processes
+        from ..services.sla import crossings as sla
 
         try:
             sla.record_sla_crossings(self.db)

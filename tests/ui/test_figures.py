@@ -22,8 +22,8 @@ from ui_helpers import ANCHOR, settle
 from opstui.domain import figures
 from opstui.domain.clock import Clock
 from opstui.services import items, people, transitions
-from opstui.services import sla as sla_svc
 from opstui.services.loading import load_data
+from opstui.services.sla import crossings as sla_svc
 from opstui.store import panes as pane_q
 from opstui.store import queries as q
 from opstui.store.schema import open_database

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...domain import sla as dom
 from ...domain.sla import SlaError
-from .. import sla as sla_svc
+from ..sla.rules import save_calendar_in
 from .base import LoadError, Loading, known
 
 CALENDAR_KEYS = {"name", "timezone", "hours", "holidays", "country", "subdivision"}
@@ -33,7 +33,7 @@ def load_calendar_entry(ld: Loading, where: str, entry: dict[str, Any]) -> None:
         )
     except SlaError as exc:
         raise LoadError(f"{where}: {exc}") from None
-    sla_svc.save_calendar_in(
+    save_calendar_in(
         ld.ctx,
         {
             "name": name,

@@ -10,8 +10,8 @@ from typing import Any
 
 from ...domain.clock import parse_instant
 from ...store.engine import Database
-from .. import sla as sla_svc
 from ..context import writing
+from ..sla.compute import recompute_in
 from .actions import validate_workflow_actions
 from .base import LoadError, Loading, LoadReport
 from .calendars import load_calendars
@@ -87,7 +87,7 @@ def load_data(
                 # actions name queues and people: check them once both are loaded
                 validate_workflow_actions(ld)
         if data.get("sla_policies") or data.get("calendars"):
-            sla_svc.recompute_in(ctx)  # open items already in the file follow the new rules at once
+            recompute_in(ctx)  # open items already in the file follow the new rules at once
         ctx.record("load", None, f"{source}: {report.summary()}", entity="load")
     db.forget_person()
     return report

@@ -8,7 +8,7 @@ from typing import Any
 from ...domain import sla as dom
 from ...domain.sla import ALWAYS, SlaError
 from ...store import definitions as defs
-from .. import sla as sla_svc
+from ..sla.rules import save_policy_in
 from .base import LoadError, Loading, known, string_list
 
 POLICY_KEYS = {
@@ -95,7 +95,7 @@ def load_policy_entry(ld: Loading, where: str, entry: dict[str, Any], position: 
                 raise LoadError(
                     f"{where}: pause_in state {s!r} is a done state, which stops the clock anyway"
                 )
-    sla_svc.save_policy_in(
+    save_policy_in(
         ld.ctx,
         {
             "name": name.strip(),
