@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -40,12 +42,7 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    try:
-        import sqlalchemy
-
-        sa_version = sqlalchemy.__version__
-    except ImportError:  # pragma: no cover
-        sa_version = None
+    sa_version = sqlalchemy.__version__
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": platform.node(),

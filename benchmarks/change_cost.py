@@ -24,6 +24,7 @@ from benchmarks.writers import OPEN_MOVES, setup
 
 def run(path: Path, keys: list[str], n: int, rng: random.Random) -> dict[str, list[float]]:
     from opstui.services import items as svc
+    from opstui.services import transitions
     from opstui.store import queries as q
     from opstui.store.schema import open_database
 
@@ -41,7 +42,7 @@ def run(path: Path, keys: list[str], n: int, rng: random.Random) -> dict[str, li
             h = rng.choice([h for h in handles if h != item.owner])
             svc.assign(db, key, h, expected_version=item.version)
         elif op == "transition":
-            svc.transition(
+            transitions.transition(
                 db, key, rng.choice(OPEN_MOVES[item.status]), expected_version=item.version
             )
         elif op == "edit":

@@ -81,7 +81,7 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
 
 def _base_setup(db: Any) -> None:
     """People, workflows, queues, calendars, SLA policies, processes from the sample shop."""
-    from opstui.services import loader
+    from opstui.services import loading as loader
 
     data = loader.read_toml(ROOT / "sample_data" / "shop.toml")
     data.pop("items", None)

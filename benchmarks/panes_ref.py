@@ -105,11 +105,9 @@ def reference_panes() -> dict[str, PaneFn]:
 
 
 def dashboard_panes() -> dict[str, PaneFn]:
-    """Public query functions of ``opstui.store.panes`` (the dashboard's), if it exists."""
-    try:
-        from opstui.store import panes  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
+    """Public query functions of ``opstui.store.panes`` (the dashboard's)."""
+    from opstui.store import panes
+
     out: dict[str, PaneFn] = {}
     for name, fn in inspect.getmembers(panes, inspect.isfunction):
         if name.startswith("_") or fn.__module__ != panes.__name__:

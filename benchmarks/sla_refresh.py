@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from opstui.domain.clock import Clock  # noqa: E402
-from opstui.services import sla  # noqa: E402
 from opstui.services.context import writing  # noqa: E402
-from opstui.services.loader import load_file  # noqa: E402
+from opstui.services.loading import load_file  # noqa: E402
+from opstui.services.sla import compute as sla  # noqa: E402
+from opstui.services.sla.crossings import record_sla_crossings  # noqa: E402
 from opstui.store import queries as q  # noqa: E402
 from opstui.store.schema import open_database  # noqa: E402
 
@@ -47,11 +48,11 @@ def main() -> None:
                 t0 = time.perf_counter()
                 sla.refresh_item_sla(ctx, item_id, row)
                 refresh_ms.append((time.perf_counter() - t0) * 1000)
-        sla.record_sla_crossings(db)  # record the backlog once
+        record_sla_crossings(db)  # record the backlog once
         idle = []
         for _ in range(n):
             t0 = time.perf_counter()
-            sla.record_sla_crossings(db)
+            record_sla_crossings(db)
             idle.append((time.perf_counter() - t0) * 1000)
         print(f"open items: {len(ids)}, samples: {n}")
         print(

@@ -50,6 +50,7 @@ def setup(path: Path, n_items: int, n_people: int = 16) -> dict[str, Any]:
     """A fresh database: people w00.., a queue on the default workflow, shared items."""
     from opstui.services import items as svc
     from opstui.services import people as people_svc
+    from opstui.services import transitions
     from opstui.store import queries as q
     from opstui.store.schema import open_database
 
@@ -60,7 +61,7 @@ def setup(path: Path, n_items: int, n_people: int = 16) -> dict[str, Any]:
     keys = []
     for i in range(n_items):
         item = svc.create_item(db, queue="ops", title=f"shared item {i}", priority=3)
-        svc.transition(db, item.key, "in_progress")
+        transitions.transition(db, item.key, "in_progress")
         keys.append(item.key)
     with db.read() as conn:
         cursor = q.last_event_id(conn)
@@ -84,6 +85,7 @@ def worker(path: Path, wid: int, keys: list[str], seconds: float, out: Path, see
     """One writer process: loop until the deadline; write its acknowledgements to ``out``."""
     from opstui.errors import Conflict, OpsError
     from opstui.services import items as svc
+    from opstui.services import transitions
     from opstui.store import queries as q
     from opstui.store.schema import open_database
 
@@ -125,7 +127,7 @@ def worker(path: Path, wid: int, keys: list[str], seconds: float, out: Path, see
                 ack = {"field": "owner", "new": handle}
             elif op == "transition":
                 target = rng.choice(OPEN_MOVES[item.status])
-                res, _ = svc.transition(db, key, target, expected_version=item.version)
+                res, _ = transitions.transition(db, key, target, expected_version=item.version)
                 ack = {"field": "status", "new": target}
             elif op == "edit":
                 if rng.random() < 0.5:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from opstui.config import Config  # noqa: E402
 from opstui.domain.clock import Clock  # noqa: E402
-from opstui.services.loader import anchor_of, load_file  # noqa: E402
+from opstui.services.loading import anchor_of, load_file  # noqa: E402
 from opstui.store.schema import open_database  # noqa: E402
 from opstui.ui.app import make_app  # noqa: E402
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from opstui.domain import models
 from opstui.domain.clock import Clock
-from opstui.services import loader
+from opstui.services import loading as loader
 from opstui.store.engine import Database
 from opstui.store.schema import open_database
 

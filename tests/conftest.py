@@ -66,7 +66,7 @@ def team_db(db: Database) -> Database:
 @pytest.fixture(scope="session")
 def sample_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample data loaded once (at its anchor time); copy before writing."""
-    from opstui.services.loader import load_file
+    from opstui.services.loading import load_file
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     database = open_database(path, clock=Clock.frozen(ANCHOR), unix_user="loader")

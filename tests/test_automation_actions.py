@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select, update
 
 from opstui.domain import models
+from opstui.domain.actions import describe_action
 from opstui.errors import InvalidTransition, ValidationError
-from opstui.services import automation
+from opstui.services import approvals, transitions
 from opstui.services import items as svc
 from opstui.store import queries as q
 from tests._automation_support import count, data_with, make_db, snapshot
@@ -21,7 +22,7 @@ LINK = models.ItemLink.__table__
 
 def _doing(db, queue: str = "work", **kw):
     item = svc.create_item(db, queue=queue, title=kw.pop("title", "Fix the VPN"), **kw)
-    item, _ = svc.transition(db, item.key, "doing")
+    item, _ = transitions.transition(db, item.key, "doing")
     return item
 
 
@@ -34,7 +35,7 @@ def _events(db, item_key: str, field: str) -> list[tuple[str | None, str | None]
 def test_move_changes_queue_and_records_event(tmp_path: Path) -> None:
     db = make_db(tmp_path, data_with([{"type": "move", "queue": "qa"}]))
     item = _doing(db)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     assert moved.queue == "qa" and moved.status == "ready"
     assert [d["type"] for d in done] == ["move"]
     assert done[0]["text"] == f"moved {item.key} to queue qa"
@@ -52,7 +53,7 @@ def test_assign_named_person_and_triage_of_current_queue(tmp_path: Path) -> None
         ),
     )
     item = _doing(db)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     assert moved.owner == "jon"
     assert "triage owner of qa" in done[1]["text"]
 
@@ -60,7 +61,7 @@ def test_assign_named_person_and_triage_of_current_queue(tmp_path: Path) -> None
         tmp_path, data_with([{"type": "assign", "rule": "person", "person": "zed"}]), name="b.db"
     )
     item = _doing(db2)
-    moved, _ = svc.transition(db2, item.key, "ready")
+    moved, _ = transitions.transition(db2, item.key, "ready")
     assert moved.owner == "zed"
     assert _events(db2, item.key, "owner") == [(None, "zed")]
 
@@ -73,16 +74,16 @@ def test_least_loaded_skips_away_and_inactive_and_counts_default_estimate(tmp_pa
     svc.create_item(db, queue="notes", title="five hours", owner="ben", estimate=5)
     # cat (away) and dan (inactive) have nothing but must not be picked.
     item = _doing(db)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     assert moved.owner == "ben", done
     assert "5h open" in done[0]["text"]
     # closed work does not count: close ann's items, now ann (0h) is least loaded
     with db.read() as conn:
         keys = [i.key for i in q.list_items(conn, q.ItemFilter(owner="ann"))]
     for k in keys:
-        svc.transition(db, k, "closed")
+        transitions.transition(db, k, "closed")
     other = _doing(db, title="second")
-    moved, _ = svc.transition(db, other.key, "ready")
+    moved, _ = transitions.transition(db, other.key, "ready")
     assert moved.owner == "ann"
 
 
@@ -92,7 +93,7 @@ def test_least_loaded_with_nobody_available_leaves_unowned_visibly(tmp_path: Pat
 
     people.edit_person(db, "zed", active=False)
     item = _doing(db)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     assert moved.owner is None
     assert "UNOWNED" in done[0]["text"] and "nobody with skill rare" in done[0]["text"]
 
@@ -102,7 +103,7 @@ def test_round_robin_rotates_by_last_assignment(tmp_path: Path) -> None:
     owners = []
     for n in range(4):
         item = _doing(db, title=f"t{n}")
-        moved, _ = svc.transition(db, item.key, "ready")
+        moved, _ = transitions.transition(db, item.key, "ready")
         owners.append(moved.owner)
     # available pm people: ann, ben (cat away, dan inactive)
     assert owners == ["ann", "ben", "ann", "ben"]
@@ -123,7 +124,7 @@ def test_notify_person_and_triage_writes_event_and_notice(tmp_path: Path) -> Non
     from opstui.services.context import writing
 
     with writing(db) as ctx:
-        moved, done = svc.transition_in(ctx, svc.item_for_update(ctx, item.key), "ready")
+        moved, done = transitions.transition_in(ctx, svc.item_for_update(ctx, item.key), "ready")
         notices = list(ctx.notices)
     assert notices == [
         f"ann: {item.key} needs unowned: Title with [b]markup[/b] {{key}}",
@@ -151,7 +152,7 @@ def test_follow_up_creates_linked_item_with_template_and_rule(tmp_path: Path) ->
         ),
     )
     item = _doing(db)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     assert done[0]["type"] == "follow_up"
     with db.read() as conn:
         new = q.get_item(conn, done[0]["item"])
@@ -193,12 +194,12 @@ def test_chain_runs_end_to_end_in_one_transaction(tmp_path: Path) -> None:
     ]
     db = make_db(tmp_path, data)
     item = svc.create_item(db, queue="work", title="Root")
-    svc.transition(db, item.key, "doing")  # runs new->doing actions on the root itself
+    transitions.transition(db, item.key, "doing")  # runs new->doing actions on the root itself
     with db.read() as conn:
         root = q.get_item(conn, item.key)
     assert root.owner == "ann"
     before = count(db, models.Item.__table__)
-    moved, done = svc.transition(db, item.key, "ready")
+    moved, done = transitions.transition(db, item.key, "ready")
     kinds = [(d["type"], d["depth"]) for d in done]
     assert kinds == [("follow_up", 0), ("transition", 1), ("assign", 1), ("follow_up", 1)]
     assert count(db, models.Item.__table__) == before + 2
@@ -207,7 +208,7 @@ def test_chain_runs_end_to_end_in_one_transaction(tmp_path: Path) -> None:
         kickoff = q.get_item(conn, done[3]["item"])
     assert qa_item.status == "doing" and qa_item.owner == "ben"  # least loaded pm (ann has Root)
     assert kickoff.queue == "notes" and kickoff.owner == "zed" and kickoff.parent_id == qa_item.id
-    assert automation.describe_action(done[3]).startswith("  created ")
+    assert describe_action(done[3]).startswith("  created ")
 
 
 def test_runtime_guard_stops_a_loop_that_bypassed_the_loader(tmp_path: Path) -> None:
@@ -221,7 +222,7 @@ def test_runtime_guard_stops_a_loop_that_bypassed_the_loader(tmp_path: Path) -> 
     item = svc.create_item(db, queue="work", title="seed")
     before = snapshot(db)
     with pytest.raises(InvalidTransition, match="loops"):
-        svc.transition(db, item.key, "doing")
+        transitions.transition(db, item.key, "doing")
     assert snapshot(db) == before
 
 
@@ -229,28 +230,28 @@ def test_approval_gate_approve_and_reject(tmp_path: Path) -> None:
     db = make_db(tmp_path, data_with([]))
     a = _doing(db, title="refund A")
     b = _doing(db, title="refund B")
-    item, done = svc.transition(db, a.key, "refunded")
+    item, done = transitions.transition(db, a.key, "refunded")
     assert item.status == "doing" and item.approval == "pending"
     assert done[0]["type"] == "approval" and "approval requested" in done[0]["text"]
     # asking again does not create a second request
-    item, done = svc.transition(db, a.key, "refunded")
+    item, done = transitions.transition(db, a.key, "refunded")
     assert "already waiting" in done[0]["text"]
     assert count(db, models.Approval.__table__) == 1
-    assert [x.item_key for x in automation.list_approvals(db)] == [a.key]
+    assert [x.item_key for x in approvals.list_approvals(db)] == [a.key]
 
-    moved, results = automation.approve(db, a.key, "fine")
+    moved, results = approvals.approve(db, a.key, "fine")
     assert moved.status == "refunded" and moved.approval == "none"
     assert [r["type"] for r in results] == ["approval", "transition"]
     with pytest.raises(ValidationError, match="no pending approval"):
-        automation.approve(db, a.key)
+        approvals.approve(db, a.key)
 
-    svc.transition(db, b.key, "refunded")
-    rejected = automation.reject(db, b.key, "no")
+    transitions.transition(db, b.key, "refunded")
+    rejected = approvals.reject(db, b.key, "no")
     assert rejected.status == "doing" and rejected.approval == "rejected"
-    (decided,) = [x for x in automation.list_approvals(db, status=None) if x.item_key == b.key]
+    (decided,) = [x for x in approvals.list_approvals(db, status=None) if x.item_key == b.key]
     assert decided.status == "rejected" and decided.note == "no" and decided.decided_by == "tester"
     # a rejected item can ask again
-    item, done = svc.transition(db, b.key, "refunded")
+    item, done = transitions.transition(db, b.key, "refunded")
     assert item.approval == "pending"
 
 
@@ -275,7 +276,7 @@ def test_dry_run_lists_everything_and_changes_nothing(tmp_path: Path) -> None:
     db = make_db(tmp_path, data)
     item = _doing(db)
     before = snapshot(db)
-    moved, done = svc.transition(db, item.key, "ready", dry_run=True)
+    moved, done = transitions.transition(db, item.key, "ready", dry_run=True)
     assert snapshot(db) == before
     assert [d["type"] for d in done] == [
         "move",
@@ -288,7 +289,7 @@ def test_dry_run_lists_everything_and_changes_nothing(tmp_path: Path) -> None:
     assert all(d["text"].startswith("would ") for d in done)
     # and a gated move in a dry run: the request is shown, not stored
     gated_before = snapshot(db)
-    _, done = svc.transition(db, item.key, "refunded", dry_run=True)
+    _, done = transitions.transition(db, item.key, "refunded", dry_run=True)
     assert done[0]["text"].startswith("would request approval")
     assert snapshot(db) == gated_before
 

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from opstui.domain import models
 from opstui.domain import workflow as wfl
 from opstui.domain.clock import Clock
-from opstui.services import automation, people
 from opstui.services import items as svc
+from opstui.services import people, transitions
+from opstui.services.processes import catalog
+from opstui.services.processes import run as processes
 from opstui.store import queries as q
 from opstui.store.schema import open_database
 from tests._automation_support import NOW, REPO, count, data_with, make_db
@@ -137,7 +139,7 @@ def test_find_cycle() -> None:
 
 def test_run_due_creates_latest_occurrence_once_with_checklist(tmp_path: Path) -> None:
     db = make_db(tmp_path, proc_data())
-    done = automation.run_due(db)
+    done = processes.run_due(db)
     by_proc = {r.process: r for r in done}
     assert set(by_proc) == {"invoices", "audit", "orphan"}
     # only the latest missed occurrence, not a backlog
@@ -162,13 +164,13 @@ def test_run_due_creates_latest_occurrence_once_with_checklist(tmp_path: Path) -
     ]
     assert orphan.owner is None and "UNOWNED" in by_proc["orphan"].text
     # same instant again: nothing; later the same day: still nothing new for monthly ones
-    assert automation.run_due(db) == []
+    assert processes.run_due(db) == []
     db.clock.advance(timedelta(days=1))  # Saturday: no weekday run either
-    assert automation.run_due(db) == []
+    assert processes.run_due(db) == []
     db.clock.advance(
         timedelta(days=2)
     )  # Monday 16:45: the audit's first Monday + orphan's weekday run
-    again = automation.run_due(db)
+    again = processes.run_due(db)
     assert sorted(r.process for r in again) == ["audit", "orphan"]
     assert count(db, RUN) == 5
 
@@ -177,27 +179,27 @@ def test_inactive_owner_gives_a_visibly_unowned_item(tmp_path: Path) -> None:
     data = proc_data()
     data["processes"][0]["owner"] = "dan"  # inactive
     db = make_db(tmp_path, data)
-    (inv,) = [r for r in automation.run_due(db) if r.process == "invoices"]
+    (inv,) = [r for r in processes.run_due(db) if r.process == "invoices"]
     assert inv.owner is None and "owner dan is inactive" in inv.text
 
 
 def test_event_trigger_runs_once_per_item(tmp_path: Path) -> None:
     db = make_db(tmp_path, proc_data())
     item = svc.create_item(db, queue="work", title="Ship it", kind="task")
-    svc.transition(db, item.key, "doing")
-    _, done = svc.transition(db, item.key, "ready")
+    transitions.transition(db, item.key, "doing")
+    _, done = transitions.transition(db, item.key, "ready")
     procs = [d for d in done if d["type"] == "process"]
     assert len(procs) == 1 and procs[0]["process"] == "onqa"
     with db.read() as conn:
         made = q.get_item(conn, procs[0]["item"])
     assert made.title == "On QA: Ship it" and made.owner == "cat" and made.parent_id == item.id
-    svc.transition(db, item.key, "doing")
-    _, done = svc.transition(db, item.key, "ready")
+    transitions.transition(db, item.key, "doing")
+    _, done = transitions.transition(db, item.key, "ready")
     assert [d for d in done if d["type"] == "process"] == []
     # another kind does not trigger it
     other = svc.create_item(db, queue="work", title="Bug", kind="bug")
-    svc.transition(db, other.key, "doing")
-    _, done = svc.transition(db, other.key, "ready")
+    transitions.transition(db, other.key, "doing")
+    _, done = transitions.transition(db, other.key, "ready")
     assert [d for d in done if d["type"] == "process"] == []
 
 
@@ -206,7 +208,7 @@ def test_dry_run_of_run_due_changes_nothing(tmp_path: Path) -> None:
 
     db = make_db(tmp_path, proc_data())
     before = snapshot(db)
-    done = automation.run_due(db, dry_run=True)
+    done = processes.run_due(db, dry_run=True)
     assert len(done) == 3 and all(r.text.startswith("would ") for r in done)
     assert snapshot(db) == before
 
@@ -303,8 +305,8 @@ def test_cli_run_due_twice_at_the_same_now(tmp_path: Path) -> None:
 
 def test_catalog_and_findings(tmp_path: Path) -> None:
     db = make_db(tmp_path, proc_data())
-    automation.run_due(db)
-    cat = automation.process_catalog(db, NOW)
+    processes.run_due(db)
+    cat = catalog.process_catalog(db, NOW)
     procs = {p.key: p for p in cat.processes}
     assert list(procs) == ["audit", "idle", "invoices", "onqa", "orphan"]
     inv = procs["invoices"]
@@ -328,7 +330,7 @@ def test_catalog_and_findings(tmp_path: Path) -> None:
     assert not any(f.process == "invoices" and f.kind == "single_person" for f in cat.findings)
     # zed leaves: nobody can run 'orphan' any more
     people.edit_person(db, "zed", active=False)
-    cat = automation.process_catalog(db, NOW)
+    cat = catalog.process_catalog(db, NOW)
     assert any(f.kind == "no_one_able" and f.process == "orphan" for f in cat.findings)
 
 
@@ -371,9 +373,9 @@ def test_cli_processes_json_and_text(tmp_path: Path) -> None:
 def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
     make_db(tmp_path, proc_data()).dispose()
     ro = open_database(tmp_path / "t.db", create=False, readonly=True)
-    assert len(automation.due_occurrences(ro, NOW)) == 3
+    assert len(processes.due_occurrences(ro, NOW)) == 3
     ro.clock = Clock.frozen(NOW)
-    assert automation.run_due(ro) == []
+    assert processes.run_due(ro) == []
     ro.dispose()
     rw = open_database(tmp_path / "t.db", create=False)
     assert count(rw, RUN) == 0
@@ -382,9 +384,9 @@ def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
 def test_next_run_at_is_the_soonest_schedule(tmp_path: Path) -> None:
     db = make_db(tmp_path, proc_data())
     # orphan: weekdays 08:30 New York = 13:30 UTC; next after Friday 16:45 UTC is Monday
-    assert automation.next_run_at(db) == datetime(
+    assert processes.next_run_at(db) == datetime(
         2026, 12, 7, 10, 0, tzinfo=UTC
     )  # audit, 1st Monday
-    assert automation.next_run_at(db, datetime(2026, 12, 8, 0, 0, tzinfo=UTC)) == datetime(
+    assert processes.next_run_at(db, datetime(2026, 12, 8, 0, 0, tzinfo=UTC)) == datetime(
         2026, 12, 8, 13, 30, tzinfo=UTC
     )

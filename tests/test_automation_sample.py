@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opstui.domain import models
-from opstui.services import automation
-from opstui.services import items as svc
+from opstui.services import approvals, transitions
 from opstui.store import queries as q
 from opstui.store.engine import Database
 from tests._automation_support import NOW, snapshot
@@ -66,7 +65,7 @@ def test_contract_signed_runs_the_whole_chain(shop: Database) -> None:
     loads = _open_load(shop, pm)
     expected_pm = min(pm, key=lambda h: (loads[h], h))
 
-    lead, done = svc.transition(shop, key, "contract_signed")
+    lead, done = transitions.transition(shop, key, "contract_signed")
 
     assert lead.status == "contract_signed"
     by_type = [(d["type"], d["depth"]) for d in done]
@@ -109,9 +108,9 @@ def test_chain_is_all_or_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch
         raise RuntimeError("disk on fire")
 
     # fail at the very last action, after the project and kickoff were created
-    monkeypatch.setattr(automation, "_act_notify", boom)
+    monkeypatch.setattr(transitions, "_act_notify", boom)
     with pytest.raises(RuntimeError):
-        svc.transition(shop, key, "contract_signed")
+        transitions.transition(shop, key, "contract_signed")
     assert snapshot(shop) == before
 
 
@@ -121,7 +120,7 @@ def test_ready_for_qa_moves_to_qa_and_tells_jon(shop: Database) -> None:
             conn, q.ItemFilter(queue="projects", status="in_progress", owner="ines"), limit=1
         )[0]
         cursor = q.last_event_id(conn)
-    moved, done = svc.transition(shop, item.key, "ready_for_qa")
+    moved, done = transitions.transition(shop, item.key, "ready_for_qa")
     assert (moved.queue, moved.owner, moved.status) == ("qa", "jon", "ready_for_qa")
     assert [d["type"] for d in done] == ["move", "assign", "notify"]
     with shop.read() as conn:
@@ -134,13 +133,13 @@ def test_ready_for_qa_moves_to_qa_and_tells_jon(shop: Database) -> None:
         ("notify", None, f"jon: {item.key} is ready for QA"),
     ]
     # QA failed: back to projects (the owner stays jon until someone picks it up)
-    back, done = svc.transition(shop, item.key, "in_progress")
+    back, done = transitions.transition(shop, item.key, "in_progress")
     assert back.queue == "projects" and [d["type"] for d in done] == ["move"]
 
 
 def test_refund_needs_approval(shop: Database) -> None:
-    pending = automation.list_approvals(shop)
+    pending = approvals.list_approvals(shop)
     assert len(pending) == 3  # loaded with the sample data
     key = pending[0].item_key
-    item, results = automation.approve(shop, key, "checked the hours")
+    item, results = approvals.approve(shop, key, "checked the hours")
     assert item.status == "refunded"

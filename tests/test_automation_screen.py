@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Static
 
-from opstui.services import automation
+from opstui.services.processes import run as processes
 from opstui.store.engine import Database
 from opstui.ui.screens.processes import ProcessCatalogScreen
 from tests._automation_support import data_with, make_db
@@ -69,7 +69,7 @@ async def _loaded(pilot) -> ProcessCatalogScreen:
 
 async def test_catalog_screen_shows_processes_findings_and_runbook(tmp_path: Path) -> None:
     db = make_db(tmp_path, _data())
-    automation.run_due(db)
+    processes.run_due(db)
     app = Host(db)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _loaded(pilot)
@@ -106,7 +106,7 @@ async def test_catalog_screen_reloads_in_place_and_closes(tmp_path: Path) -> Non
         await pilot.pause()
         assert screen.selected().key == "orphan"
         assert screen.snapshot_for_tests()["rows"][1][3] == "-"
-        automation.run_due(db)  # another terminal runs the due processes
+        processes.run_due(db)  # another terminal runs the due processes
         first = screen.catalog
         await pilot.press("r")
         for _ in range(100):

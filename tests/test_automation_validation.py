@@ -12,8 +12,8 @@ import pytest
 import tomli_w
 
 from opstui.domain import models
-from opstui.services import loader
-from opstui.services.loader import LoadError
+from opstui.services import loading as loader
+from opstui.services.loading import LoadError
 from tests._automation_support import REPO, count, data_with, make_db, new_db
 
 WHERE = "test.toml: workflow 'flow' transition doing -> ready actions[0]"

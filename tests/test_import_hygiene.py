@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
     for area in ("domain", "store", "services", "sync")
-    for p in (ROOT / "opstui" / area).glob("*.py")
+    for p in (ROOT / "opstui" / area).rglob("*.py")
     if p.name != "__init__.py"
 ) + ["opstui.config", "opstui.errors", "opstui.paths"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ANCHOR, SAMPLE
 
-from opstui.services.loader import LoadError, load_data, load_file
+from opstui.services.loading import LoadError, load_data, load_file
 from opstui.store import queries as q
 
 

@@ -16,7 +16,7 @@ from opstui.domain import models
 from opstui.domain.clock import Clock
 from opstui.errors import ValidationError
 from opstui.services import items as item_svc
-from opstui.services import loader
+from opstui.services import loading as loader
 from opstui.services import review as rsvc
 from opstui.services.context import writing
 from opstui.store.schema import open_database

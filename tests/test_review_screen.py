@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from opstui.domain import models
 from opstui.domain.clock import Clock
-from opstui.services import loader
+from opstui.services import loading as loader
 from opstui.store import queries as q
 from opstui.store.schema import open_database
 from opstui.ui.screens.review import ReviewApp, ReviewScreen
@@ -136,10 +136,10 @@ async def test_record_with_notes_keeps_the_screen_open(db: Any) -> None:
 
 
 async def test_approve_and_reject_in_place(db: Any) -> None:
-    from opstui.services import automation
+    from opstui.services import approvals as automation
 
     if not hasattr(automation, "approve"):
-        pytest.skip("services.automation.approve lands with the automation branch")
+        pytest.skip("services.approvals.approve lands with the automation branch")
     app = ReviewApp(db, watch_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)

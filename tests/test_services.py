@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from opstui.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from opstui.services import items, people
+from opstui.services import items, people, transitions
 from opstui.store import queries as q
 
 
@@ -32,13 +32,13 @@ def test_create_assign_transition_comment_record_events(team_db, clock) -> None:
     clock.advance(timedelta(minutes=5))
     it = items.assign(team_db, it.key, "bob")
     assert it.owner == "bob" and it.version == 2
-    it, done = items.transition(team_db, it.key, "in_progress")
+    it, done = transitions.transition(team_db, it.key, "in_progress")
     assert it.status == "in_progress" and it.version == 3 and done == []
     assert it.first_response_at == clock.now()
     items.comment(team_db, it.key, "on it")
-    it, _ = items.transition(team_db, it.key, "done")
+    it, _ = transitions.transition(team_db, it.key, "done")
     assert it.category == "done" and it.resolved_at == clock.now()
-    it, _ = items.transition(team_db, it.key, "in_progress")  # reopen
+    it, _ = transitions.transition(team_db, it.key, "in_progress")  # reopen
     assert it.resolved_at is None
     log = [(e.field, e.old, e.new, e.unix_user) for e in events(team_db, it.key)]
     assert log == [
@@ -80,18 +80,18 @@ def test_stale_edit_is_refused_naming_who_changed_what(team_db) -> None:
 def test_transition_rules(team_db) -> None:
     it = items.create_item(team_db, queue="support", title="x")
     with pytest.raises(InvalidTransition, match="next states: in_progress, cancelled"):
-        items.transition(team_db, it.key, "done")
+        transitions.transition(team_db, it.key, "done")
     with pytest.raises(InvalidTransition, match="not a state"):
-        items.transition(team_db, it.key, "flying")
+        transitions.transition(team_db, it.key, "flying")
     with pytest.raises(InvalidTransition, match="already"):
-        items.transition(team_db, it.key, "new")
+        transitions.transition(team_db, it.key, "new")
 
 
 def test_dry_run_changes_nothing(team_db) -> None:
     it = items.create_item(team_db, queue="support", title="x")
     with team_db.read() as conn:
         before = q.last_event_id(conn)
-    moved, _ = items.transition(team_db, it.key, "in_progress", dry_run=True)
+    moved, _ = transitions.transition(team_db, it.key, "in_progress", dry_run=True)
     assert moved.status == "in_progress"
     with team_db.read() as conn:
         assert q.get_item(conn, it.key).status == "new"

@@ -14,9 +14,11 @@ import pytest
 from conftest import ANCHOR, ROOT, run_cli
 
 from opstui.domain.clock import Clock
-from opstui.services import items, people
-from opstui.services import sla as svc
-from opstui.services.loader import LoadError, load_data
+from opstui.services import items, people, transitions
+from opstui.services.loading import LoadError, load_data
+from opstui.services.sla import compute as sla_compute
+from opstui.services.sla import crossings as sla_crossings
+from opstui.services.sla import views as sla_views
 from opstui.store import queries as q
 from opstui.store.schema import SCHEMA_VERSION, open_database
 
@@ -81,7 +83,7 @@ def test_worked_case_friday_1645(sla_db) -> None:
     assert it.sla_fr_due == utc(2026, 12, 7, 9, 15)
     assert it.sla_res_due == utc(2026, 12, 8, 16, 45)
     assert it.next_due_at == it.sla_fr_due
-    data = svc.item_sla_json(it, ANCHOR)
+    data = sla_views.item_sla_json(it, ANCHOR)
     assert data["first_response"] == {
         "policy": "support",
         "due": "2026-12-07T09:15:00+00:00",
@@ -102,8 +104,8 @@ def test_policy_follows_priority_and_queue(sla_db, clock) -> None:
     assert it.sla_fr_due == utc(2026, 12, 7, 9, 15)  # measured from creation on its calendar
     people.add_queue(sla_db, slug="misc", prefix="MSC")
     other = items.create_item(sla_db, queue="misc", title="No policy here")
-    assert other.sla_policy is None and svc.item_sla_json(other, ANCHOR) == {}
-    assert svc.item_sla_lines(other, ANCHOR) == []
+    assert other.sla_policy is None and sla_views.item_sla_json(other, ANCHOR) == {}
+    assert sla_views.item_sla_lines(other, ANCHOR) == []
 
 
 def test_first_match_by_position_and_kinds(team_db, clock) -> None:
@@ -135,10 +137,10 @@ def test_first_match_by_position_and_kinds(team_db, clock) -> None:
 def test_sla_filters_on_ls(sla_db, clock) -> None:
     a = items.create_item(sla_db, queue="support", title="a", priority="P1")  # due 17:00
     b = items.create_item(sla_db, queue="support", title="b")  # due Monday
-    items.transition(sla_db, b.key, "in_progress")
-    items.transition(sla_db, b.key, "waiting_on_customer")
+    transitions.transition(sla_db, b.key, "in_progress")
+    transitions.transition(sla_db, b.key, "waiting_on_customer")
     clock.advance(timedelta(minutes=20))
-    svc.record_sla_crossings(sla_db)
+    sla_crossings.record_sla_crossings(sla_db)
     with sla_db.read() as conn:
 
         def keys(state: str) -> list[str]:
@@ -159,7 +161,7 @@ def test_first_response_by_someone_other_than_the_requester(sla_db, clock) -> No
     items.comment(alice, it.key, "looking now")
     it = get(sla_db, it.key)
     assert it.first_response_at == clock.now() and it.sla_fr_state == "met"
-    view = svc.item_sla_json(it, clock.now())["first_response"]
+    view = sla_views.item_sla_json(it, clock.now())["first_response"]
     assert view["state"] == "met" and view["remaining_s"] > 0
     alice.dispose()
 
@@ -167,9 +169,9 @@ def test_first_response_by_someone_other_than_the_requester(sla_db, clock) -> No
 def test_leaving_the_initial_state_is_a_first_response(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Help")
     clock.advance(timedelta(days=3))  # Monday 16:45: long past 09:15
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
-    assert svc.item_sla_json(it, clock.now())["first_response"]["state"] == "breached"
+    assert sla_views.item_sla_json(it, clock.now())["first_response"]["state"] == "breached"
     (breach,) = sla_events(sla_db, it.key)  # recorded once, even though nobody was watching
     assert breach.field == "sla_breached" and breach.new.startswith(
         "first_response due 2026-12-07T09:15"
@@ -180,15 +182,18 @@ def test_a_two_hour_pause_moves_due_times(sla_db, clock) -> None:
     clock.advance(timedelta(days=2, hours=16, minutes=15))  # Monday 09:00
     it = items.create_item(sla_db, queue="support", title="Printer")
     assert it.sla_res_due == utc(2026, 12, 8, 17, 0)
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     clock.advance(timedelta(hours=1))  # 10:00
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     it = get(sla_db, it.key)
     assert it.sla_paused_since == clock.now()
-    assert svc.item_sla_json(it, clock.now() + timedelta(days=9))["resolution"]["state"] == "paused"
-    assert svc.item_sla_lines(it, clock.now())[-1].endswith("left")
+    assert (
+        sla_views.item_sla_json(it, clock.now() + timedelta(days=9))["resolution"]["state"]
+        == "paused"
+    )
+    assert sla_views.item_sla_lines(it, clock.now())[-1].endswith("left")
     clock.advance(timedelta(hours=2))  # 12:00
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
     assert it.sla_paused_since is None
     assert it.sla_res_due == utc(2026, 12, 9, 11, 0)  # Tue 17:00 + 2 working hours
@@ -199,37 +204,37 @@ def test_a_two_hour_pause_moves_due_times(sla_db, clock) -> None:
 def test_pause_over_a_weekend_counts_only_working_time(sla_db, clock) -> None:
     clock.advance(timedelta(days=-4))  # Monday 30 Nov 16:45
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     before = get(sla_db, it.key).sla_res_due
     clock.advance(timedelta(days=4))  # Friday 16:45
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     clock.advance(timedelta(days=3))  # Monday 16:45: 15m Fri + 7h45 Mon paused
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     assert before is not None and before < utc(2026, 12, 4, 16, 45)  # breached before the pause
     assert get(sla_db, it.key).sla_res_due == before  # a breach stands
 
 
 def test_reopening_restarts_resolution(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     clock.advance(timedelta(days=3))  # Monday 16:45
-    items.transition(sla_db, it.key, "done")
+    transitions.transition(sla_db, it.key, "done")
     it = get(sla_db, it.key)
     assert it.sla_res_state == "met" and it.next_due_at is None
     clock.advance(timedelta(days=1))  # Tuesday 16:45
-    items.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "in_progress")
     it = get(sla_db, it.key)
     assert it.sla_res_start == clock.now()
     assert it.sla_res_due == utc(2026, 12, 10, 16, 45)  # 16 working hours from Tue 16:45
     assert it.sla_res_state is None
-    assert svc.item_sla_json(it, clock.now())["resolution"]["state"] == "ok"
+    assert sla_views.item_sla_json(it, clock.now())["resolution"]["state"] == "ok"
 
 
 def test_crossings_are_recorded_once(sla_db, clock) -> None:
     it = items.create_item(sla_db, queue="support", title="Down", priority="P1")
-    assert svc.record_sla_crossings(sla_db) == []  # 15m to go, warning at 10m left
+    assert sla_crossings.record_sla_crossings(sla_db) == []  # 15m to go, warning at 10m left
     clock.advance(timedelta(minutes=6))
-    (warn,) = svc.record_sla_crossings(sla_db)
+    (warn,) = sla_crossings.record_sla_crossings(sla_db)
     assert (warn.field, warn.item_id, warn.item_key, warn.old) == (
         "sla_warning",
         it.id,
@@ -240,31 +245,33 @@ def test_crossings_are_recorded_once(sla_db, clock) -> None:
         warn.new
         == f"first_response due {(ANCHOR + timedelta(minutes=15)).isoformat()} (support-p1)"
     )
-    assert svc.record_sla_crossings(sla_db) == []
+    assert sla_crossings.record_sla_crossings(sla_db) == []
     assert get(sla_db, it.key).sla_fr_state == "warning"
     with sla_db.read() as conn:
         warned = q.list_items(conn, q.ItemFilter(sla_state="warning"), now=clock.now())
     assert [i.key for i in warned] == [it.key]
     clock.advance(timedelta(minutes=10))
-    (breach,) = svc.record_sla_crossings(sla_db)
+    (breach,) = sla_crossings.record_sla_crossings(sla_db)
     assert (breach.field, breach.old) == ("sla_breached", "warning")
-    assert svc.record_sla_crossings(sla_db) == []
+    assert sla_crossings.record_sla_crossings(sla_db) == []
     assert get(sla_db, it.key).version == 1  # crossings never bump the version
     clock.advance(timedelta(hours=4))
-    (res,) = svc.record_sla_crossings(sla_db)  # the resolution jumped straight to breached
+    (res,) = sla_crossings.record_sla_crossings(
+        sla_db
+    )  # the resolution jumped straight to breached
     assert res.field == "sla_breached" and res.new.startswith("resolution due")
-    items.transition(sla_db, it.key, "in_progress")
-    items.transition(sla_db, it.key, "done")
+    transitions.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "done")
     assert len(sla_events(sla_db, it.key)) == 3  # met late: the breach was already recorded
 
 
 def test_paused_items_do_not_breach(sla_db, clock) -> None:
     clock.advance(timedelta(days=2, hours=16, minutes=15))  # Monday 09:00
     it = items.create_item(sla_db, queue="support", title="Printer")
-    items.transition(sla_db, it.key, "in_progress")
-    items.transition(sla_db, it.key, "waiting_on_customer")
+    transitions.transition(sla_db, it.key, "in_progress")
+    transitions.transition(sla_db, it.key, "waiting_on_customer")
     clock.advance(timedelta(days=5))
-    assert svc.record_sla_crossings(sla_db) == []
+    assert sla_crossings.record_sla_crossings(sla_db) == []
     assert get(sla_db, it.key).sla_res_state is None
 
 
@@ -273,7 +280,7 @@ import json, sys, time
 from pathlib import Path
 from opstui.domain.clock import Clock
 from opstui.domain.clock import parse_instant
-from opstui.services.sla import record_sla_crossings
+from opstui.services.sla.crossings import record_sla_crossings
 from opstui.store.schema import open_database
 db = open_database(sys.argv[1], clock=Clock.frozen(parse_instant(sys.argv[2])), unix_user=sys.argv[3])
 go = Path(sys.argv[4])
@@ -466,7 +473,7 @@ def test_sla_command_records_crossings_once(sample_db) -> None:
     again = json.loads(run_cli("--now", now, "sla", "--record", "--json", db=path).stdout)
     assert again["recorded"] == []
     db = open_database(path, clock=Clock.frozen(ANCHOR), unix_user="t")
-    assert svc.record_sla_crossings(db) == []
+    assert sla_crossings.record_sla_crossings(db) == []
     with db.read() as conn:
         warned = q.list_items(conn, q.ItemFilter(sla_state="warning"), now=ANCHOR)
     listed = json.loads(first.stdout)
@@ -503,7 +510,7 @@ def test_recompute_applies_changed_policies_to_open_items(sla_db) -> None:
     load_data(sla_db, {"sla_policies": rules["sla_policies"]}, source="rules.toml")
     # loading policies recomputes open items in the same transaction
     assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 45)
-    assert svc.recompute_all(sla_db) == 1
+    assert sla_compute.recompute_all(sla_db) == 1
     assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 45)
 
 
@@ -536,13 +543,13 @@ def test_a_response_while_paused_is_on_time() -> None:
     timeline = [(utc(2026, 12, 7, 9, 0), "new"), (utc(2026, 12, 7, 9, 5), "waiting")]
     cats = {"new": "new", "waiting": "waiting", "done": "done"}
     answered = utc(2026, 12, 7, 11, 0)  # after 09:30, but the clock stopped at 09:05
-    sla = svc.compute_item_sla(policy, cal, timeline, cats, answered, None)
+    sla = sla_compute.compute_item_sla(policy, cal, timeline, cats, answered, None)
     fr = sla.first_response
     assert sla.paused_since == utc(2026, 12, 7, 9, 5)
     assert fr.due is not None and fr.due >= answered
     assert target_state(answered, fr.due, fr.warn, fr.met_at) == "met"
     # resumed at 12:00: the 25 working minutes left at 09:05 are left at 12:00
     timeline.append((utc(2026, 12, 7, 12, 0), "new"))
-    sla = svc.compute_item_sla(policy, cal, timeline, cats, None, None)
+    sla = sla_compute.compute_item_sla(policy, cal, timeline, cats, None, None)
     assert sla.paused_since is None and sla.first_response.due == utc(2026, 12, 7, 12, 25)
     assert sla.resolution.due == utc(2026, 12, 9, 11, 55)  # Tue 17:00 + 2h55m paused

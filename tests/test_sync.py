@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from opstui.services import items as svc
-from opstui.services import loader
+from opstui.services import loading as loader
 from opstui.store import queries as q
 from opstui.store.engine import Database
 from opstui.store.schema import open_database

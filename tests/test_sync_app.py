@@ -13,7 +13,7 @@ import pytest
 
 from opstui.config import Config
 from opstui.services import items as svc
-from opstui.services import loader
+from opstui.services import loading as loader
 from opstui.store import queries as q
 from opstui.store.engine import Database
 from opstui.store.schema import open_database

@@ -12,7 +12,7 @@ import pytest
 from opstui.domain.clock import Clock
 from opstui.errors import ValidationError
 from opstui.services import forecast as fsvc
-from opstui.services import items, people
+from opstui.services import items, people, transitions
 from opstui.services.worklog import log_time
 from opstui.store.engine import Database
 from opstui.store.schema import SCHEMA_VERSION, open_database
@@ -166,7 +166,7 @@ def test_backtest_replays_what_the_forecast_said(shop: Database) -> None:
     # forecast a week before its date (here: at creation) said so.  INF-1 had no date.
     shop.clock = Clock.frozen(datetime(2026, 12, 11, 15, 0, tzinfo=UTC))
     for state in ("in_progress", "done"):
-        items.transition(shop, "INF-2", state)
+        transitions.transition(shop, "INF-2", state)
     result = fsvc.backtest(shop, weeks=2, now=datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
     assert [c.key for c in result.cases] == ["INF-2"]
     case = result.cases[0]

@@ -69,12 +69,7 @@ def _register() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # that feature's commands are not part of this build
-            raise
+        module = importlib.import_module(f"{__name__}.{name}")
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -96,7 +96,7 @@ def sample_file() -> Path:
 @pass_state
 def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
     """A fresh throwaway database from the sample data, then the dashboard."""
-    from ..services import loader
+    from ..services import loading as loader
     from ..store.schema import open_database
 
     path = (
@@ -130,7 +130,7 @@ def demo_cmd(state: AppState, demo_path: str | None, no_ui: bool) -> None:
 @pass_state
 def load_cmd(state: AppState, file: Path, dry_run: bool) -> None:
     """Load people, queues, calendars, SLA policies, workflows, processes and items from TOML."""
-    from ..services import loader
+    from ..services import loading as loader
 
     db = state.open(create=True)
     report = loader.load_file(db, file, dry_run=dry_run)

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ..domain.actions import describe_action
 from ..domain.text import one_line, strip_controls
 from ..errors import ReadOnlyError
 from .common import AppState, age, emit_json, pass_state, render_table
 
 if TYPE_CHECKING:
-    from ..services import automation as svc
+    from ..services.processes import catalog
 
 
 def _when(value: datetime | None, tz: str = "UTC", short: bool = False) -> str:
@@ -37,7 +38,7 @@ def run_due_cmd(state: AppState, dry_run: bool, as_json: bool) -> None:
     Each occurrence is created exactly once, however many terminals or cron jobs run at
     the same moment.  Only the latest missed occurrence of each schedule is created.
     """
-    from ..services import automation as svc
+    from ..services.processes import run as svc
 
     db = state.open()
     if db.readonly and not dry_run:
@@ -88,7 +89,7 @@ def run_due_cmd(state: AppState, dry_run: bool, as_json: bool) -> None:
 @pass_state
 def processes_cmd(state: AppState, verbose: bool, as_json: bool) -> None:
     """The process catalog: trigger, owner, next and last run, runbook, findings."""
-    from ..services import automation as svc
+    from ..services.processes import catalog as svc
 
     db = state.open()
     cat = svc.process_catalog(db, db.clock.now())
@@ -142,14 +143,14 @@ def processes_cmd(state: AppState, verbose: bool, as_json: bool) -> None:
         click.echo("\nNo findings: every process has an owner, a trigger and a runbook.")
 
 
-def _owner(p: svc.ProcessInfo) -> str:
+def _owner(p: catalog.ProcessInfo) -> str:
     owner = p.owner or "(no owner)"
     if p.owner_status in ("away", "inactive"):
         owner += f" ({p.owner_status})"
     return owner
 
 
-def _next(p: svc.ProcessInfo) -> str:
+def _next(p: catalog.ProcessInfo) -> str:
     if p.trigger_kind == "event":
         return "on event"
     if not p.trigger_kind:
@@ -163,7 +164,7 @@ def _next(p: svc.ProcessInfo) -> str:
 @pass_state
 def approvals_cmd(state: AppState, show_all: bool, as_json: bool) -> None:
     """Moves waiting for approval (approve with 'opstui approve KEY')."""
-    from ..services import automation as svc
+    from ..services import approvals as svc
 
     db = state.open()
     rows = svc.list_approvals(db, status=None if show_all else "pending")
@@ -216,7 +217,7 @@ def approvals_cmd(state: AppState, show_all: bool, as_json: bool) -> None:
 @pass_state
 def approve_cmd(state: AppState, key: str, note: str, dry_run: bool, as_json: bool) -> None:
     """Approve KEY's pending move and apply it (running its actions)."""
-    from ..services import automation as svc
+    from ..services import approvals as svc
     from ..services.serialize import item_json
 
     db = state.open()
@@ -228,7 +229,7 @@ def approve_cmd(state: AppState, key: str, note: str, dry_run: bool, as_json: bo
         emit_json(data)
         return
     for action in done:
-        click.echo(strip_controls(svc.describe_action(action)))
+        click.echo(strip_controls(describe_action(action)))
 
 
 @click.command("reject")
@@ -238,7 +239,7 @@ def approve_cmd(state: AppState, key: str, note: str, dry_run: bool, as_json: bo
 @pass_state
 def reject_cmd(state: AppState, key: str, note: str, as_json: bool) -> None:
     """Reject KEY's pending move: the item stays where it is."""
-    from ..services import automation as svc
+    from ..services import approvals as svc
     from ..services.serialize import item_json
 
     db = state.open()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
+from ..domain.fields import parse_priority
 from ..domain.text import strip_controls
 from .common import AppState, age, emit_json, pass_state, render_table
 
 
 def _priority(value: str | None) -> int | None:
-    from ..services import items as svc
 
-    return svc.parse_priority(value) if value else None
+    return parse_priority(value) if value else None
 
 
 @click.command("add")
@@ -193,7 +193,7 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         lines.append(f"  first response {item.first_response_at:%Y-%m-%d %H:%M} UTC")
     if item.resolved_at:
         lines.append(f"  resolved {item.resolved_at:%Y-%m-%d %H:%M} UTC")
-    from ..services.sla import item_sla_lines
+    from ..services.sla.views import item_sla_lines
 
     lines.extend(item_sla_lines(item, now))
     if nxt:
@@ -229,18 +229,20 @@ def mv_cmd(
     state: AppState, key: str, state_name: str, dry_run: bool, if_version: int | None, as_json: bool
 ) -> None:
     """Move an item to another workflow state (runs the transition's actions)."""
-    from ..services import items as svc
+    from ..services import transitions
     from ..services.serialize import item_json
 
     db = state.open()
-    item, done = svc.transition(db, key, state_name, expected_version=if_version, dry_run=dry_run)
+    item, done = transitions.transition(
+        db, key, state_name, expected_version=if_version, dry_run=dry_run
+    )
     if as_json:
         data = item_json(item, db.clock.now())
         data["actions"] = done
         data["dry_run"] = dry_run
         emit_json(data)
         return
-    from ..services.automation import describe_action
+    from ..domain.actions import describe_action
 
     gated = any(a.get("type") == "approval" and a.get("status") == "pending" for a in done)
     if gated:

@@ -11,14 +11,14 @@ from ..domain.sla import format_remaining
 from .common import AppState, emit_json, pass_state, render_table, terminal_width
 
 if TYPE_CHECKING:
-    from ..services import sla as svc
+    from ..services.sla import views
 
 
 STATE_LABELS = {"breached": "BREACHED", "warning": "AT RISK", "ok": "ok", "paused": "paused"}
 TARGET_LABELS = {"first_response": "response", "resolution": "resolution"}
 
 
-def _row(r: svc.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
+def _row(r: views.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
     left = format_remaining(r.remaining_s)
     if r.state == "breached":
         left = f"{left.lstrip('-')} over"
@@ -75,20 +75,21 @@ def sla_cmd(
 
     Times are shown in UTC.  With --now, answers as of that moment (and records nothing).
     """
-    from ..services import sla as svc
+    from ..services.sla import compute, crossings, views
+    from ..services.sla import rules as sla_rules
 
     db = state.open()
     if recompute:
-        count = svc.recompute_all(db)
+        count = compute.recompute_all(db)
         if not as_json:
             click.echo(f"recomputed SLA for {count} open items")
     if record is None:
         record = state.now is None and not db.readonly
-    written = svc.record_sla_crossings(db) if record else []
+    written = crossings.record_sla_crossings(db) if record else []
     now: datetime = db.clock.now()
     with db.read() as conn:
-        rows = svc.open_targets(conn, now)
-        rules = svc.load_rules(conn)
+        rows = views.open_targets(conn, now)
+        rules = sla_rules.load_rules(conn)
     has_policies = bool(rules.policies)
     for problem in rules.problems:
         click.echo(f"opstui: warning: {problem} (skipped; fix it and load again)", err=True)

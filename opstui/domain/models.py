@@ -123,7 +123,7 @@ class WorkflowState(SQLModel, table=True):
 class WorkflowTransition(SQLModel, table=True):
     """An allowed move.  ``from_state`` ``*`` means from any state.
 
-    ``actions`` is a list of action tables (see services.automation).
+    ``actions`` is a list of action tables (see services.transitions and domain.actions).
     """
 
     __tablename__ = "workflow_transition"

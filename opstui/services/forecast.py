@@ -19,7 +19,7 @@ from ..domain.sla import Calendar, format_remaining
 from ..store import queries as q
 from ..store import worklog as wq
 from ..store.engine import Database
-from .sla import load_rules
+from .sla.rules import load_rules
 
 #: Focus is learnt from the time logged over this many weeks before now.
 LEARN_WEEKS = 4

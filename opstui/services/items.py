@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from ..domain import models
+from ..domain.fields import clean_body, clean_title, parse_estimate, parse_priority
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ..store import queries as q
 from ..store.engine import Database
 from .context import Ctx, writing
-from .sla import apply_sla
+from .sla.compute import apply_sla
 
 ITEM = models.Item.__table__
 QUEUE = models.Queue.__table__
@@ -25,49 +26,6 @@ STATE = models.WorkflowState.__table__
 WORKFLOW = models.Workflow.__table__
 COMMENT = models.Comment.__table__
 LINK = models.ItemLink.__table__
-
-MAX_TITLE = 500
-MAX_BODY = 100_000
-
-
-# --- validation ----------------------------------------------------------------------
-
-
-def clean_title(title: str) -> str:
-    title = (title or "").strip()
-    if not title:
-        raise ValidationError("a title cannot be empty")
-    if len(title) > MAX_TITLE:
-        raise ValidationError(f"a title is at most {MAX_TITLE} characters (got {len(title)})")
-    return title
-
-
-def clean_body(body: str | None) -> str:
-    body = body or ""
-    if len(body) > MAX_BODY:
-        raise ValidationError(f"a body is at most {MAX_BODY} characters")
-    return body
-
-
-def parse_priority(value: int | str) -> int:
-    text = str(value).strip().upper().removeprefix("P")
-    if text not in {"1", "2", "3", "4"}:
-        raise ValidationError(f"priority must be P1..P4 (got {value!r})")
-    return int(text)
-
-
-def parse_estimate(value: float | str | None) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "-")):
-        return None
-    text = str(value).strip().lower().removesuffix("h")
-    try:
-        hours = float(text)
-    except ValueError:
-        raise ValidationError(f"estimate must be a number of hours (got {value!r})") from None
-    if hours < 0 or hours != hours or hours > 10_000:
-        raise ValidationError(f"estimate must be between 0 and 10000 hours (got {value!r})")
-    return hours
-
 
 # --- lookups inside a transaction ----------------------------------------------------
 
@@ -110,7 +68,11 @@ _COMMENT_TOUCH = {
 }
 
 
-def _workflow_id(ctx: Ctx, item: q.ItemRecord) -> int:
+def item_queue_id(ctx: Ctx, item_id: int) -> int:
+    return int(ctx.conn.execute(select(ITEM.c.queue_id).where(ITEM.c.id == item_id)).scalar_one())
+
+
+def workflow_id_of(ctx: Ctx, item: q.ItemRecord) -> int:
     """The item's workflow, looked up once per transaction and item version."""
     memo: dict[tuple[int, int], int] | None = getattr(ctx, "_workflow_ids", None)
     if memo is None:
@@ -330,69 +292,6 @@ def assign(
         return assign_in(ctx, item, handle)
 
 
-def find_transition(ctx: Ctx, item: q.ItemRecord, state: str) -> q.TransitionRecord:
-    state = state.strip()
-    wf_id = _workflow_id(ctx, item)
-    allowed = q.allowed_transitions(ctx.conn, wf_id, item.status)
-    for t in allowed:
-        if t.to_state == state:
-            return t
-    if state == item.status:
-        raise InvalidTransition(f"{item.key} is already {state!r}")
-    names = ", ".join(t.to_state for t in allowed) or "none"
-    known = {n for n, _ in q.workflow_states(ctx.conn, wf_id)}
-    if state not in known:
-        raise InvalidTransition(
-            f"{state!r} is not a state of {item.key}'s workflow (next states: {names})"
-        )
-    raise InvalidTransition(
-        f"{item.key} cannot move from {item.status!r} to {state!r} (next states: {names})"
-    )
-
-
-def transition_in(
-    ctx: Ctx, item: q.ItemRecord, state: str
-) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
-    """Move ``item`` to ``state`` and run the transition's actions (same transaction)."""
-    from . import automation
-
-    t = find_transition(ctx, item, state)
-    gate = automation.check_approval(ctx, item, t)
-    if gate is not None:
-        return item_for_update(ctx, item.key), [gate]
-    category = state_category(ctx, _workflow_id(ctx, item), t.to_state)
-    changes: dict[str, Any] = {"status": t.to_state, "category": category}
-    if item.category == "new" and category != "new" and item.first_response_at is None:
-        changes["first_response_at"] = ctx.now
-    if category == "done" and item.category != "done":
-        changes["resolved_at"] = ctx.now
-    elif category != "done" and item.category == "done":
-        changes["resolved_at"] = None  # reopened: resolution clock restarts
-    if t.requires_approval:
-        changes["approval"] = "none"  # the approval was used by this move
-    update_item(ctx, item, changes, [("status", item.status, t.to_state)])
-    moved = item_for_update(ctx, item.key)
-    done = automation.run_transition_actions(ctx, moved, t)
-    if not t.actions and not done:
-        return moved, done  # nothing ran after the move: ``moved`` is current
-    return item_for_update(ctx, item.key), done
-
-
-def transition(
-    db: Database,
-    key: str,
-    state: str,
-    *,
-    expected_version: int | None = None,
-    dry_run: bool = False,
-) -> tuple[q.ItemRecord, list[dict[str, Any]]]:
-    """Move an item along its workflow.  Returns the item and what the actions did."""
-    with writing(db, dry_run=dry_run) as ctx:
-        item = item_for_update(ctx, key)
-        check_version(ctx, item, expected_version)
-        return transition_in(ctx, item, state)
-
-
 def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
     body = (body or "").strip()
     if not body:
@@ -433,6 +332,18 @@ def comment(db: Database, key: str, body: str) -> q.ItemRecord:
         return item_for_update(ctx, key)
 
 
+def block_in(ctx: Ctx, item: q.ItemRecord, blocker: q.ItemRecord) -> None:
+    """Record that ``blocker`` blocks ``item``."""
+    ctx.conn.execute(LINK.insert().values(src_id=blocker.id, dst_id=item.id, kind="blocks"))
+    ctx.record("blocked_by", None, blocker.key, item_id=item.id, item_version=item.version)
+
+
+def set_parent_in(ctx: Ctx, item: q.ItemRecord, parent: q.ItemRecord) -> None:
+    """Make ``item`` a follow-up of ``parent``."""
+    ctx.conn.execute(update(ITEM).where(ITEM.c.id == item.id).values(parent_id=parent.id))
+    ctx.conn.execute(LINK.insert().values(src_id=parent.id, dst_id=item.id, kind="followup"))
+
+
 def link_blocker(db: Database, key: str, blocked_by: str, *, remove: bool = False) -> q.ItemRecord:
     """Record that ``blocked_by`` blocks ``key`` (or remove that link)."""
     with writing(db) as ctx:
@@ -449,6 +360,5 @@ def link_blocker(db: Database, key: str, blocked_by: str, *, remove: bool = Fals
                     "unblocked_by", blocker.key, None, item_id=item.id, item_version=item.version
                 )
         elif not exists:
-            ctx.conn.execute(LINK.insert().values(src_id=blocker.id, dst_id=item.id, kind="blocks"))
-            ctx.record("blocked_by", None, blocker.key, item_id=item.id, item_version=item.version)
+            block_in(ctx, item, blocker)
         return item_for_update(ctx, key)

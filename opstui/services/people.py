@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from ..domain import models
+from ..domain.fields import (
+    PREFIX_RE,
+    SLUG_RE,
+    check_handle,
+    parse_capacity,
+    parse_date,
+    parse_skills,
+)
 from ..errors import NotFound, ValidationError
 from ..store import queries as q
 from ..store.engine import Database
@@ -20,45 +27,6 @@ SKILL = models.PersonSkill.__table__
 AWAY = models.AwayPeriod.__table__
 QUEUE = models.Queue.__table__
 WORKFLOW = models.Workflow.__table__
-
-HANDLE_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-
-
-def check_handle(handle: str) -> str:
-    handle = (handle or "").strip()
-    if not HANDLE_RE.match(handle):
-        raise ValidationError(
-            f"handle {handle!r} must be a login-style name: lower case letters, digits, . _ -"
-        )
-    return handle
-
-
-def parse_capacity(value: Any) -> float:
-    try:
-        hours = float(str(value).strip().lower().removesuffix("h"))
-    except ValueError:
-        raise ValidationError(f"capacity must be hours per week (got {value!r})") from None
-    if not 0 <= hours <= 168:
-        raise ValidationError(f"capacity must be between 0 and 168 hours a week (got {value!r})")
-    return hours
-
-
-def parse_skills(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    skills = sorted({str(s).strip().lower() for s in value or [] if str(s).strip()})
-    return skills
-
-
-def parse_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def add_person_in(
@@ -111,6 +79,26 @@ def _add_away(ctx: Ctx, pid: int, period: dict[str, Any]) -> None:
             person_id=pid, start_date=start, end_date=end, note=period.get("note", "")
         )
     )
+
+
+def update_loaded_person_in(ctx: Ctx, pid: int, **fields: Any) -> None:
+    """Overwrite a person's details from a loaded file: name, team, capacity, login,
+    email, active and skills are replaced; ``away`` periods are added."""
+    ctx.conn.execute(
+        update(PERSON)
+        .where(PERSON.c.id == pid)
+        .values(
+            name=fields.get("name", fields["handle"]),
+            team=fields.get("team", ""),
+            capacity_hours=parse_capacity(fields.get("capacity", 40)),
+            login=fields.get("login"),
+            email=fields.get("email", ""),
+            active=bool(fields.get("active", True)),
+        )
+    )
+    _set_skills(ctx, pid, parse_skills(fields.get("skills", [])))
+    for period in fields.get("away", []):
+        _add_away(ctx, pid, period)
 
 
 def add_person(db: Database, **fields: Any) -> q.PersonRecord:
@@ -212,6 +200,29 @@ def add_queue_in(
     ).inserted_primary_key[0]
     ctx.record("created", None, slug, entity="queue", entity_id=qid)
     return int(qid)
+
+
+def update_loaded_queue_in(ctx: Ctx, queue_id: int, **fields: Any) -> None:
+    """Overwrite a queue's name, workflow, triage owner, WIP limit and description from
+    a loaded file (its slug and key prefix stay)."""
+    wf = ctx.conn.execute(
+        select(WORKFLOW.c.id).where(WORKFLOW.c.name == fields.get("workflow", "default"))
+    ).first()
+    if wf is None:
+        raise ValidationError(f"no workflow {fields.get('workflow')!r}")
+    ctx.conn.execute(
+        update(QUEUE)
+        .where(QUEUE.c.id == queue_id)
+        .values(
+            name=fields.get("name", fields["slug"]),
+            triage_owner_id=person_id(ctx, fields["triage_owner"])
+            if fields.get("triage_owner")
+            else None,
+            wip_limit=fields.get("wip_limit"),
+            description=fields.get("description", ""),
+            workflow_id=wf[0],
+        )
+    )
 
 
 def add_queue(db: Database, **fields: Any) -> q.QueueRecord:

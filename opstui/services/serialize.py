@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ..store.queries import ItemRecord
+from .sla.views import item_sla_json
 
 
 def iso(value: datetime | None) -> str | None:
@@ -13,7 +14,6 @@ def iso(value: datetime | None) -> str | None:
 
 
 def item_json(item: ItemRecord, now: datetime) -> dict[str, Any]:
-    from .sla import item_sla_json
 
     return {
         "key": item.key,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.fields import clean_body
 from ..domain.forecast import parse_time_spent, remaining_hours
 from ..domain.sla import format_remaining
 from ..errors import ValidationError
 from ..store import worklog as wq
 from ..store.engine import Database
 from .context import writing
-from .items import clean_body, item_for_update, person_id
+from .items import item_for_update, person_id
 
 #: ``--at`` may be this far ahead of the clock (clocks of two machines differ a little).
 FUTURE_SLACK = timedelta(minutes=5)

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 from ..domain import models
 from ..domain.clock import Clock
 from ..errors import StoreError
+from .defaults import install_default_workflow
 from .engine import Database
 
 APPLICATION_ID = 0x4F505354  # "OPST"
@@ -248,8 +249,6 @@ def _initialise(db: Database) -> None:
                 {"key": f"schema_v{SCHEMA_VERSION}_at", "value": now},
             ],
         )
-        from ..services.setup import install_default_workflow
-
         install_default_workflow(conn)
 
 

@@ -19,8 +19,10 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..config import Config
+from ..domain.actions import describe_action
 from ..domain.clock import Clock
 from ..errors import Conflict, NotFound, OpsError
+from ..services.capacity import DEFAULT_ESTIMATE_HOURS
 from ..store import panes as pane_q
 from ..store import queries as q
 from ..store.engine import Database
@@ -48,12 +50,7 @@ def _next_boundary(now: datetime, every: timedelta) -> datetime:
 
 
 def _default_estimate() -> float:
-    try:
-        from ..services.capacity import DEFAULT_ESTIMATE_HOURS
-
-        return float(DEFAULT_ESTIMATE_HOURS)
-    except (ImportError, AttributeError, ValueError):
-        return 2.0
+    return float(DEFAULT_ESTIMATE_HOURS)
 
 
 class OpsApp(App[None]):
@@ -236,10 +233,11 @@ class OpsApp(App[None]):
     def _load_schedule(self) -> None:
         """When is the next SLA crossing or process run due?  Two index probes, run only at
         start and after changes, so an idle terminal does no reads for this."""
-        from ..services import automation, sla
+        from ..services.processes import run as processes
+        from ..services.sla import crossings as sla
 
         next_check = sla.next_check_at(self.db)
-        next_run = automation.next_run_at(self.db)
+        next_run = processes.next_run_at(self.db)
         self.call_from_thread(self._set_schedule, next_check, next_run)
 
     def _set_schedule(self, next_check: datetime | None, next_run: datetime | None) -> None:
@@ -250,11 +248,13 @@ class OpsApp(App[None]):
         """Write the SLA warning/breach events that are due (exactly once across every
         terminal), create due process occurrences (exactly once too) and, every
         DRIFT_EVERY, record items that started or stopped drifting (exactly once too)."""
-        from ..services import automation, drift, sla
+        from ..services import drift
+        from ..services.processes import run as processes
+        from ..services.sla import crossings as sla
 
         try:
             sla.record_sla_crossings(self.db)
-            automation.run_due(self.db)
+            processes.run_due(self.db)
             now = self.clock.now()
             if self.next_drift_check is not None and self.next_drift_check <= now:
                 drift.record_drift(self.db, self.forecast_settings())
@@ -553,23 +553,18 @@ class OpsApp(App[None]):
     def _submit_move(self, item: q.ItemRecord, state: str | None) -> None:
         if not state:
             return
-        from ..services import items
+        from ..services import transitions
 
         def done(result: Any) -> str:
             moved, actions = result
             text = f"{moved.key} moved to {moved.status}"
             if moved.status != state:
                 text = f"{moved.key}: {state} is waiting for an approval"
-            try:
-                from ..services.automation import describe_action
-
-                extra = [describe_action(a) for a in actions if a]
-            except Exception:
-                extra = []
+            extra = [describe_action(a) for a in actions if a]
             return "; ".join([text, *extra])
 
         self.write(
-            lambda db: items.transition(db, item.key, state, expected_version=item.version),
+            lambda db: transitions.transition(db, item.key, state, expected_version=item.version),
             done,
             key=item.key,
         )
@@ -660,20 +655,14 @@ class OpsApp(App[None]):
 
     def open_processes(self) -> None:
         """The process catalog (its own screen, written by the automation work)."""
-        try:
-            from .screens.processes import ProcessCatalogScreen
-        except ImportError:
-            self.notify("the process catalog is not part of this build", severity="warning")
-            return
+        from .screens.processes import ProcessCatalogScreen
+
         self.push_screen(ProcessCatalogScreen(self.db))
 
     def open_review(self) -> None:
         """The weekly review (its own screen, written by the review work)."""
-        try:
-            from .screens.review import ReviewScreen
-        except ImportError:
-            self.notify("the weekly review is not part of this build", severity="warning")
-            return
+        from .screens.review import ReviewScreen
+
         self.push_screen(ReviewScreen(self.db, stuck_days=self.config.stuck_days))
 
     def open_item(self, key: str) -> None:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from opstui.errors import Conflict, InvalidTransition, OpsError  # noqa: E402
 from opstui.services import items as svc  # noqa: E402
+from opstui.services import transitions
 from opstui.store import queries as q  # noqa: E402
 from opstui.store.engine import Database  # noqa: E402
 from opstui.store.schema import open_database  # noqa: E402
@@ -66,7 +67,7 @@ def child(db: Database, seed: int, report: int) -> None:
             with db.read() as conn:
                 item = q.get_item(conn, key)
             if op < 0.45:
-                svc.transition(
+                transitions.transition(
                     db,
                     key,
                     rng.choice(MOVES.get(item.status, ["in_progress"])),
@@ -111,7 +112,7 @@ def main() -> int:
     svc.assign(db, warm_key, "ben")
     with db.read() as conn:
         status = q.get_item(conn, warm_key).status
-    svc.transition(db, warm_key, MOVES.get(status, ["in_progress"])[0], dry_run=True)
+    transitions.transition(db, warm_key, MOVES.get(status, ["in_progress"])[0], dry_run=True)
     svc.create_item(db, queue="ops", title="warm-up", owner="ana")
     db.engine.dispose()
     killed = exited = acked = early = 0

@@ -127,6 +127,7 @@ def make_db(path: Path, n_items: int = 6) -> Path:
     """A small database made through the services (people, a queue, items)."""
     from opstui.services import items as svc
     from opstui.services import people as people_svc
+    from opstui.services import transitions
     from opstui.store.schema import open_database
 
     db = open_database(path, create=True, unix_user="setup")
@@ -136,7 +137,7 @@ def make_db(path: Path, n_items: int = 6) -> Path:
     for i in range(n_items):
         item = svc.create_item(db, queue="ops", title=f"item {i}", owner="ana" if i % 2 else None)
         if i % 3 == 0:
-            svc.transition(db, item.key, "in_progress")
+            transitions.transition(db, item.key, "in_progress")
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()

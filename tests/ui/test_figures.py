@@ -21,9 +21,9 @@ from ui_helpers import ANCHOR, settle
 
 from opstui.domain import figures
 from opstui.domain.clock import Clock
-from opstui.services import items, people
-from opstui.services import sla as sla_svc
-from opstui.services.loader import load_data
+from opstui.services import items, people, transitions
+from opstui.services.loading import load_data
+from opstui.services.sla import crossings as sla_svc
 from opstui.store import panes as pane_q
 from opstui.store import queries as q
 from opstui.store.schema import open_database
@@ -70,17 +70,17 @@ def build(path: Path) -> None:
     items.create_item(db, queue="support", title="never answered", owner="bob", estimate=6)
     at(timedelta(minutes=10))
     items.comment(db, a.key, "on it")
-    items.transition(db, a.key, "in_progress")
+    transitions.transition(db, a.key, "in_progress")
     # SUP-3: paused before anything was due: paused, not breached
     at(timedelta(hours=5))
-    items.transition(db, a.key, "waiting_on_customer")
+    transitions.transition(db, a.key, "waiting_on_customer")
     e = items.create_item(
         db, queue="support", title="waiting early", owner="carol", estimate=5, requester="cust"
     )
     at(timedelta(hours=5, minutes=5))
     items.comment(db, e.key, "asked for logs")
-    items.transition(db, e.key, "in_progress")
-    items.transition(db, e.key, "waiting_on_customer")
+    transitions.transition(db, e.key, "in_progress")
+    transitions.transition(db, e.key, "waiting_on_customer")
     # SUP-4: 50 of 60 minutes used, unowned: warning
     at(timedelta(hours=5, minutes=10))
     items.create_item(db, queue="support", title="close to the line")
@@ -90,8 +90,8 @@ def build(path: Path) -> None:
     # INF-1..2: no policy, no due time; INF-2 done
     items.create_item(db, queue="infra", title="no sla", owner="carol", estimate=3)
     done = items.create_item(db, queue="infra", title="closed", owner="alice", estimate=50)
-    items.transition(db, done.key, "in_progress")
-    items.transition(db, done.key, "done")
+    transitions.transition(db, done.key, "in_progress")
+    transitions.transition(db, done.key, "done")
     at(timedelta(hours=6))
     sla_svc.record_sla_crossings(db)  # the engine's recorded states, as a terminal would
     db.dispose()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from ui_helpers import settle
 
-from opstui.services.loader import load_data
+from opstui.services.loading import load_data
 from opstui.store import queries as q
 
 PROCESS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opstui.services import items, people
+from opstui.services import items, people, transitions
 from opstui.store.engine import Database
 
 ANCHOR = datetime(2026, 12, 4, 16, 45, tzinfo=UTC)
@@ -69,7 +69,7 @@ def build_shop(db: Database) -> None:
         if due_min is not None:
             items.edit_item(db, it.key, due=ANCHOR + timedelta(minutes=due_min, seconds=30))
     done = items.create_item(db, queue="support", title="Old closed ticket", owner="alice")
-    items.transition(db, done.key, "in_progress")
-    items.transition(db, done.key, "done")
-    items.transition(db, "SUP-3", "in_progress")
+    transitions.transition(db, done.key, "in_progress")
+    transitions.transition(db, done.key, "done")
+    transitions.transition(db, "SUP-3", "in_progress")
     items.comment(db, "SUP-3", "Looking at it now")

@@ -183,7 +183,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         text = Text("SLA  ", style="bold", end="")
         targets = sla_view.targets(d.item, now)
         try:
-            from ...services.sla import item_sla_json
+            from ...services.sla.views import item_sla_json
 
             has_policy = bool(item_sla_json(d.item, now)) or bool(d.item.sla_policy)
         except Exception:

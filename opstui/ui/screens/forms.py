@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from ...domain.fields import clean_body, clean_title, parse_estimate
 from ...errors import OpsError
 from ...store.panes import OwnerStat
 from ...store.queries import ItemFilter, ItemRecord, QueueRecord, TransitionRecord
@@ -142,7 +143,6 @@ class NewItemForm(Form):
 
     def collect(self) -> dict[str, Any] | None:
         from ...errors import ValidationError
-        from ...services.items import clean_body, clean_title, parse_estimate
 
         queue = self.query_one("#f-queue", Select).value
         if queue is Select.NULL or not queue:
@@ -291,7 +291,6 @@ class CommentForm(Form):
 
     def collect(self) -> str | None:
         from ...errors import ValidationError
-        from ...services.items import clean_body
 
         text = self.query_one("#f-comment", TextArea).text
         if not text.strip():
@@ -327,8 +326,6 @@ class PriorityForm(Form):
         self.query_one("#f-priority", Select).focus()
 
     def collect(self) -> dict[str, Any]:
-        from ...services.items import parse_estimate
-
         estimate = parse_estimate(self.query_one("#f-estimate", Input).value)
         return {"priority": self.query_one("#f-priority", Select).value, "estimate": estimate}
 
@@ -350,8 +347,6 @@ class EditForm(Form):
         self.query_one("#f-title", Input).focus()
 
     def collect(self) -> dict[str, Any]:
-        from ...services.items import clean_body, clean_title
-
         return {
             "title": clean_title(self.query_one("#f-title", Input).value),
             "body": clean_body(self.query_one("#f-body", TextArea).text),

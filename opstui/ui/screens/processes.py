@@ -2,7 +2,7 @@
 runbook, and the findings (no owner, no trigger, no runbook, owner away or gone, people
 who are the only one able to run a process).
 
-The data comes from :func:`opstui.services.automation.process_catalog` in a thread
+The data comes from :func:`opstui.services.processes.catalog.process_catalog` in a thread
 worker as an immutable snapshot; the screen only renders it.  Every database string is
 shown literally (``rich.text.Text`` built from plain strings, control bytes stripped).
 """
@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ...domain.text import strip_controls
-from ...services.automation import ProcessCatalog, ProcessInfo, process_catalog
+from ...services.processes.catalog import ProcessCatalog, ProcessInfo, process_catalog
 from ...store.engine import Database
 
 COLUMNS = (

@@ -841,7 +841,7 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, group="review-action", exit_on_error=False)
     def run_approval(self, key: str, approve: bool, note: str) -> None:
-        from ...services import automation
+        from ...services import approvals as automation
 
         now = self.db.clock.now()
         try:

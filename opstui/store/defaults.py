@@ -1,4 +1,5 @@
-"""Things a new database gets."""
+"""Rows a new database gets: the default workflow.  Written by ``schema`` when it
+creates a database, so it lives in the store layer."""
 
 from __future__ import annotations
 
