@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 STATE_LABELS = {"breached": "BREACHED", "warning": "AT RISK", "ok": "ok", "paused": "paused"}
-TARGET_LABELS = {"first_response": "response", "resolution": "resolution"}
+TARGET_LABELS = {"first_response": "response", "resolution": "resolution", "due": "due date"}
 
 
 def _row(r: views.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:

@@ -211,12 +211,6 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
         db.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.sla.open_targets (opstui sla) still has its own target list: it reports "
-    "a first response answered late as an open breach and skips explicit due dates; it "
-    "should list the open targets of domain.figures (ui.sla_view.targets / figures)",
-)
 def test_opstui_sla_counts_late_answers_and_due_dates_as_the_panes_do(tmp_path: Path) -> None:
     path = tmp_path / "late.db"
     clock = Clock.frozen(T0)

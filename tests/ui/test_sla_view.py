@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from opstui.ui import sla_view
+from opstui.domain import targets as sla_view
 from opstui.ui.text import duration
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)

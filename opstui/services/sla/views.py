@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_
+from sqlalchemy import Connection
 
 from ...domain import models
 from ...domain import sla as dom
+from ...domain.targets import targets
+from ...store import figures_sql
 from ...store import queries as q
 
 ITEM = models.Item.__table__
@@ -112,29 +114,27 @@ class SlaRow:
         }
 
 
+#: ``domain.targets`` names -> the names ``opstui sla`` has always used.
+_ROW_TARGET = {"response": "first_response", "resolution": "resolution", "due": "due"}
+
+
 def open_targets(conn: Connection, now: datetime) -> list[SlaRow]:
-    """Every open, unmet SLA target, most urgent first (breached, warning, then by due)."""
-    stmt = q._item_select().where(
-        ITEM.c.category != "done",
-        ITEM.c.sla_policy.is_not(None),
-        or_(
-            and_(ITEM.c.sla_fr_due.is_not(None), ITEM.c.first_response_at.is_(None)),
-            ITEM.c.sla_res_due.is_not(None),
-        ),
-    )
+    """Every open target (``domain.targets``: unmet SLA targets and explicit due dates),
+    most urgent first (breached, warning, then by due): what the SLA pane shows."""
+    stmt = q._item_select().where(figures_sql.is_open(), ITEM.c.next_due_at.is_not(None))
     rows: list[SlaRow] = []
     for r in conn.execute(stmt):
         item = q._record(r)
-        for name, view in item_sla_json(item, now).items():
-            if view["state"] in ("met", None):
+        for t in targets(item, now):
+            if not t.open:
                 continue
             rows.append(
                 SlaRow(
                     item=item,
-                    target=name,
-                    due=datetime.fromisoformat(view["due"]),
-                    remaining_s=view["remaining_s"],
-                    state=view["state"],
+                    target=_ROW_TARGET[t.name],
+                    due=t.due,
+                    remaining_s=int(t.left.total_seconds()),
+                    state=t.state,
                 )
             )
     order = {"breached": 0, "warning": 1, "ok": 2, "paused": 3}

@@ -16,9 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...domain import targets as sla_view
 from ...errors import NotFound
 from ...store import queries as q
-from .. import sla_view
 from ..messages import DataChange, ItemDetail
 from ..text import clean, duration, hours, literal, stamp
 from ..widgets.status import StatusBar

@@ -8,8 +8,8 @@ from datetime import datetime
 from textual.geometry import Region
 from textual.message import Message
 
+from ...domain import targets as sla_view
 from ...store.queries import ItemRecord
-from .. import sla_view
 from ..text import age, clean, duration, hours
 from .grid import Cell, Column, GridView
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.geometry import Region
 
+from ...domain import targets as sla_view
 from ...domain.figures import BASIS_AVAILABLE, busiest_share
 from ...store.panes import OwnerStat, QueueStat, SlaRow
-from .. import sla_view
 from ..text import age, clean, duration, hours
 from .grid import Cell, Column, GridView, Row
 

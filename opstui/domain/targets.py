@@ -1,4 +1,6 @@
-"""SLA targets of an item for the screens, from cached due times and the clock (no database).
+"""The targets of an item (SLA response, SLA resolution, its own due date) and their states,
+from cached due times and the clock: pure, no database.  The screens and ``opstui sla``
+both list targets with :func:`targets`, so they show the same thing.
 
 The dashboard ticks every second; each tick calls :func:`nearest` on rows already in
 memory.  The SLA engine keeps ``sla_fr_due``, ``sla_res_due``, their warning instants,
@@ -13,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.figures import ITEM_SLA_STATES, is_open
-from ..domain.sla import target_state
+from .figures import ITEM_SLA_STATES, is_open
+from .sla import target_state
 
 STATES = ("ok", "warning", "breached", "paused", "met")
 
