@@ -266,3 +266,41 @@ async def test_trends_tab_draws_both_charts_at_80x24(db: Any) -> None:
         plots = list(screen.query(PlotextPlot))
         assert len(plots) == 2 and all(p.size.height > 0 for p in plots)
         assert screen.query_one("#t-weeks", DataTable).row_count == 8
+
+
+async def test_w_on_the_dashboard_opens_the_review_and_escape_returns(db: Any) -> None:
+    from opstui.ui.screens.main import MainScreen
+
+    app = make_app(db, Config(), clock=db.clock, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen) and app.screen.review is not None
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen) and app.is_running
+
+
+async def test_colours_are_the_themes_app_variables_and_follow_a_theme_change(db: Any) -> None:
+    from textual.color import Color
+
+    from opstui.config import with_overrides
+
+    app = review_app(db, with_overrides(Config(), theme="opstui-light"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        skills = app.screen.query_one("#t-skills", DataTable)
+
+        def risk_style() -> str:
+            return str(skills.get_cell("firewall", "#").style)  # one person: a risk
+
+        def breached() -> str:
+            return Color.parse(app.theme_variables["sla-breached"]).hex6
+
+        light = breached()
+        assert risk_style() == f"bold {light}"
+        app.theme = "opstui-dark"
+        await settle(app, pilot)
+        assert breached() != light and risk_style() == f"bold {breached()}"
