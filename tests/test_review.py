@@ -19,6 +19,7 @@ from opstui.services import items as item_svc
 from opstui.services import loading as loader
 from opstui.services import review as rsvc
 from opstui.services.context import writing
+from opstui.services.processes.catalog import process_catalog
 from opstui.store.schema import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,8 +227,15 @@ def test_findings_blocked_stuck_unowned_processes_approvals(db: Any) -> None:
     assert [s.title for s in rv.stuck] == ["Firewall renewal"]
     assert rv.stuck[0].idle_days >= 3
     assert [u.title for u in rv.unowned] == ["Nobody's <b>[red]job[/red]</b>"]
-    findings = {p.key: p.finding for p in rv.process_findings}
-    assert findings == {"restore-test": "no owner", "no-steps": "no runbook steps"}
+    # the process catalog's findings: the same list `opstui processes` shows
+    findings = {(p.key, p.kind) for p in rv.process_findings}
+    assert findings == {
+        ("restore-test", "no_owner"),
+        ("no-steps", "no_runbook"),
+        ("fw-review", "single_person"),
+    }
+    catalog = process_catalog(db, rv.now)
+    assert rv.counts["process_findings"] == len(catalog.findings) == 3
     assert [(a.title, a.to_state) for a in rv.approvals] == [("Refund customer", "done")]
     # capacity: ann holds 30+20+8 = 58h of 62h owned load
     assert rv.capacity.busiest == "ann" and rv.capacity.busiest_warning
@@ -313,7 +321,7 @@ def test_markdown_and_json_exports_of_the_hand_made_team(db: Any) -> None:
     assert md.startswith("# Weekly review: 2026-11-27 16:45 to 2026-12-04 16:45 UTC")
     # DB text is escaped for tables, never interpreted
     assert "Nobody's <b>[red]job[/red]</b>" in md
-    assert "| restore-test | Restore test | no owner |" in md
+    assert "| restore-test | Restore test | no owner (its items are created unowned) |" in md
     data = json.loads(json.dumps(rsvc.to_json(rv), default=str))
     assert data["counts"]["unowned"] == 1
     assert [w["done"] for w in data["throughput"]] == [0, 0, 0, 1, 0, 0, 2, 4]

@@ -68,7 +68,13 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
     assert unowned[1][0] == "SUP-183" and unowned[1][3] == "P1"  # most urgent first
 
     procs = table_rows(s["Process findings"])
-    assert procs[1] == ["backup-restore-test", "Quarterly backup restore test", "no owner"]
+    assert procs[1] == [
+        "backup-restore-test",
+        "Quarterly backup restore test",
+        "no owner (its items are created unowned)",
+    ]
+    # the same findings as the process catalog (`opstui processes`)
+    assert len(procs) - 1 == int(summary["Process findings"]) == 4
 
     approvals = table_rows(s["Pending approvals"])[1:]
     assert sorted(r[0] for r in approvals) == ["BIL-35", "BIL-38", "BIL-39"]

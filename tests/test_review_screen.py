@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable
 
+from opstui.config import Config
 from opstui.domain import models
 from opstui.domain.clock import Clock
 from opstui.services import loading as loader
 from opstui.store import queries as q
 from opstui.store.schema import open_database
-from opstui.ui.screens.review import ReviewApp, ReviewScreen
+from opstui.ui.app import OpsApp, make_app
+from opstui.ui.screens.review import ReviewScreen
 from tests.test_review import NOW, team_data
 
 REVIEW = models.Review.__table__
@@ -31,7 +33,13 @@ def db(tmp_path: Path) -> Any:
     database.dispose()
 
 
-async def settle(app: ReviewApp, pilot: Any) -> None:
+def review_app(db: Any, config: Config | None = None, **kw: Any) -> OpsApp:
+    """``opstui review`` as the CLI opens it: the app factory, the review over the dashboard."""
+    kw.setdefault("watch", False)
+    return make_app(db, config or Config(), clock=db.clock, review=True, **kw)
+
+
+async def settle(app: OpsApp, pilot: Any) -> None:
     for _ in range(3):
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -47,7 +55,7 @@ def cells(table: DataTable[Any], column: int) -> list[str]:
 
 
 async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -56,7 +64,12 @@ async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
         unowned = screen.query_one("#t-unowned", DataTable)
         # markup in a title is shown as typed, never interpreted
         assert cells(unowned, 5) == ["Nobody's <b>[red]job[/red]</b>"]
-        assert cells(screen.query_one("#t-process", DataTable), 0) == ["no-steps", "restore-test"]
+        # the process catalog's findings, as `opstui processes` lists them
+        assert cells(screen.query_one("#t-process", DataTable), 0) == [
+            "fw-review",
+            "no-steps",
+            "restore-test",
+        ]
         assert cells(screen.query_one("#t-approvals", DataTable), 5) == ["Refund customer"]
         assert cells(screen.query_one("#t-skills", DataTable), 0)[0] == "firewall"
         assert screen.query_one("#t-weeks", DataTable).row_count == 8
@@ -71,7 +84,7 @@ async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
 async def test_accepting_a_suggestion_reassigns_and_the_review_is_recorded_on_leaving(
     db: Any,
 ) -> None:
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -102,7 +115,7 @@ async def test_accepting_a_suggestion_reassigns_and_the_review_is_recorded_on_le
 async def test_a_stale_suggestion_is_refused_without_overwriting(db: Any) -> None:
     from opstui.services import items
 
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -120,7 +133,7 @@ async def test_a_stale_suggestion_is_refused_without_overwriting(db: Any) -> Non
 
 
 async def test_record_with_notes_keeps_the_screen_open(db: Any) -> None:
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("h")
@@ -136,11 +149,7 @@ async def test_record_with_notes_keeps_the_screen_open(db: Any) -> None:
 
 
 async def test_approve_and_reject_in_place(db: Any) -> None:
-    from opstui.services import approvals as automation
-
-    if not hasattr(automation, "approve"):
-        pytest.skip("services.approvals.approve lands with the automation branch")
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -156,26 +165,35 @@ async def test_approve_and_reject_in_place(db: Any) -> None:
 
 
 async def test_changes_elsewhere_reload_the_screen(db: Any) -> None:
+    """No private poll: another terminal's write reaches the review through the app's
+    change feed (the same one the dashboard follows)."""
     from opstui.services import items
 
-    app = ReviewApp(db, watch_interval=0.05)
+    other = open_database(db.path, clock=Clock.frozen(NOW), unix_user="other")
+    app = review_app(db, Config(poll_interval=0.05), watch=True, poll=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
         screen = app.screen
-        unowned = screen.review.unowned[0]  # type: ignore[union-attr]
-        items.assign(db, unowned.key, "cy")
-        for _ in range(40):
+        assert isinstance(screen, ReviewScreen)
+        for _ in range(100):  # the feed runs forever: wait for state, not for workers
             await pilot.pause(0.05)
-            if screen.review is not None and not screen.review.unowned:
+            if screen.review is not None and app.live_feed is not None:
                 break
-        assert screen.review is not None and screen.review.unowned == ()
+        assert screen.review is not None and app.live_feed is not None
+        unowned = screen.review.unowned[0]
+        items.assign(other, unowned.key, "cy")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if not screen.review.unowned:
+                break
+        assert screen.review.unowned == ()
+    other.dispose()
 
 
 async def test_multi_select_reassigns_every_selected_suggestion(db: Any) -> None:
     from opstui.services import items
 
     items.create_item(db, queue="ops", title="Cron clean-up", owner="ann", estimate=16)
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -193,7 +211,7 @@ async def test_multi_select_reassigns_every_selected_suggestion(db: Any) -> None
 
 async def test_leaving_a_read_only_review_does_not_trap_the_user(db: Any, tmp_path: Path) -> None:
     readonly = open_database(tmp_path / "team.db", clock=Clock.frozen(NOW), readonly=True)
-    app = ReviewApp(readonly, watch_interval=None)
+    app = review_app(readonly)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -207,7 +225,7 @@ async def test_leaving_a_read_only_review_does_not_trap_the_user(db: Any, tmp_pa
 
 
 def test_review_screen_snapshot(db: Any, snap_compare: Any) -> None:
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
 
     async def ready(pilot: Any) -> None:
         for _ in range(3):
@@ -219,7 +237,7 @@ def test_review_screen_snapshot(db: Any, snap_compare: Any) -> None:
 
 
 def test_review_screen_load_tab_snapshot(db: Any, snap_compare: Any) -> None:
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
 
     async def ready(pilot: Any) -> None:
         for _ in range(3):
@@ -234,7 +252,7 @@ def test_review_screen_load_tab_snapshot(db: Any, snap_compare: Any) -> None:
 async def test_trends_tab_draws_both_charts_at_80x24(db: Any) -> None:
     from textual_plotext import PlotextPlot
 
-    app = ReviewApp(db, watch_interval=None)
+    app = review_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await pilot.press("8")
@@ -244,3 +262,41 @@ async def test_trends_tab_draws_both_charts_at_80x24(db: Any) -> None:
         plots = list(screen.query(PlotextPlot))
         assert len(plots) == 2 and all(p.size.height > 0 for p in plots)
         assert screen.query_one("#t-weeks", DataTable).row_count == 8
+
+
+async def test_w_on_the_dashboard_opens_the_review_and_escape_returns(db: Any) -> None:
+    from opstui.ui.screens.main import MainScreen
+
+    app = make_app(db, Config(), clock=db.clock, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen) and app.screen.review is not None
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen) and app.is_running
+
+
+async def test_colours_are_the_themes_app_variables_and_follow_a_theme_change(db: Any) -> None:
+    from textual.color import Color
+
+    from opstui.config import with_overrides
+
+    app = review_app(db, with_overrides(Config(), theme="opstui-light"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        skills = app.screen.query_one("#t-skills", DataTable)
+
+        def risk_style() -> str:
+            return str(skills.get_cell("firewall", "#").style)  # one person: a risk
+
+        def breached() -> str:
+            return Color.parse(app.theme_variables["sla-breached"]).hex6
+
+        light = breached()
+        assert risk_style() == f"bold {light}"
+        app.theme = "opstui-dark"
+        await settle(app, pilot)
+        assert breached() != light and risk_style() == f"bold {breached()}"

@@ -106,9 +106,16 @@ def review_cmd(state: AppState, week: str | None, as_markdown: bool, as_json: bo
         else:
             click.echo(review_svc.to_markdown(rv), nl=False)
         return
-    from ..ui.screens.review import run_review
+    from ..ui.app import run_app
 
-    run_review(db, week=week, stuck_days=state.config.stuck_days)
+    run_app(
+        db,
+        state.config,
+        poll=state.poll,
+        config_error=state.config_error,
+        review=True,
+        review_week=week,
+    )
 
 
 COMMANDS = [capacity_cmd, review_cmd]

@@ -9,7 +9,7 @@ cursor and refreshes only the panes and rows they touch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,14 @@ class OpsApp(App[None]):
         config_error: str | None = None,
         housekeeping: bool | None = None,
         persist_theme: bool = True,
+        review: bool = False,
+        review_week: date | str | None = None,
     ) -> None:
         super().__init__()
+        #: Open the weekly review over the dashboard at start, and quit when it closes
+        #: (``opstui review``).
+        self.start_review = review
+        self.review_week = review_week
         self.db = db
         self.config = config
         self.clock = clock or db.clock
@@ -145,6 +151,8 @@ class OpsApp(App[None]):
             )
         self.request_panes(PANES)
         self.set_interval(1.0, self._tick, name="tick")
+        if self.start_review:
+            self.open_review(self.review_week, exit_on_close=True)
         # The watcher and the housekeeping schedule start once the first panes are on
         # screen (see on_panes_loaded): they would only compete with the first paint.
 
@@ -659,11 +667,12 @@ class OpsApp(App[None]):
 
         self.push_screen(ProcessCatalogScreen(self.db))
 
-    def open_review(self) -> None:
-        """The weekly review (its own screen, written by the review work)."""
+    def open_review(self, week: date | str | None = None, *, exit_on_close: bool = False) -> None:
+        """The weekly review (``w``; ``opstui review`` opens it at start and quits with it)."""
         from .screens.review import ReviewScreen
 
-        self.push_screen(ReviewScreen(self.db, stuck_days=self.config.stuck_days))
+        screen = ReviewScreen(week=week, stuck_days=self.config.stuck_days)
+        self.push_screen(screen, (lambda _result: self.exit()) if exit_on_close else None)
 
     def open_item(self, key: str) -> None:
         from .screens.detail import ItemDetailScreen
@@ -712,11 +721,14 @@ def make_app(
     config_error: str | None = None,
     housekeeping: bool | None = None,
     persist_theme: bool = True,
+    review: bool = False,
+    review_week: date | str | None = None,
 ) -> OpsApp:
     """The one app factory (CLI and tests).
 
     ``watch`` follows other terminals' changes; ``housekeeping`` records SLA crossings and
-    runs due processes (default: only on a real clock and a writable database).
+    runs due processes (default: only on a real clock and a writable database); ``review``
+    opens the weekly review (of ``review_week``) at start and quits when it is left.
     """
     return OpsApp(
         db,
@@ -727,14 +739,25 @@ def make_app(
         config_error=config_error,
         housekeeping=housekeeping,
         persist_theme=persist_theme,
+        review=review,
+        review_week=review_week,
     )
 
 
 def run_app(
-    db: Database, config: Config, poll: bool = False, config_error: str | None = None
+    db: Database,
+    config: Config,
+    poll: bool = False,
+    config_error: str | None = None,
+    *,
+    review: bool = False,
+    review_week: date | str | None = None,
 ) -> None:
-    """Open the dashboard in this terminal (called by ``opstui`` and ``opstui demo``)."""
-    app = make_app(db, config, poll=poll, config_error=config_error)
+    """Open the dashboard in this terminal (called by ``opstui`` and ``opstui demo``), or
+    the weekly review over it (``opstui review``)."""
+    app = make_app(
+        db, config, poll=poll, config_error=config_error, review=review, review_week=review_week
+    )
     try:
         app.run()
     finally:

@@ -1,0 +1,80 @@
+"""Assembling the whole review from its sections, read in one snapshot."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from ...errors import ValidationError
+from ...store.engine import Database
+from .. import capacity as capacity_svc
+from ..processes.catalog import process_catalog
+from . import sections
+from .records import MAX_ROWS, WEEK, WeeklyReview
+
+
+def week_bounds(now: datetime, start: date | str | None = None) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the reviewed week (see the package doc)."""
+    if start is None:
+        return now - WEEK, now
+    if isinstance(start, str):
+        try:
+            start = date.fromisoformat(start.strip())
+        except ValueError:
+            raise ValidationError(f"--week wants a date like 2026-11-30 (got {start!r})") from None
+    begin = datetime.combine(start, time(0), UTC)
+    if begin >= now:
+        raise ValidationError(f"the week starting {start.isoformat()} has not started yet")
+    return begin, min(begin + WEEK, now)
+
+
+def weekly_review(
+    db: Database,
+    *,
+    week: date | str | None = None,
+    stuck_days: int = 3,
+    now: datetime | None = None,
+) -> WeeklyReview:
+    """Everything the review shows.  One read snapshot for the review's own sections;
+    the process findings come from the process catalog (its own read at the same ``now``)."""
+    now = now or db.clock.now()
+    start, end = week_bounds(now, week)
+    # a week ending now includes what happened at this very instant
+    upto = end + timedelta(microseconds=1) if end >= now else end
+    with db.read() as conn:
+        holidays = capacity_svc.holidays_in(conn)
+        breaches, near = sections.sla_misses(conn, start, upto)
+        blocked = sections.blocked_items(conn)
+        stuck = sections.stuck_items(conn, now, stuck_days, holidays)
+        unowned = sections.unowned_items(conn)
+        approvals = sections.pending_approvals(conn)
+        cap = capacity_svc.report_in(conn, now)
+        weeks, queues = sections.trends(conn, end, upto=upto)
+        held = sections.last_review(conn)
+    findings = sections.process_findings(process_catalog(db, now))
+    counts = {
+        "breaches": len(breaches),
+        "near_misses": len(near),
+        "blocked": len(blocked),
+        "stuck": len(stuck),
+        "unowned": len(unowned),
+        "process_findings": len(findings),
+        "approvals": len(approvals),
+    }
+    return WeeklyReview(
+        now=now,
+        start=start,
+        end=end,
+        stuck_days=stuck_days,
+        breaches=tuple(breaches[:MAX_ROWS]),
+        near_misses=tuple(near[:MAX_ROWS]),
+        blocked=tuple(blocked[:MAX_ROWS]),
+        stuck=tuple(stuck[:MAX_ROWS]),
+        unowned=tuple(unowned[:MAX_ROWS]),
+        process_findings=tuple(findings),
+        approvals=tuple(approvals),
+        capacity=cap,
+        weeks=tuple(weeks),
+        queues=tuple(queues),
+        last_review=held,
+        counts=counts,
+    )
