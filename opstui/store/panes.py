@@ -146,6 +146,8 @@ class OwnerStat:
     available_hours: float = 0.0
     #: Working days of the planning window the person is away.
     away_days: int = 0
+    #: Open items the forecast says will miss their date (``figures`` *drifting*).
+    drifting: int = 0
 
     @property
     def is_away(self) -> bool:
@@ -199,6 +201,14 @@ def owner_stats(
             .group_by(ITEM.c.owner_id)
         )
     }
+    drifting = {
+        r.owner_id: int(r.n)
+        for r in conn.execute(
+            select(ITEM.c.owner_id, func.count().label("n"))
+            .where(fsql.drifting())
+            .group_by(ITEM.c.owner_id)
+        )
+    }
     window = fig.working_window(today, holidays_in(conn))
     away: dict[int, str] = {}
     periods: dict[int, list[tuple[date, date]]] = {}
@@ -236,6 +246,7 @@ def owner_stats(
                 capacity_hours=capacity,
                 open=n,
                 breached=breached.get(p.id, 0),
+                drifting=drifting.get(p.id, 0),
                 hours=round(hours, 2),
                 away_note=away.get(p.id),
                 available_hours=round(
@@ -255,6 +266,7 @@ def owner_stats(
             capacity_hours=0.0,
             open=n,
             breached=breached.get(None, 0),
+            drifting=drifting.get(None, 0),
             hours=round(hours, 2),
             away_note=None,
         )
@@ -292,6 +304,8 @@ class SlaRow:
     #: Cached warning instants per target (computed by the SLA engine in its calendar).
     sla_fr_warn: datetime | None = None
     sla_res_warn: datetime | None = None
+    #: The forecast says it will miss its date (``figures`` *drifting*).
+    drifting: bool = False
 
 
 def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
@@ -323,6 +337,7 @@ def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
         POLICY.c.warn_at,
         ITEM.c.sla_fr_warn,
         ITEM.c.sla_res_warn,
+        fsql.drifting().label("drifting"),
     ]
     rows: list[SlaRow] = []
     for category in OPEN_CATEGORIES:

@@ -199,7 +199,8 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
                 cells = opane.row_cells(i)
                 if o.id is not None:
                     assert str(cells[2][0]).strip("·") == (str(o.breached) if o.breached else "")
-                    assert str(cells[4][0]) == f"{util[o.handle] * 100:.0f}%"
+                    assert str(cells[3][0]).strip("·") == (str(o.drifting) if o.drifting else "")
+                    assert str(cells[5][0]) == f"{util[o.handle] * 100:.0f}%"
             spane = app.query_one("#sla")
             shown = Counter(spane.state_of(r) for r in spane.items)
             assert {s: shown[s] for s in keys} == {s: len(v) for s, v in keys.items()}

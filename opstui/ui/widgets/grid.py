@@ -57,6 +57,7 @@ STYLE_CLASSES = {
     "grid--sla-breached",
     "grid--sla-paused",
     "grid--sla-met",
+    "grid--sla-drift",
     "grid--load-ok",
     "grid--load-high",
     "grid--load-over",

@@ -25,6 +25,7 @@ SLA_LABEL = {
     "breached": "BREACH",
     "paused": "paused",
     "met": "met",
+    "drift": "DRIFT",
 }
 
 
@@ -121,6 +122,7 @@ class OwnersPane(Pane):
         Column("who", "Owner", 9, flex=True),
         Column("open", "Open", 4, "right"),
         Column("breach", "Brch", 4, "right"),
+        Column("drift", "Drft", 4, "right", priority=1),
         Column("hours", "Hours", 5, "right"),
         Column("load", "Load", 5, "right", priority=1),
         Column("flag", "", 4, priority=2),
@@ -159,6 +161,7 @@ class OwnersPane(Pane):
                         who,
                         _count(p.open, "flag-unowned" if p.id is None else None),
                         _count(p.breached, "sla-breached"),
+                        _count(p.drifting, "sla-drift"),
                         (hours(p.hours) if p.open else "·", None if p.open else "dim"),
                         load,
                         flag,
@@ -302,8 +305,10 @@ class SlaPane(Pane):
                 ("", None),
             )
         style = f"sla-{t.state}"
+        # Not breached yet, but the forecast says it will be: its own marker and colour.
+        label = "drift" if r.drifting and t.state != "breached" else t.state
         return (
-            (SLA_LABEL[t.state], style),
+            (SLA_LABEL[label], "sla-drift" if label == "drift" else style),
             (duration(t.left.total_seconds()), style),
             (clean(r.key), None),
             (clean(r.owner) if r.owner else "-", None if r.owner else "flag-unowned"),
