@@ -89,7 +89,7 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
     people = {r[0]: r for r in table_rows(load.split("### Rebalancing suggestions")[0])[1:]}
     assert people["dev"][4] == "345%" and people["dev"][6] == "OVERLOADED"
     assert people["carol"][3] == "6.4h" and people["carol"][6] == "away 4d"
-    moves = table_rows(load.split("### Rebalancing suggestions")[1])
+    moves = table_rows(load.split("### Rebalancing suggestions")[1].split("### Drifting work")[0])
     suggested = {r[0]: (r[3], r[4]) for r in moves[1:] if r[0].startswith("PRJ")}
     assert suggested["PRJ-23"] == ("dev", "hiro")  # needs kubernetes
     assert all(frm == "dev" for frm, _to in suggested.values())
@@ -113,3 +113,23 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
         "projects",
         "qa",
     ]
+
+
+def test_the_review_lists_drifting_work_and_the_moves_that_save_it(sample_db: Any) -> None:
+    from opstui.services import items
+
+    rv = rsvc.weekly_review(sample_db, stuck_days=3)
+    assert [d.key for d in rv.drifting] == ["PRJ-25"] and rv.counts["drifting"] == 1
+    drift = rv.drifting[0]
+    assert drift.owner == "dev" and drift.savable and drift.forecast.endswith(" late")
+    [move] = [m for m in rv.rescues if m.key == "PRJ-25"]
+    md = rsvc.to_markdown(rv)
+    rows = table_rows(md.split("### Drifting work", 1)[1].split("## ", 1)[0])
+    assert rows[1][:3] == ["PRJ-25", "Replace core switch at Kestrel Logistics", "dev"]
+    assert rows[1][4] == f"move to {move.to_handle}"
+    assert rsvc.to_json(rv)["drifting"][0]["rescue"]["to"] == move.to_handle
+    # accepted, it no longer drifts
+    items.assign(sample_db, move.key, move.to_handle, expected_version=move.version)
+    assert rsvc.weekly_review(sample_db, stuck_days=3).drifting == ()
+    # a past week's review forecasts nothing (it shows nothing after its end)
+    assert rsvc.weekly_review(sample_db, week="2026-11-16").drifting == ()

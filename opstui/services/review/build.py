@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import Connection
+
+from ...domain.capacity import Move
 from ...errors import ValidationError
 from ...store.engine import Database
 from .. import capacity as capacity_svc
+from .. import drift as drift_svc
+from .. import forecast as forecast_svc
 from ..processes.catalog import process_catalog
 from . import sections
-from .records import MAX_ROWS, WEEK, WeeklyReview
+from .records import MAX_ROWS, WEEK, DriftItem, WeeklyReview
 
 
 def week_bounds(now: datetime, start: date | str | None = None) -> tuple[datetime, datetime]:
@@ -50,6 +55,7 @@ def weekly_review(
         cap = capacity_svc.report_in(conn, now)
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
+        drifting, rescues = _drift(conn, now) if end >= now else ((), ())
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -59,6 +65,8 @@ def weekly_review(
         "unowned": len(unowned),
         "process_findings": len(findings),
         "approvals": len(approvals),
+        "drifting": len(drifting),
+        "rescues": len(rescues),
     }
     return WeeklyReview(
         now=now,
@@ -77,4 +85,16 @@ def weekly_review(
         queues=tuple(queues),
         last_review=held,
         counts=counts,
+        drifting=drifting,
+        rescues=rescues,
     )
+
+
+def _drift(conn: Connection, now: datetime) -> tuple[tuple[DriftItem, ...], tuple[Move, ...]]:
+    view, moves = drift_svc.rescues_in(conn, now)
+    saved = {m.key for m in moves}
+    items = tuple(
+        DriftItem(r.key, r.title, r.owner, forecast_svc.describe(r, view.calendar), r.key in saved)
+        for r in view.drifting()
+    )
+    return items, tuple(moves)

@@ -81,6 +81,7 @@ def to_markdown(rv: WeeklyReview) -> str:
         ("Pending approvals", rv.counts["approvals"]),
         ("Overloaded people", len(cap.overloaded)),
         ("Rebalancing suggestions", len(cap.moves)),
+        ("Drifting items (forecast: will miss their date)", rv.counts.get("drifting", 0)),
         ("Single-person skills", sum(1 for c in cap.skills if c.count == 1)),
         (
             "Done this week",
@@ -229,6 +230,21 @@ def to_markdown(rv: WeeklyReview) -> str:
     )
     if cap.unresolved:
         lines += _table(("Still overloaded", "Why"), list(cap.unresolved), "")
+    lines += ["### Drifting work", ""]
+    lines += _table(
+        ("Item", "Title", "Owner", "Forecast", "Saved by"),
+        [
+            (
+                d.key,
+                one_line(d.title, 60),
+                d.owner or "(unowned)",
+                d.forecast,
+                next((f"move to {m.to_handle}" for m in rv.rescues if m.key == d.key), "-"),
+            )
+            for d in rv.drifting
+        ],
+        "Nothing drifts." if rv.end >= rv.now else "Not forecast for a past week.",
+    )
     lines += ["## Bus-factor risks", ""]
     lines += _table(
         ("Skill", "People", "Risk"),
@@ -405,6 +421,19 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
             for a in rv.approvals
         ],
         "capacity": capacity_svc.report_json(rv.capacity),
+        "drifting": [
+            {
+                "item": d.key,
+                "title": d.title,
+                "owner": d.owner,
+                "forecast": d.forecast,
+                "rescue": next(
+                    ({"to": m.to_handle, "reason": m.reason} for m in rv.rescues if m.key == d.key),
+                    None,
+                ),
+            }
+            for d in rv.drifting
+        ],
         "throughput": [
             {
                 "week_start": w.start,

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ...domain.capacity import CapacityReport
+from ...domain.capacity import CapacityReport, Move
 
 NEAR_MISS_LEFT = 0.2
 TREND_WEEKS = 8
@@ -124,6 +124,19 @@ class HeldReview:
 
 
 @dataclass(frozen=True)
+class DriftItem:
+    """An open item the forecast says will miss its date (``services.forecast``)."""
+
+    key: str
+    title: str
+    owner: str | None
+    #: ``finishes Fri 11 Dec 10:08, due Wed 09 Dec 17:00: 1d17h late``
+    forecast: str
+    #: A suggested move brings it back on time.
+    savable: bool = False
+
+
+@dataclass(frozen=True)
 class WeeklyReview:
     now: datetime
     start: datetime
@@ -141,6 +154,11 @@ class WeeklyReview:
     queues: tuple[QueueCycle, ...]
     last_review: HeldReview | None = None
     counts: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+    #: Drifting work now (only in the review of the current week: a forecast is about
+    #: the future, and a past week's review shows nothing after its end).
+    drifting: tuple[DriftItem, ...] = ()
+    #: Moves that bring drifting items back on time (accepted like rebalancing moves).
+    rescues: tuple[Move, ...] = ()
 
     @property
     def this_week(self) -> WeekStat:

@@ -49,8 +49,10 @@ class LoadTab(ReviewTab):
     def show(self, rv: WeeklyReview) -> None:
         cap = rv.capacity
         pal = Palette.of(self.app)
-        self._moves = cap.moves
-        self.selected &= {m.key for m in cap.moves}
+        # rebalancing first, then the moves that bring drifting work back on time
+        rebalancing = {m.key for m in cap.moves}
+        self._moves = (*cap.moves, *(m for m in rv.rescues if m.key not in rebalancing))
+        self.selected &= {m.key for m in self._moves}
         top = max([1.0, *(p.utilisation or 0 for p in cap.people)])
         self._section(
             "h-load",

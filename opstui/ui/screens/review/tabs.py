@@ -58,6 +58,16 @@ def busiest_text(rv: WeeklyReview) -> str:
     return "no owned open load"
 
 
+def drift_text(rv: WeeklyReview) -> str:
+    """``3 could be saved by moving them to alice, bob (tab 6)`` for the agenda line."""
+    if not rv.drifting:
+        return "the forecast sees no work missing its date"
+    if not rv.rescues:
+        return "no move found that brings any back on time"
+    to = ", ".join(sorted({m.to_handle for m in rv.rescues}))
+    return f"{len(rv.rescues)} could be saved by moving them to {to} (tab 6)"
+
+
 class AgendaTab(ReviewTab):
     """1: every section's count with a note, in meeting order."""
 
@@ -88,6 +98,7 @@ class AgendaTab(ReviewTab):
             ("approvals", "4. Pending approvals", c["approvals"], "a / x on tab 5"),
             ("overloaded", "5. Overloaded people", len(cap.overloaded), busiest_text(rv)),
             ("moves", "   Suggested moves", len(cap.moves), "space + Enter on tab 6"),
+            ("drifting", "   Drifting work", c.get("drifting", 0), drift_text(rv)),
             (
                 "risks",
                 "6. Bus-factor risks",
