@@ -533,6 +533,8 @@ class OpsApp(App[None]):
             )
         elif kind == "edit":
             self.push_screen(forms.EditForm(item), lambda v: self._submit_edit(item, v, "edit"))
+        elif kind == "log":
+            self.push_screen(forms.LogTimeForm(item), lambda v: self._submit_log(item, v))
 
     def _submit_new(self, fields: dict[str, Any] | None) -> None:
         if not fields:
@@ -586,6 +588,23 @@ class OpsApp(App[None]):
             lambda db: items.comment(db, item.key, text),
             lambda it: f"commented on {it.key}",
             key=item.key,
+        )
+
+    def _submit_log(self, item: q.ItemRecord, value: tuple[int, str] | None) -> None:
+        if not value:
+            return
+        from ..domain.sla import format_remaining
+        from ..services import worklog
+
+        seconds, note = value
+
+        def said(done: Any) -> str:
+            left = format_remaining(done.remaining_hours * 3600)
+            over = ", over estimate" if done.over_estimate else ""
+            return f"logged {format_remaining(done.seconds)} on {done.key} ({left} left{over})"
+
+        self.write(
+            lambda db: worklog.log_time(db, item.key, seconds, note=note), said, key=item.key
         )
 
     def _submit_edit(self, item: q.ItemRecord, fields: dict[str, Any] | None, what: str) -> None:
@@ -691,6 +710,8 @@ class OpsApp(App[None]):
 #: owner and title.
 _ITEM_FIELD_PANES: dict[str, frozenset[str]] = {
     "comment": frozenset(),
+    "logged": frozenset(),
+    "drifting": frozenset({"sla", "owners"}),
     "body": frozenset(),
     "description": frozenset(),
     "blocked_by": frozenset(),

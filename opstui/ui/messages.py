@@ -77,3 +77,7 @@ class ItemDetail:
     comments: tuple[Any, ...]
     events: tuple[EventRecord, ...]
     next_states: tuple[str, ...] = field(default=())
+    #: Time logged on the item (``opstui log``, ``t``), in seconds.
+    logged_seconds: int = 0
+    #: What the forecast said at its last look, when the item drifts (else None).
+    drift: str | None = None

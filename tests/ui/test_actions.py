@@ -431,3 +431,29 @@ async def test_events_reload_only_the_panes_they_touch(shop_db, make):
         await settle(pilot, app)
         alice = next(s for s in app.pane_data.owners if s.handle == "alice")
         assert alice.open == 3
+
+
+async def test_log_time_from_detail_and_the_forecast_line(sample_db, make):
+    from opstui.services.drift import record_drift
+    from opstui.store import worklog as wq
+
+    record_drift(sample_db)  # PRJ-25 drifts behind dev's P2 work
+    app = make(sample_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await open_detail(pilot, app, "PRJ-25")
+        head = static_text(app.screen.query_one("#d-head"))
+        assert "Forecast" in head and "late" in head
+        assert "12h · 12h00m left" in head
+        await pilot.press("t")
+        await settle(pilot, app)
+        await pilot.press(*"2x")  # not a duration: refused, the form stays
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await pilot.press("backspace", "backspace", *"1h30m")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        with sample_db.read() as conn:
+            assert wq.logged_seconds(conn, item(sample_db, "PRJ-25").id) == 5400
+        head = static_text(app.screen.query_one("#d-head"))
+        assert "12h · logged 1h30m · 10h30m left" in head

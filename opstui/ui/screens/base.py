@@ -24,6 +24,7 @@ ITEM_BINDINGS = [
     Binding("c", "item('comment')", "Comment"),
     Binding("p", "item('priority')", "Prio/est"),
     Binding("e", "item('edit')", "Edit"),
+    Binding("t", "item('log')", "Log time"),
 ]
 
 
@@ -70,6 +71,11 @@ class ItemActions(WorkerErrors):
                     f"Edit title / body of {key}…",
                     "rewrite the text (e)",
                     lambda: self.action_item("edit"),
+                ),
+                (
+                    f"Log time on {key}…",
+                    "time spent, e.g. 1h30m (t)",
+                    lambda: self.action_item("log"),
                 ),
             ]
         return cmds

@@ -17,8 +17,10 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from ...domain import targets as sla_view
+from ...domain.forecast import remaining_hours
 from ...errors import NotFound
 from ...store import queries as q
+from ...store import worklog as wq
 from ..messages import DataChange, ItemDetail
 from ..text import clean, duration, hours, literal, stamp
 from ..widgets.status import StatusBar
@@ -79,8 +81,12 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             comments = tuple(q.item_comments(conn, item.id))
             events = tuple(q.recent_events(conn, 200, item.id))
             states = tuple(t.to_state for t in q.next_states_for_item(conn, item.key))
+            logged = wq.logged_seconds(conn, item.id)
+            drift = wq.drift_marks(conn).get(item.id)
+        said = next((e.new for e in events if e.field == "drifting"), None) if drift else None
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(ItemDetail(item, comments, events, states)))
+            detail = ItemDetail(item, comments, events, states, logged, said)
+            self.post_message(self.Loaded(detail))
 
     def on_item_detail_screen_loaded(self, message: Loaded) -> None:
         self.detail = message.detail
@@ -155,7 +161,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         grid.add_row(
             "Status", literal(f"{it.status} ({it.category})"), "Priority", Text(it.priority_label)
         )
-        grid.add_row("Estimate", Text(hours(it.estimate_hours)), "Kind", literal(it.kind))
+        grid.add_row("Estimate", self._effort(d), "Kind", literal(it.kind))
         grid.add_row(
             "Created", Text(stamp(it.created_at, now)), "Updated", Text(stamp(it.updated_at, now))
         )
@@ -164,6 +170,8 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             grid.add_row("Approval", literal(it.approval), "", "")
         nxt = ", ".join(clean(s) for s in d.next_states) or "none"
         grid.add_row("Next", Text(nxt), "", "")
+        if d.drift:
+            grid.add_row("Forecast", literal(d.drift, self._theme_style("sla-drift")), "", "")
         self.query_one("#d-head", Static).update(Group(title, Text(""), grid))
         self._render_sla()
         body = Text("Description\n", style="bold", end="")
@@ -173,6 +181,18 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         self.query_one("#d-body", Static).update(body)
         self.query_one("#d-comments", Static).update(self._comments(d, now))
         self.query_one("#d-history", Static).update(self._history(d, now))
+
+    def _effort(self, d: ItemDetail) -> Text:
+        """``12h · logged 1h30m · 10h30m left`` (remaining: ``domain.forecast``)."""
+        est = d.item.estimate_hours
+        text = Text(hours(est), end="")
+        if d.logged_seconds or est is not None:
+            left, over = remaining_hours(est, d.logged_seconds / 3600)
+            text.append(f" · logged {duration(d.logged_seconds)}" if d.logged_seconds else "")
+            text.append(f" · {duration(left * 3600)} left", style="dim")
+            if over:
+                text.append(" · over estimate", style=self._theme_style("sla-warning"))
+        return text
 
     def _render_sla(self) -> None:
         d = self.detail

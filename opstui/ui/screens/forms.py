@@ -298,6 +298,32 @@ class CommentForm(Form):
         return clean_body(text.strip())
 
 
+class LogTimeForm(Form):
+    TITLE_TEXT = "Log time on"
+
+    def __init__(self, item: ItemRecord) -> None:
+        super().__init__(f"{item.key} {item.title}")
+
+    def fields(self) -> ComposeResult:
+        yield Label("Time spent (45m, 1h30m, 2h; 1d = 8h)")
+        yield Input(id="f-spent", compact=True)
+        yield Label("Note (optional)")
+        yield Input(id="f-note", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#f-spent", Input).focus()
+
+    def collect(self) -> tuple[int, str]:
+        from ...domain.forecast import parse_time_spent
+        from ...errors import ValidationError
+
+        try:
+            seconds = parse_time_spent(self.query_one("#f-spent", Input).value)
+        except ValueError as exc:
+            raise ValidationError(f"time spent: {exc}") from None
+        return seconds, self.query_one("#f-note", Input).value.strip()
+
+
 class PriorityForm(Form):
     TITLE_TEXT = "Priority and estimate of"
 
