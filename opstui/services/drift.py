@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ..domain import forecast as fc
-from ..domain.capacity import Move, OpenItem, PersonIn, can_take
+from ..domain.capacity import Move, OpenItem, can_take
 from ..store import queries as q
 from ..store import worklog as wq
 from ..store.engine import Database
+from .capacity import people_in
 from .context import writing
 from .forecast import ForecastView, Settings, describe, forecast_in
 
@@ -58,18 +59,7 @@ def rescues_in(
     """The reassignments that bring drifting items back on time, as review moves."""
     settings = settings or Settings()
     view = forecast_in(conn, now, settings)
-    people = {
-        p.handle: PersonIn(
-            handle=p.handle,
-            name=p.name,
-            capacity_hours=float(p.capacity_hours),
-            active=bool(p.active),
-            skills=p.skills,
-            away=tuple((a[0], a[1]) for a in p.away),
-            team=p.team,
-        )
-        for p in q.list_people(conn)
-    }
+    people = {p.handle: p for p in people_in(conn)}
     known = {s for p in people.values() for s in p.skills}
     work = {w.key: w for w in wq.open_work(conn)}
     records = {r.key: r for r in q.items_by_ids(conn, [w.id for w in work.values()])}
