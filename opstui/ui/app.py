@@ -129,6 +129,16 @@ class OpsApp(App[None]):
 
     # --- lifecycle ---------------------------------------------------------------------
 
+    def get_driver_class(self) -> Any:
+        """Textual's choice, except that a real Linux/macOS terminal gets :class:`OpsDriver`,
+        which exits when the terminal goes away instead of spinning (ui/driver.py)."""
+        driver = super().get_driver_class()
+        if (driver.__module__, driver.__name__) == ("textual.drivers.linux_driver", "LinuxDriver"):
+            from .driver import OpsDriver
+
+            return OpsDriver
+        return driver
+
     def get_default_screen(self) -> Any:
         from .screens.main import MainScreen
 
@@ -783,3 +793,5 @@ def run_app(
         app.run()
     finally:
         db.dispose()
+    if app.return_code:  # e.g. the terminal went away (ui/driver.py)
+        raise SystemExit(app.return_code)
