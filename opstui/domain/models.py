@@ -1,26 +1,36 @@
-"""The tables (SQLModel).  Pure declarations: creating them needs an engine from ``store``.
+"""The tables (SQLAlchemy Core).  Pure declarations: creating them needs an engine from
+``store``.
 
 Words follow DESIGN.md: Person, Queue, Item, Comment, Event, Workflow (states and
 transitions), Process, SLA policy, business calendar.
+
+Every table is reached as ``models.<Name>.__table__`` (a Core :class:`~sqlalchemy.Table` in
+:data:`metadata`).  They used to be SQLModel classes, but nothing ever built ORM objects
+from them, and importing SQLModel (pydantic, the ORM) cost ~0.4 s of every command's start;
+the DDL is the same column for column (types, nullability, defaults, keys, indexes).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
+    Date,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
+    MetaData,
+    String,
+    Table,
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
 
@@ -29,82 +39,117 @@ STATE_CATEGORIES = ("new", "active", "waiting", "done")
 PRIORITIES = (1, 2, 3, 4)
 APPROVAL_STATES = ("none", "pending", "approved", "rejected")
 
+#: Every opstui table.
+metadata = MetaData()
 
-def _ts(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+class Declared:
+    """A table's name in code: ``models.Item.__table__`` is the ``item`` table."""
+
+    __table__: Table
 
 
-def _json(default: Any) -> Any:
-    return Field(default_factory=lambda: default.copy(), sa_column=Column(JSON, nullable=False))
+def _id() -> Column[Any]:
+    return Column("id", Integer, primary_key=True)
+
+
+def _str(
+    name: str, default: str | None = None, *, nullable: bool = False, **kw: Any
+) -> Column[Any]:
+    """A text column; NOT NULL unless ``nullable`` (a ``str | None`` field)."""
+    return Column(name, String(), nullable=nullable, default=default, **kw)
+
+
+def _ts(name: str, nullable: bool = True, index: bool = False) -> Column[Any]:
+    return Column(name, UTCDateTime(), nullable=nullable, index=index)
+
+
+def _json(name: str) -> Column[Any]:
+    return Column(name, JSON, nullable=False)
 
 
 def _fk(
-    target: str, nullable: bool = True, ondelete: str | None = None, index: bool = False
-) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(
-            Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
-        ),
+    name: str, target: str, nullable: bool = True, ondelete: str | None = None, index: bool = False
+) -> Column[Any]:
+    return Column(
+        name, Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
     )
 
 
-class Meta(SQLModel, table=True):
+class Meta(Declared):
     """Key/value facts about the database (schema version history, created at...)."""
 
-    __tablename__ = "meta"
-    key: str = Field(primary_key=True)
-    value: str
+    __table__ = Table(
+        "meta",
+        metadata,
+        _str("key", primary_key=True),
+        _str("value"),
+    )
 
 
-class Person(SQLModel, table=True):
-    __tablename__ = "person"
-    __table_args__ = (
+class Person(Declared):
+    __table__ = Table(
+        "person",
+        metadata,
+        _id(),
+        _str("handle", unique=True, index=True),
+        _str("name"),
+        _str("team", ""),
+        #: Unix login if it differs from the handle.
+        _str("login", nullable=True, unique=True),
+        Column("capacity_hours", Float, nullable=False, default=40.0),
+        Column("active", Boolean, nullable=False, default=True),
+        _str("email", ""),
         CheckConstraint("capacity_hours >= 0", name="person_capacity_nonneg"),
         CheckConstraint("length(handle) > 0", name="person_handle_nonempty"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    handle: str = Field(unique=True, index=True)
-    name: str
-    team: str = ""
-    #: Unix login if it differs from the handle.
-    login: str | None = Field(default=None, unique=True)
-    capacity_hours: float = 40.0
-    active: bool = True
-    email: str = ""
 
 
-class PersonSkill(SQLModel, table=True):
-    __tablename__ = "person_skill"
-    person_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+class PersonSkill(Declared):
+    __table__ = Table(
+        "person_skill",
+        metadata,
+        Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+        _str("skill", primary_key=True, index=True),
     )
-    skill: str = Field(primary_key=True, index=True)
 
 
-class AwayPeriod(SQLModel, table=True):
+class AwayPeriod(Declared):
     """Time off (PTO).  ``start`` and ``end`` are inclusive dates."""
 
-    __tablename__ = "away_period"
-    __table_args__ = (CheckConstraint("end_date >= start_date", name="away_period_order"),)
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: int = _fk("person.id", nullable=False, ondelete="CASCADE", index=True)
-    start_date: date
-    end_date: date
-    note: str = ""
+    __table__ = Table(
+        "away_period",
+        metadata,
+        _id(),
+        _fk("person_id", "person.id", nullable=False, ondelete="CASCADE", index=True),
+        Column("start_date", Date, nullable=False),
+        Column("end_date", Date, nullable=False),
+        _str("note", ""),
+        CheckConstraint("end_date >= start_date", name="away_period_order"),
+    )
 
 
-class Workflow(SQLModel, table=True):
-    __tablename__ = "workflow"
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    initial_state: str
-    description: str = ""
+class Workflow(Declared):
+    __table__ = Table(
+        "workflow",
+        metadata,
+        _id(),
+        _str("name", unique=True),
+        _str("initial_state"),
+        _str("description", ""),
+    )
 
 
-class WorkflowState(SQLModel, table=True):
-    __tablename__ = "workflow_state"
-    __table_args__ = (
+class WorkflowState(Declared):
+    __table__ = Table(
+        "workflow_state",
+        metadata,
+        _id(),
+        _fk("workflow_id", "workflow.id", nullable=False, ondelete="CASCADE"),
+        _str("name"),
+        _str("label", ""),
+        _str("category", "active"),
+        Column("position", Integer, nullable=False, default=0),
         UniqueConstraint("workflow_id", "name"),
         # Target of the composite foreign key from item: keeps item.category honest.
         UniqueConstraint("workflow_id", "name", "category"),
@@ -112,52 +157,96 @@ class WorkflowState(SQLModel, table=True):
             "category IN ('new','active','waiting','done')", name="workflow_state_category"
         ),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    workflow_id: int = _fk("workflow.id", nullable=False, ondelete="CASCADE")
-    name: str
-    label: str = ""
-    category: str = "active"
-    position: int = 0
 
 
-class WorkflowTransition(SQLModel, table=True):
+class WorkflowTransition(Declared):
     """An allowed move.  ``from_state`` ``*`` means from any state.
 
     ``actions`` is a list of action tables (see services.transitions and domain.actions).
     """
 
-    __tablename__ = "workflow_transition"
-    __table_args__ = (UniqueConstraint("workflow_id", "from_state", "to_state"),)
-    id: int | None = Field(default=None, primary_key=True)
-    workflow_id: int = _fk("workflow.id", nullable=False, ondelete="CASCADE")
-    from_state: str
-    to_state: str
-    name: str = ""
-    requires_approval: bool = False
-    actions: list[dict[str, Any]] = _json([])
+    __table__ = Table(
+        "workflow_transition",
+        metadata,
+        _id(),
+        _fk("workflow_id", "workflow.id", nullable=False, ondelete="CASCADE"),
+        _str("from_state"),
+        _str("to_state"),
+        _str("name", ""),
+        Column("requires_approval", Boolean, nullable=False, default=False),
+        _json("actions"),
+        UniqueConstraint("workflow_id", "from_state", "to_state"),
+    )
 
 
-class Queue(SQLModel, table=True):
-    __tablename__ = "queue"
-    __table_args__ = (
+class Queue(Declared):
+    __table__ = Table(
+        "queue",
+        metadata,
+        _id(),
+        #: Short slug used on the command line (``support``).
+        _str("slug", unique=True, index=True),
+        _str("name"),
+        #: Item key prefix (``SUP`` gives ``SUP-142``).
+        _str("prefix", unique=True),
+        _fk("workflow_id", "workflow.id", nullable=False),
+        _fk("triage_owner_id", "person.id"),
+        Column("wip_limit", Integer, nullable=True),
+        Column("next_number", Integer, nullable=False, default=1),
+        _str("description", ""),
         CheckConstraint("wip_limit IS NULL OR wip_limit > 0", name="queue_wip_positive"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    #: Short slug used on the command line (``support``).
-    slug: str = Field(unique=True, index=True)
-    name: str
-    #: Item key prefix (``SUP`` gives ``SUP-142``).
-    prefix: str = Field(unique=True)
-    workflow_id: int = _fk("workflow.id", nullable=False)
-    triage_owner_id: int | None = _fk("person.id")
-    wip_limit: int | None = None
-    next_number: int = 1
-    description: str = ""
 
 
-class Item(SQLModel, table=True):
-    __tablename__ = "item"
-    __table_args__ = (
+class Item(Declared):
+    __table__ = Table(
+        "item",
+        metadata,
+        _id(),
+        _str("key", unique=True, index=True),
+        _str("title"),
+        _str("body", ""),
+        _str("kind", "task"),
+        Column("priority", Integer, nullable=False, default=3),
+        _fk("queue_id", "queue.id", nullable=False, index=True),
+        _fk("workflow_id", "workflow.id", nullable=False),
+        _str("status"),
+        _str("category"),
+        #: The one owner, or NULL: unowned is a state the UI always shows.
+        _fk("owner_id", "person.id", index=True),
+        _fk("requester_id", "person.id"),
+        _str("requester", ""),
+        Column("estimate_hours", Float, nullable=True),
+        _ts("created_at", nullable=False, index=True),
+        _ts("updated_at", nullable=False),
+        _ts("first_response_at"),
+        _ts("resolved_at"),
+        #: An explicit due date (set by hand); SLA targets live in the sla_* columns.
+        _ts("due_at"),
+        _str("approval", "none"),
+        _fk("parent_id", "item.id", ondelete="SET NULL"),
+        Column("version", Integer, nullable=False, default=1),
+        # --- SLA (computed by services.sla on every write; read by panes without arithmetic)
+        _str("sla_policy", nullable=True),
+        _ts("sla_fr_due"),
+        _ts("sla_res_due"),
+        #: When the clock was paused (a pause state), else NULL.
+        _ts("sla_paused_since"),
+        #: Last SLA state written to the event log per target ('ok'/'warning'/'breached'/'met').
+        _str("sla_fr_state", nullable=True),
+        _str("sla_res_state", nullable=True),
+        #: Soonest open SLA due time (or due_at), for the "soonest due" pane.
+        _ts("next_due_at"),
+        #: When each target enters warning (shifted by pauses like the due times).  v3
+        _ts("sla_fr_warn"),
+        _ts("sla_res_warn"),
+        #: When the resolution clock (re)started: creation, or the last reopen.  v3
+        _ts("sla_res_start"),
+        #: The next instant a warning or breach may need recording (NULL: nothing pending,
+        #: paused or closed).  services.sla.record_sla_crossings looks only at rows <= now.  v3
+        _ts("sla_check_at"),
+        #: Extra structured data (checklists from runbooks, follow-up origin...).
+        _json("data"),
         ForeignKeyConstraint(
             ["workflow_id", "status", "category"],
             ["workflow_state.workflow_id", "workflow_state.name", "workflow_state.category"],
@@ -218,223 +307,198 @@ class Item(SQLModel, table=True):
             postgresql_where=text("category != 'done'"),
         ),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, index=True)
-    title: str
-    body: str = ""
-    kind: str = "task"
-    priority: int = 3
-    queue_id: int = _fk("queue.id", nullable=False, index=True)
-    workflow_id: int = _fk("workflow.id", nullable=False)
-    status: str
-    category: str
-    #: The one owner, or NULL: unowned is a state the UI always shows.
-    owner_id: int | None = _fk("person.id", index=True)
-    requester_id: int | None = _fk("person.id")
-    requester: str = ""
-    estimate_hours: float | None = None
-    created_at: datetime = _ts(nullable=False, index=True)
-    updated_at: datetime = _ts(nullable=False)
-    first_response_at: datetime | None = _ts()
-    resolved_at: datetime | None = _ts()
-    #: An explicit due date (set by hand); SLA targets live in the sla_* columns.
-    due_at: datetime | None = _ts()
-    approval: str = "none"
-    parent_id: int | None = _fk("item.id", ondelete="SET NULL")
-    version: int = 1
-    # --- SLA (computed by services.sla on every write; read by panes without arithmetic) ---
-    sla_policy: str | None = None
-    sla_fr_due: datetime | None = _ts()
-    sla_res_due: datetime | None = _ts()
-    #: When the clock was paused (a pause state), else NULL.
-    sla_paused_since: datetime | None = _ts()
-    #: Last SLA state written to the event log per target ('ok'/'warning'/'breached'/'met').
-    sla_fr_state: str | None = None
-    sla_res_state: str | None = None
-    #: Soonest open SLA due time (or due_at), for the "soonest due" pane.
-    next_due_at: datetime | None = _ts()
-    #: When each target enters warning (shifted by pauses like the due times).  v3
-    sla_fr_warn: datetime | None = _ts()
-    sla_res_warn: datetime | None = _ts()
-    #: When the resolution clock (re)started: creation, or the last reopen.  v3
-    sla_res_start: datetime | None = _ts()
-    #: The next instant a warning or breach may need recording (NULL: nothing pending,
-    #: paused or closed).  services.sla.record_sla_crossings looks only at rows <= now.  v3
-    sla_check_at: datetime | None = _ts()
-    #: Extra structured data (checklists from runbooks, follow-up origin...).
-    data: dict[str, Any] = _json({})
 
 
-class ItemLink(SQLModel, table=True):
+class ItemLink(Declared):
     """``blocks``: ``src`` blocks ``dst``.  ``followup``: ``dst`` was created from ``src``."""
 
-    __tablename__ = "item_link"
-    __table_args__ = (
+    __table__ = Table(
+        "item_link",
+        metadata,
+        Column("src_id", Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
+        Column(
+            "dst_id",
+            Integer,
+            ForeignKey("item.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        ),
+        _str("kind", "blocks", primary_key=True),
         CheckConstraint("kind IN ('blocks','followup','relates')", name="item_link_kind"),
         CheckConstraint("src_id <> dst_id", name="item_link_not_self"),
     )
-    src_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Comment(Declared):
+    __table__ = Table(
+        "comment",
+        metadata,
+        _id(),
+        _fk("item_id", "item.id", nullable=False, ondelete="CASCADE", index=True),
+        _fk("author_id", "person.id"),
+        _str("unix_user"),
+        _str("body"),
+        _ts("created_at", nullable=False),
     )
-    dst_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True, index=True
-        )
-    )
-    kind: str = Field(default="blocks", primary_key=True)
 
 
-class Comment(SQLModel, table=True):
-    __tablename__ = "comment"
-    id: int | None = Field(default=None, primary_key=True)
-    item_id: int = _fk("item.id", nullable=False, ondelete="CASCADE", index=True)
-    author_id: int | None = _fk("person.id")
-    unix_user: str
-    body: str
-    created_at: datetime = _ts(nullable=False)
-
-
-class WorkLog(SQLModel, table=True):
+class WorkLog(Declared):
     """Time spent on an item: what makes estimates better and "remaining" more than a guess.
 
     ``seconds`` is the time spent; ``at`` is when the work was done (``--at``), which may be
     earlier than ``created_at`` (when it was logged).  v4
     """
 
-    __tablename__ = "worklog"
-    id: int | None = Field(default=None, primary_key=True)
-    item_id: int = _fk("item.id", nullable=False, ondelete="CASCADE", index=True)
-    person_id: int | None = _fk("person.id", index=True)
-    unix_user: str
-    seconds: int
-    note: str = ""
-    at: datetime = _ts(nullable=False, index=True)
-    created_at: datetime = _ts(nullable=False)
-    #: Where it came from when imported (e.g. a Jira worklog id), for idempotent re-import.
-    source: str | None = Field(default=None, unique=True)
+    __table__ = Table(
+        "worklog",
+        metadata,
+        _id(),
+        _fk("item_id", "item.id", nullable=False, ondelete="CASCADE", index=True),
+        _fk("person_id", "person.id", index=True),
+        _str("unix_user"),
+        Column("seconds", Integer, nullable=False),
+        _str("note", ""),
+        _ts("at", nullable=False, index=True),
+        _ts("created_at", nullable=False),
+        #: Where it came from when imported (e.g. a Jira worklog id), for idempotent re-import.
+        _str("source", nullable=True, unique=True),
+    )
 
 
-class Event(SQLModel, table=True):
+class Event(Declared):
     """Append-only audit trail and change feed.  ``id`` is the cursor terminals follow."""
 
-    __tablename__ = "event"
-    __table_args__ = (
+    __table__ = Table(
+        "event",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        _ts("ts", nullable=False),
+        _str("unix_user"),
+        _fk("person_id", "person.id"),
+        #: What kind of thing changed: item, person, queue, process, workflow, sla, review, load.
+        _str("entity", "item"),
+        Column("entity_id", Integer, nullable=True),
+        _fk("item_id", "item.id", ondelete="SET NULL"),
+        #: ``created``, a field name (``owner``, ``status``...), ``comment``, ``sla_warning``...
+        _str("field"),
+        _str("old", nullable=True),
+        _str("new", nullable=True),
+        #: The item's version after this change (conflict messages list what came after yours).
+        Column("item_version", Integer, nullable=True),
         Index("ix_event_item", "item_id", "id"),
         Index("ix_event_ts", "ts"),
         Index("ix_event_field_ts", "field", "ts"),
     )
-    id: int | None = Field(
-        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
-    )
-    ts: datetime = _ts(nullable=False)
-    unix_user: str
-    person_id: int | None = _fk("person.id")
-    #: What kind of thing changed: item, person, queue, process, workflow, sla, review, load.
-    entity: str = "item"
-    entity_id: int | None = None
-    item_id: int | None = _fk("item.id", ondelete="SET NULL")
-    #: ``created``, a field name (``owner``, ``status``...), ``comment``, ``sla_warning``...
-    field: str
-    old: str | None = None
-    new: str | None = None
-    #: The item's version after this change (conflict messages list what came after yours).
-    item_version: int | None = None
 
 
-class Approval(SQLModel, table=True):
-    __tablename__ = "approval"
-    __table_args__ = (
+class Approval(Declared):
+    __table__ = Table(
+        "approval",
+        metadata,
+        _id(),
+        _fk("item_id", "item.id", nullable=False, ondelete="CASCADE", index=True),
+        _str("to_state"),
+        _str("status", "pending"),
+        _str("requested_by", ""),
+        _ts("requested_at", nullable=False),
+        _fk("approver_id", "person.id"),
+        _str("decided_by", nullable=True),
+        _ts("decided_at"),
+        _str("note", ""),
         CheckConstraint("status IN ('pending','approved','rejected')", name="approval_status"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    item_id: int = _fk("item.id", nullable=False, ondelete="CASCADE", index=True)
-    to_state: str
-    status: str = "pending"
-    requested_by: str = ""
-    requested_at: datetime = _ts(nullable=False)
-    approver_id: int | None = _fk("person.id")
-    decided_by: str | None = None
-    decided_at: datetime | None = _ts()
-    note: str = ""
 
 
-class Process(SQLModel, table=True):
+class Process(Declared):
     """Recurring operations work: a trigger, exactly one owner, a runbook."""
 
-    __tablename__ = "process"
-    __table_args__ = (
+    __table__ = Table(
+        "process",
+        metadata,
+        _id(),
+        _str("key", unique=True, index=True),
+        _str("name"),
+        _fk("owner_id", "person.id"),
+        _str("trigger_kind", nullable=True),
+        #: cron expression, RRULE text, or ``kind:state`` for event triggers.
+        _str("trigger", nullable=True),
+        _str("timezone", "UTC"),
+        _fk("queue_id", "queue.id"),
+        _str("runbook", ""),
+        _json("skills"),
+        Column("active", Boolean, nullable=False, default=True),
+        _ts("last_run_at"),
+        _str("item_title", ""),
+        Column("estimate_hours", Float, nullable=True),
         CheckConstraint(
             "trigger_kind IS NULL OR trigger_kind IN ('cron','rrule','event')",
             name="process_trigger_kind",
         ),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, index=True)
-    name: str
-    owner_id: int | None = _fk("person.id")
-    trigger_kind: str | None = None
-    #: cron expression, RRULE text, or ``kind:state`` for event triggers.
-    trigger: str | None = None
-    timezone: str = "UTC"
-    queue_id: int | None = _fk("queue.id")
-    runbook: str = ""
-    skills: list[str] = _json([])
-    active: bool = True
-    last_run_at: datetime | None = _ts()
-    item_title: str = ""
-    estimate_hours: float | None = None
 
 
-class ProcessRun(SQLModel, table=True):
+class ProcessRun(Declared):
     """One occurrence of a process.  The unique key makes each occurrence happen once."""
 
-    __tablename__ = "process_run"
-    id: int | None = Field(default=None, primary_key=True)
-    process_id: int = _fk("process.id", nullable=False, ondelete="CASCADE")
-    occurrence_key: str = Field(unique=True)
-    occurrence_at: datetime = _ts(nullable=False)
-    item_id: int | None = _fk("item.id", ondelete="SET NULL")
-    created_at: datetime = _ts(nullable=False)
-    unix_user: str = ""
+    __table__ = Table(
+        "process_run",
+        metadata,
+        _id(),
+        _fk("process_id", "process.id", nullable=False, ondelete="CASCADE"),
+        _str("occurrence_key", unique=True),
+        _ts("occurrence_at", nullable=False),
+        _fk("item_id", "item.id", ondelete="SET NULL"),
+        _ts("created_at", nullable=False),
+        _str("unix_user", ""),
+    )
 
 
-class BusinessCalendar(SQLModel, table=True):
-    __tablename__ = "business_calendar"
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    timezone: str = "UTC"
-    #: ``{"mon": "09:00-17:30", ...}``; a day may hold several ranges separated by commas.
-    hours: dict[str, str] = _json({})
-    holidays: list[str] = _json([])
-    #: Optional country code for public holidays through the ``holidays`` package.
-    country: str | None = None
-    subdivision: str | None = None
+class BusinessCalendar(Declared):
+    __table__ = Table(
+        "business_calendar",
+        metadata,
+        _id(),
+        _str("name", unique=True),
+        _str("timezone", "UTC"),
+        #: ``{"mon": "09:00-17:30", ...}``; a day may hold several ranges separated by commas.
+        _json("hours"),
+        _json("holidays"),
+        #: Optional country code for public holidays through the ``holidays`` package.
+        _str("country", nullable=True),
+        _str("subdivision", nullable=True),
+    )
 
 
-class SlaPolicy(SQLModel, table=True):
-    __tablename__ = "sla_policy"
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    #: Match order: the first matching policy (lowest position) wins.
-    position: int = 0
-    queue_id: int | None = _fk("queue.id")
-    kinds: list[str] = _json([])
-    priorities: list[int] = _json([])
-    calendar: str = "24x7"
-    first_response: str | None = None
-    resolution: str | None = None
-    warn_at: str = "80%"
-    pause_in: list[str] = _json([])
+class SlaPolicy(Declared):
+    __table__ = Table(
+        "sla_policy",
+        metadata,
+        _id(),
+        _str("name", unique=True),
+        #: Match order: the first matching policy (lowest position) wins.
+        Column("position", Integer, nullable=False, default=0),
+        _fk("queue_id", "queue.id"),
+        _json("kinds"),
+        _json("priorities"),
+        _str("calendar", "24x7"),
+        _str("first_response", nullable=True),
+        _str("resolution", nullable=True),
+        _str("warn_at", "80%"),
+        _json("pause_in"),
+    )
 
 
-class Review(SQLModel, table=True):
+class Review(Declared):
     """A held weekly review: who, when, which week, what was decided."""
 
-    __tablename__ = "review"
-    id: int | None = Field(default=None, primary_key=True)
-    held_by: str
-    person_id: int | None = _fk("person.id")
-    held_at: datetime = _ts(nullable=False)
-    week_start: datetime = _ts(nullable=False)
-    week_end: datetime = _ts(nullable=False)
-    decisions: list[dict[str, Any]] = _json([])
+    __table__ = Table(
+        "review",
+        metadata,
+        _id(),
+        _str("held_by"),
+        _fk("person_id", "person.id"),
+        _ts("held_at", nullable=False),
+        _ts("week_start", nullable=False),
+        _ts("week_end", nullable=False),
+        _json("decisions"),
+    )

@@ -375,14 +375,12 @@ def _database_checks(path: Path, full: bool) -> list[Finding]:
                         "'sqlite3 FILE .recover | sqlite3 NEW.db', or restore a backup",
                     )
                 )
-            from sqlmodel import SQLModel
-
-            from ..domain import models  # noqa: F401  (registers the tables)
+            from ..domain import models
 
             have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
             missing = sorted(
                 str(i.name)
-                for t in SQLModel.metadata.sorted_tables
+                for t in models.metadata.sorted_tables
                 for i in t.indexes
                 if i.name not in have
             )

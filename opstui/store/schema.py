@@ -15,22 +15,20 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Index, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import SQLModel
 
 from ..domain import models
 from ..domain.clock import Clock
 from ..errors import StoreError
 from .defaults import install_default_workflow
 from .engine import Database
+from .lite import APPLICATION_ID, SCHEMA_VERSION  # the file's identity (read by lite too)
 
-APPLICATION_ID = 0x4F505354  # "OPST"
-SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _migrate_1_to_2(conn: Connection) -> None:
     """v2 added approvals, recorded weekly reviews and the (field, ts) event index."""
-    SQLModel.metadata.create_all(conn, tables=[models.Approval.__table__, models.Review.__table__])
+    models.metadata.create_all(conn, tables=[models.Approval.__table__, models.Review.__table__])
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_event_field_ts ON event (field, ts)")
 
 
@@ -48,7 +46,7 @@ def _migrate_2_to_3(conn: Connection) -> None:
 
 def _migrate_3_to_4(conn: Connection) -> None:
     """v4 added time logging (the worklog table)."""
-    SQLModel.metadata.create_all(conn, tables=[models.WorkLog.__table__])
+    models.metadata.create_all(conn, tables=[models.WorkLog.__table__])
 
 
 #: from-version -> step that upgrades it by one.
@@ -116,7 +114,7 @@ def missing_indexes(conn: Connection) -> list[Index]:
     have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")}
     return [
         idx
-        for table in SQLModel.metadata.sorted_tables
+        for table in models.metadata.sorted_tables
         for idx in sorted(table.indexes, key=lambda i: str(i.name))
         if idx.name not in have
     ]
@@ -238,7 +236,7 @@ def _set_header(conn: Connection, version: int) -> None:
 
 def _initialise(db: Database) -> None:
     with db.write() as conn:
-        SQLModel.metadata.create_all(conn)
+        models.metadata.create_all(conn)
         _set_header(conn, SCHEMA_VERSION)
         now = db.clock.now().isoformat()
         conn.execute(
