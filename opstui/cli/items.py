@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 
 from ..domain.fields import parse_priority
@@ -10,7 +13,6 @@ from .common import AppState, age, emit_json, pass_state, render_table
 
 
 def _priority(value: str | None) -> int | None:
-
     return parse_priority(value) if value else None
 
 
@@ -94,11 +96,11 @@ def ls_cmd(
 ) -> None:
     """List items, newest first."""
     from ..services.serialize import item_json
-    from ..store import queries as q
+    from ..store.records import ItemFilter
 
     if owner in ("none", "unowned"):
         owner = "-"
-    flt = q.ItemFilter(
+    flt = ItemFilter(
         queue=queue,
         owner=owner,
         status=status,
@@ -109,10 +111,7 @@ def ls_cmd(
         sla_state=sla_state,
         drifting=drifting,
     )
-    db = state.open()
-    now = db.clock.now()
-    with db.read() as conn:
-        rows = q.list_items(conn, flt, limit=limit, now=now)
+    rows, now = state.read(lambda r, now: (r.list_items(flt, limit=limit, now=now), now))
     if as_json:
         emit_json([item_json(i, now) for i in rows])
         return
@@ -142,19 +141,22 @@ def ls_cmd(
 def show_cmd(state: AppState, key: str, as_json: bool) -> None:
     """One item with its comments and history."""
     from ..services.serialize import item_json
-    from ..store import queries as q
 
-    db = state.open()
-    now = db.clock.now()
-    with db.read() as conn:
-        item = q.get_item(conn, key)
+    def read(r: Any, now: datetime) -> tuple[Any, ...]:
+        item = r.get_item(key)
         if item is None:
             from ..errors import NotFound
 
             raise NotFound(f"no item {key.strip().upper()!r}")
-        comments = q.item_comments(conn, item.id)
-        history = q.recent_events(conn, 500, item.id)
-        nxt = q.next_states_for_item(conn, item.key)
+        return (
+            item,
+            r.item_comments(item.id),
+            r.recent_events(500, item.id),
+            r.next_states_for_item(item.key),
+            now,
+        )
+
+    item, comments, history, nxt, now = state.read(read)
     if as_json:
         data = item_json(item, now)
         data["body"] = item.body
@@ -193,7 +195,7 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         lines.append(f"  first response {item.first_response_at:%Y-%m-%d %H:%M} UTC")
     if item.resolved_at:
         lines.append(f"  resolved {item.resolved_at:%Y-%m-%d %H:%M} UTC")
-    from ..services.sla.views import item_sla_lines
+    from ..domain.item_sla import item_sla_lines
 
     lines.extend(item_sla_lines(item, now))
     if nxt:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..store.queries import ItemRecord
-from .sla.views import item_sla_json
+from ..domain.item_sla import item_sla_json
+from ..store.records import ItemRecord
 
 
 def iso(value: datetime | None) -> str | None:

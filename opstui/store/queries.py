@@ -6,15 +6,15 @@ returns plain immutable records that are safe to hand to another thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
-from sqlalchemy.orm import aliased  # noqa: F401  (aliases of tables below)
 
 from ..domain import models
 from . import figures_sql
+from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, TransitionRecord
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -32,51 +32,6 @@ CALENDAR = models.BusinessCalendar.__table__
 
 OWNER = PERSON.alias("owner")
 REQUESTER = PERSON.alias("req")
-
-
-@dataclass(frozen=True)
-class ItemRecord:
-    id: int
-    key: str
-    title: str
-    body: str
-    kind: str
-    priority: int
-    queue: str
-    queue_name: str
-    status: str
-    category: str
-    owner: str | None
-    owner_name: str | None
-    requester: str
-    estimate_hours: float | None
-    created_at: datetime
-    updated_at: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    due_at: datetime | None
-    approval: str
-    version: int
-    parent_id: int | None
-    sla_policy: str | None
-    sla_fr_due: datetime | None
-    sla_res_due: datetime | None
-    sla_paused_since: datetime | None
-    sla_fr_state: str | None
-    sla_res_state: str | None
-    next_due_at: datetime | None
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    sla_fr_warn: datetime | None = None
-    sla_res_warn: datetime | None = None
-    sla_res_start: datetime | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.category != "done"
-
-    @property
-    def priority_label(self) -> str:
-        return f"P{self.priority}"
 
 
 ITEM_COLUMNS = [
@@ -127,8 +82,13 @@ def _item_select() -> Any:
 def _record(row: Any) -> ItemRecord:
     # Positional: ITEM_COLUMNS is in ItemRecord's field order (checked at import below);
     # building a dict per row cost ~40% of a 200-row page.
-    return ItemRecord(*row[:-1], row[-1] or {})
+    values = list(row)
+    values[_DATA_AT] = values[_DATA_AT] or {}
+    return ItemRecord(*values)
 
+
+#: ``data`` (JSON) is not the last column: a NULL there reads as ``{}``.
+_DATA_AT = [c.name for c in ITEM_COLUMNS].index("data")
 
 assert [c.name for c in ITEM_COLUMNS] == [f.name for f in fields(ItemRecord)], (
     "ITEM_COLUMNS must list ItemRecord's fields in order"
@@ -176,7 +136,8 @@ class _Prepared:
             v if proc is None or v is None else proc(v)
             for v, proc in zip(raw, processors, strict=True)
         ]
-        return ItemRecord(*values[:-1], values[-1] or {})
+        values[_DATA_AT] = values[_DATA_AT] or {}
+        return ItemRecord(*values)
 
 
 def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -214,41 +175,6 @@ def items_by_ids(conn: Connection, ids: list[int]) -> list[ItemRecord]:
         return []
     rows = conn.execute(_item_select().where(ITEM.c.id.in_(ids))).all()
     return [_record(r) for r in rows]
-
-
-@dataclass(frozen=True)
-class ItemFilter:
-    """What an item list shows.  ``None`` means no filter on that field.
-
-    ``owner`` may be a handle or ``"-"`` for unowned items.  ``open_only`` hides done items.
-    """
-
-    queue: str | None = None
-    owner: str | None = None
-    status: str | None = None
-    priority: int | None = None
-    kind: str | None = None
-    text: str | None = None
-    open_only: bool = False
-    sla_state: str | None = None
-    #: Only items the forecast says will miss their date (``figures_sql.drifting``).
-    drifting: bool = False
-
-    def describe(self) -> str:
-        parts = []
-        for name in ("queue", "owner", "status", "kind", "sla_state"):
-            value = getattr(self, name)
-            if value:
-                parts.append(f"{name}={'unowned' if value == '-' else value}")
-        if self.priority:
-            parts.append(f"priority=P{self.priority}")
-        if self.text:
-            parts.append(f"text~{self.text}")
-        if self.drifting:
-            parts.append("drifting")
-        if self.open_only:
-            parts.append("open")
-        return " ".join(parts) or "all items"
 
 
 def _apply_filter(stmt: Any, flt: ItemFilter, now: datetime | None = None) -> Any:
@@ -448,16 +374,6 @@ def list_queues(conn: Connection) -> list[QueueRecord]:
 # --- workflow ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TransitionRecord:
-    id: int
-    from_state: str
-    to_state: str
-    name: str
-    requires_approval: bool
-    actions: tuple[dict[str, Any], ...]
-
-
 # Built once (every move runs it): constructing it per call cost ~0.3 ms of CPU.
 _ALLOWED_TRANSITIONS = (
     select(TRANSITION)
@@ -516,15 +432,6 @@ def all_state_names(conn: Connection) -> list[str]:
 # --- comments and events -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommentRecord:
-    id: int
-    author: str | None
-    unix_user: str
-    body: str
-    created_at: datetime
-
-
 def item_comments(conn: Connection, item_id: int) -> list[CommentRecord]:
     rows = conn.execute(
         select(
@@ -539,22 +446,6 @@ def item_comments(conn: Connection, item_id: int) -> list[CommentRecord]:
         .order_by(COMMENT.c.id)
     ).all()
     return [CommentRecord(**dict(r._mapping)) for r in rows]
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    id: int
-    ts: datetime
-    unix_user: str
-    person: str | None
-    entity: str
-    entity_id: int | None
-    item_id: int | None
-    item_key: str | None
-    field: str
-    old: str | None
-    new: str | None
-    item_version: int | None
 
 
 def _event_select() -> Any:

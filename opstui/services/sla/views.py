@@ -10,82 +10,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ...domain import models
-from ...domain import sla as dom
+from ...domain.item_sla import item_sla_json, item_sla_lines
 from ...domain.targets import targets
 from ...store import figures_sql
 from ...store import queries as q
 
 ITEM = models.Item.__table__
 
-TARGETS = ("first_response", "resolution")
-LABELS = {"first_response": "first response", "resolution": "resolution"}
-
-# --- reading: JSON, show lines, the at-risk list --------------------------------------
-
-
-def _target_view(item: Any, name: str, now: datetime) -> dict[str, Any] | None:
-    if name == "first_response":
-        due, warn = item.sla_fr_due, getattr(item, "sla_fr_warn", None)
-        met = item.first_response_at or item.resolved_at
-    else:
-        due, warn = item.sla_res_due, getattr(item, "sla_res_warn", None)
-        met = item.resolved_at if item.category == "done" else None
-    if due is None:
-        return None
-    paused = item.sla_paused_since if met is None else None
-    state = dom.target_state(now, due, warn, met, paused)
-    ref = met or paused or now
-    return {
-        "policy": item.sla_policy,
-        "due": due.isoformat(),
-        "remaining_s": int((due - ref).total_seconds()),
-        "state": state,
-        "warn_at": warn.isoformat() if warn else None,
-        "met_at": met.isoformat() if met else None,
-    }
-
-
-def item_sla_json(item: Any, now: datetime) -> dict[str, Any]:
-    """``{"first_response": {policy, due, remaining_s, state, ...}, "resolution": {...}}``.
-
-    ``remaining_s`` is wall-clock seconds to the due time (negative once breached); when
-    met, the margin it was met with; while paused, what was left when the pause began.
-    ``{}`` when no policy applies.
-    """
-    if not getattr(item, "sla_policy", None):
-        return {}
-    out: dict[str, Any] = {}
-    for name in TARGETS:
-        view = _target_view(item, name, now)
-        if view is not None:
-            out[name] = view
-    return out
-
-
-def item_sla_lines(item: Any, now: datetime) -> list[str]:
-    """Lines for ``opstui show``."""
-    data = item_sla_json(item, now)
-    if not data:
-        return []
-    lines = [f"  SLA policy {item.sla_policy}"]
-    for name in TARGETS:
-        v = data.get(name)
-        if v is None:
-            continue
-        due = datetime.fromisoformat(v["due"])
-        left = dom.format_remaining(v["remaining_s"])
-        if v["state"] == "met":
-            tail = f"met {left} early"
-        elif v["state"] == "breached" and v["met_at"]:
-            tail = f"breached: met {left.lstrip('-')} late"
-        elif v["state"] == "breached":
-            tail = f"breached {left.lstrip('-')} ago"
-        elif v["state"] == "paused":
-            tail = f"paused with {left} left"
-        else:
-            tail = f"{v['state']}, {left} left"
-        lines.append(f"    {LABELS[name]:<15} due {due:%Y-%m-%d %H:%M} UTC   {tail}")
-    return lines
+# An item's targets as JSON and ``show`` lines are pure: domain.item_sla (the CLI's light
+# read path uses them without importing SQLAlchemy).
+__all__ = ["SlaRow", "item_sla_json", "item_sla_lines", "open_targets"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""CLI latency: wall time of whole ``opstui`` commands against a bare Python start.
+
+    python -m benchmarks.cli_latency                 # demo database, 15 rounds
+    python -m benchmarks.cli_latency --rounds 25 --db FILE
+
+Each round runs every command once, in turn (so load from other work on a shared machine
+falls on all of them alike): ``python -c pass`` (the baseline), ``opstui --help``,
+``ls --open``, ``show KEY``, ``sla``, ``comment KEY TEXT`` and ``assign KEY HANDLE``
+(alternating between two people, so every assign is a real change).  The writes go to a copy
+of the database.  Reported: the median and minimum of each command, its ratio to the
+baseline's median, and the target (reads < 150 ms, writes < 200 ms median).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import ROOT, machine_info, machine_line, report, table, verdict
+
+TARGETS_MS = {"ls --open": 150, "show": 150, "sla": 150, "comment": 200, "assign": 200}
+
+
+def _opstui() -> list[str]:
+    """The installed console script next to this Python (what a user runs), else -m."""
+    script = Path(sys.executable).with_name("opstui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "opstui"]
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    took = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {r.stderr.decode(errors='replace').strip()}")
+    return took
+
+
+def _pick(db: Path, env: dict[str, str]) -> tuple[str, list[str]]:
+    """An open item and two active people to hand it between."""
+    import json
+
+    out = subprocess.run(
+        [*_opstui(), "--db", str(db), "ls", "--open", "-n", "1", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    key = json.loads(out)[0]["key"]
+    people = subprocess.run(
+        [*_opstui(), "--db", str(db), "people", "ls", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    handles = [p["handle"] for p in json.loads(people) if p.get("active", True)][:2]
+    return key, handles
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="wall time of opstui commands vs a bare Python")
+    ap.add_argument("--db", type=Path, help="database (default: a fresh demo database)")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="opstui-cli-"))
+    env = {**os.environ, "OPSTUI_CONFIG": str(work / "none.toml"), "COLUMNS": "120"}
+    env.pop("OPSTUI_DB", None)
+    if args.db is None:
+        db = work / "demo.db"
+        subprocess.run(
+            [*_opstui(), "demo", "--path", str(db), "--no-ui"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+    else:
+        db = work / "copy.db"
+        shutil.copyfile(args.db, db)
+    key, handles = _pick(db, env)
+    base = [*_opstui(), "--db", str(db)]
+    commands: dict[str, Any] = {
+        "python -c pass": lambda i: [sys.executable, "-c", "pass"],
+        "opstui --help": lambda i: [*_opstui(), "--help"],
+        "ls --open": lambda i: [*base, "ls", "--open"],
+        "show": lambda i: [*base, "show", key],
+        "sla": lambda i: [*base, "sla"],
+        "comment": lambda i: [*base, "comment", key, f"benchmark comment {i}"],
+        "assign": lambda i: [*base, "assign", key, handles[i % 2]],
+    }
+    for name, make in commands.items():  # warm the page cache and the bytecode once
+        _run(make(-1), env)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for i in range(args.rounds):
+        for name, make in commands.items():
+            samples[name].append(_run(make(i), env))
+    info = machine_info()
+    shutil.rmtree(work, ignore_errors=True)
+
+    baseline = statistics.median(samples["python -c pass"])
+    results: dict[str, Any] = {}
+    rows = []
+    for name, values in samples.items():
+        med = statistics.median(values)
+        target = TARGETS_MS.get(name)
+        results[name] = {
+            "median_ms": round(med, 1),
+            "min_ms": round(min(values), 1),
+            "ratio_to_python": round(med / baseline, 2),
+            "target_ms": target,
+            "met": None if target is None else med < target,
+        }
+        rows.append(
+            [
+                name,
+                round(med, 1),
+                round(min(values), 1),
+                round(med / baseline, 1),
+                "-" if target is None else f"< {target}",
+                "-" if target is None else verdict(med < target),
+            ]
+        )
+    data = {
+        "machine": info,
+        "rounds": args.rounds,
+        "baseline_median_ms": round(baseline, 1),
+        "commands": results,
+    }
+    text = f"cli latency  ({machine_line(info)})\n{args.rounds} rounds, commands interleaved\n\n"
+    text += table(["command", "median ms", "min ms", "x python", "target ms", ""], rows)
+    report("cli_latency", data, text, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
