@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "comment": lambda i: [*base, "comment", key, f"benchmark comment {i}"],
         "assign": lambda i: [*base, "assign", key, handles[i % 2]],
     }
-    for name, make in commands.items():  # warm the page cache and the bytecode once
+    for make in commands.values():  # warm the page cache and the bytecode once
         _run(make(-1), env)
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for i in range(args.rounds):
