@@ -235,13 +235,13 @@ def test_poll_mode_when_forced(two: tuple[Database, Database]) -> None:
 def test_falls_back_to_polling_when_inotify_fails(
     two: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import watchfiles
+    from opstui.sync import inotify
 
-    def no_watches(*_a: object, **_k: object) -> Iterator[set[tuple[int, str]]]:
-        raise OSError(28, "OS file watch limit reached")
-        yield set()  # pragma: no cover
+    def no_watches(*_a: object, **_k: object) -> None:
+        # what inotify_add_watch says when fs.inotify.max_user_watches is reached
+        raise OSError(28, "inotify_add_watch: No space left on device")
 
-    monkeypatch.setattr(watchfiles, "watch", no_watches)
+    monkeypatch.setattr(inotify, "open_notify", no_watches)
     a, b = two
     col = Collector(ChangeWatcher(a, poll_interval=0.05))
     try:

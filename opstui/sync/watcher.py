@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,9 @@ class WatchSettings:
     debounce 1600) give ~57 ms median / ~100 ms p95 with 20 watchers.  ``benchmarks/
     propagation.py`` measured step 10 at p95 32 ms with 20 watcher processes and 0.33% of a core
     per idle watcher; step 20 at p95 54 ms and 0.20% (README, "Live sync").  Every step is one
-    thread wake-up (GIL, stop-event check), which is the whole idle cost.  ``debounce`` bounds
+    thread wake-up (GIL, stop-event check), which was the whole idle cost.  On Linux the
+    watcher now waits on inotify itself (``sync/inotify.py``): ``step`` is only the quiet
+    window after a change, and an idle watcher does not wake at all.  ``debounce`` bounds
     the wait during a continuous stream of writes (a burst is delivered at least every 50 ms
     instead of being held up to 1.6 s).
     ``rust_timeout`` is the safety poll: the Rust call returns after that long without a
@@ -150,6 +153,8 @@ class ChangeWatcher:
         self._conn_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._version: int | None = None
+        #: The file-change notifier while a watch loop runs (see :meth:`_notifier`).
+        self._notify: Any = None
         self.mode = self._initial_mode()
         #: Counters, for the status bar and the benchmark.
         self.checks = 0
@@ -251,6 +256,9 @@ class ChangeWatcher:
     # --- lifecycle ------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        notify = self._notify
+        if notify is not None and hasattr(notify, "wake"):
+            notify.wake()  # an inotify wait sleeps until woken (watchfiles' polls the event)
 
     @property
     def stopped(self) -> bool:
@@ -280,17 +288,23 @@ class ChangeWatcher:
         name = self.path.name
         return frozenset({name, f"{name}-wal", f"{name}-journal"})
 
-    def _watch_kwargs(self) -> dict[str, Any]:
-        return dict(
-            watch_filter=None,
-            debounce=self.settings.debounce,
-            step=self.settings.step,
-            rust_timeout=int(self.poll_interval * 1000),
-            yield_on_timeout=True,
-            recursive=False,
-            force_polling=False,
-            ignore_permission_denied=True,
-        )
+    @contextmanager
+    def _notifier(self) -> Iterator[Any]:
+        """Linux inotify, sleeping until a change (sync/inotify.py); elsewhere watchfiles'
+        notifier, which wakes every ``step`` ms.  Both have the same ``watch`` call."""
+        from .inotify import open_notify
+
+        notify: Any = open_notify(self.path.parent)
+        if notify is None:
+            from watchfiles._rust_notify import RustNotify
+
+            notify = RustNotify([str(self.path.parent)], False, False, 300, False, True)
+        self._notify = notify
+        try:
+            with notify:
+                yield notify
+        finally:
+            self._notify = None
 
     def _is_relevant(self, changes: set[tuple[Any, str]]) -> bool:
         names = self._relevant_names()
@@ -319,26 +333,26 @@ class ChangeWatcher:
         yield from self._poll_batches()
 
     def _watch_batches(self) -> Iterator[list[q.EventRecord]]:
-        import watchfiles
-
+        s = self.settings
+        timeout = int(self.poll_interval * 1000)
         last_check = time.monotonic()
-        for changes in watchfiles.watch(
-            self.path.parent,
-            stop_event=self._stop,
-            **self._watch_kwargs(),
-        ):
-            if self._stop.is_set():
-                return
-            if changes and self._is_relevant(changes):
-                self.fs_wakeups += 1
-                events = self._check_after_fs_change()
-            elif time.monotonic() - last_check >= self.poll_interval:
-                events = self.check()  # safety poll
-            else:
-                continue
-            last_check = time.monotonic()
-            if events:
-                yield events
+        with self._notifier() as notify:
+            while not self._stop.is_set():
+                raw = notify.watch(s.debounce, s.step, timeout, self._stop)
+                if raw == "stop" or self._stop.is_set():
+                    return
+                if raw == "signal":
+                    raise KeyboardInterrupt
+                if raw != "timeout" and self._is_relevant(raw):
+                    self.fs_wakeups += 1
+                    events = self._check_after_fs_change()
+                elif raw == "timeout" or time.monotonic() - last_check >= self.poll_interval:
+                    events = self.check()  # safety poll
+                else:
+                    continue
+                last_check = time.monotonic()
+                if events:
+                    yield events
 
     def _poll_batches(self) -> Iterator[list[q.EventRecord]]:
         while not self._stop.wait(self.poll_interval):
@@ -378,12 +392,11 @@ class ChangeWatcher:
         # on cancellation (after setting the stop event, which ends it within one step), so a
         # quitting app does not wait up to ``rust_timeout`` for it.
         import anyio
-        from watchfiles._rust_notify import RustNotify
 
         s = self.settings
         timeout = int(self.poll_interval * 1000)
         last_check = time.monotonic()
-        with RustNotify([str(self.path.parent)], False, False, 300, False, True) as notify:
+        with self._notifier() as notify:
             while not self._stop.is_set():
                 try:
                     raw = await anyio.to_thread.run_sync(
