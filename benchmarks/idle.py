@@ -7,7 +7,8 @@ Starts ``python -m opstui --db FILE`` on a pseudo-terminal of the given size, wa
 its output settles (first paint), then for ``--seconds`` counts the CPU time the process
 uses (utime+stime from /proc, threads included) and the bytes it writes to the terminal.
 SLA countdowns keep ticking on screen, so some output is expected; the target is under
-0.5% of one core.
+0.3% of one core.  The same-run baseline is a bare Textual app that redraws one line (a
+clock) every second, measured the same way (``--no-baseline`` skips it).
 """
 
 from __future__ import annotations
@@ -28,7 +29,27 @@ from typing import Any
 
 from benchmarks._common import ROOT, loadavg, machine_info, machine_line, report, table, verdict
 
-CPU_TARGET = 0.5  # percent of one core
+CPU_TARGET = 0.3  # percent of one core
+
+#: The baseline: a bare Textual app redrawing one line every second.
+BARE_APP = """
+from datetime import datetime
+from textual.app import App
+from textual.widgets import Static
+
+class Bare(App):
+    def compose(self):
+        yield Static(id="clock")
+
+    def on_mount(self):
+        self.set_interval(1.0, self.tick)
+        self.tick()
+
+    def tick(self):
+        self.query_one(Static).update(datetime.now().strftime("%H:%M:%S"))
+
+Bare().run()
+"""
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -58,7 +79,9 @@ def _drain(fd: int, seconds: float) -> int:
             total += len(data)
 
 
-def measure(cmd: list[str], seconds: float, size: tuple[int, int], settle: float) -> dict[str, Any]:
+def measure(
+    cmd: list[str], seconds: float, size: tuple[int, int], settle: float, warmup: float = 10.0
+) -> dict[str, Any]:
     pid, fd = pty.fork()
     if pid == 0:  # child: the app on the pty
         os.environ.update(
@@ -84,6 +107,7 @@ def measure(cmd: list[str], seconds: float, size: tuple[int, int], settle: float
         if startup_bytes > 0 and time.monotonic() - quiet_since >= settle:
             break
     started_s = time.monotonic() - t0
+    startup_bytes += _drain(fd, warmup)  # start-up work that ends later (housekeeping, sync)
     cpu0 = _cpu_seconds(pid)
     w0 = time.monotonic()
     window_bytes = _drain(fd, seconds)
@@ -123,10 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settle", type=float, default=3.0, help="quiet seconds that count as painted")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument(
+        "--warmup", type=float, default=10.0, help="seconds after first paint before measuring"
+    )
+    ap.add_argument(
         "--cmd",
         nargs=argparse.REMAINDER,
         help="run this instead of 'opstui --db DB' (harness check), e.g. --cmd python -m opstui --db X events --follow",
     )
+    ap.add_argument("--no-baseline", action="store_true", help="skip the bare Textual app")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     w, h = (int(x) for x in args.size.split("x"))
@@ -145,11 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     if cmd[0] in ("python", "python3"):
         cmd[0] = sys.executable
     info = machine_info()
-    runs = [measure(cmd, args.seconds, (w, h), args.settle) for _ in range(args.rounds)]
+    bare_cmd = [sys.executable, "-c", BARE_APP]
+    runs, bare_runs = [], []
+    for _ in range(args.rounds):  # alternate, so load from other work falls on both
+        if not args.no_baseline:
+            bare_runs.append(measure(bare_cmd, args.seconds, (w, h), args.settle, args.warmup))
+        runs.append(measure(cmd, args.seconds, (w, h), args.settle, args.warmup))
     import statistics
 
     cpu = statistics.median(r["cpu_percent_of_core"] for r in runs)
     bpm = statistics.median(r["bytes_per_minute"] for r in runs)
+    bare = statistics.median(r["cpu_percent_of_core"] for r in bare_runs) if bare_runs else None
     data = {
         "machine": info,
         "command": cmd[1:],
@@ -158,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         "target_cpu_percent": CPU_TARGET,
         "median_cpu_percent": cpu,
         "median_bytes_per_minute": bpm,
+        "baseline": "bare Textual app redrawing one line every second",
+        "baseline_median_cpu_percent": bare,
+        "ratio_to_baseline": round(cpu / bare, 2) if bare else None,
         "runs": runs,
+        "baseline_runs": bare_runs,
     }
     rows = [
         [
@@ -175,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     text += table(["run", "startup s", "CPU % of a core", "bytes/min", "window s", "load"], rows)
     text += f"\n\nmedian CPU {cpu:.3f}% of a core vs target < {CPU_TARGET}%: {verdict(cpu < CPU_TARGET)}"
     text += f"\nmedian output {bpm:,.0f} bytes/minute"
+    if bare is not None:
+        ratio = f"{cpu / bare:.2f}x" if bare else "n/a"
+        text += f"\nbaseline (bare Textual app, one line a second): {bare:.3f}% of a core; ratio {ratio}"
     report("idle", data, text, args.json)
     return 0
 

@@ -117,6 +117,8 @@ class OpsApp(App[None]):
         #: When this terminal next asks the forecast which items started or stopped drifting.
         self.next_drift_check: datetime | None = None
         self._housekeeping_busy = False
+        self._tick_timer: Any = None
+        self._watched_panes: set[int] = set()
 
     # --- theme -------------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class OpsApp(App[None]):
                 markup=False,
             )
         self.request_panes(PANES)
-        self.set_interval(1.0, self._tick, name="tick")
+        self._schedule_tick()
         if self.start_review:
             self.open_review(self.review_week, exit_on_close=True)
         # The watcher and the housekeeping schedule start once the first panes are on
@@ -220,8 +222,97 @@ class OpsApp(App[None]):
             for bar in screen.query(StatusBar):
                 bar.refresh()
 
+    # --- the clock tick: as often as the screen in view needs, no more ------------------
+
+    def _schedule_tick(self) -> None:
+        """(Re)arm the one tick timer for :meth:`tick_delay` from now."""
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+        self._tick_timer = self.set_timer(self.tick_delay(), self._on_tick_timer, name="tick")
+
+    def _on_tick_timer(self) -> None:
+        self._tick_timer = None
+        try:
+            self._tick()
+        finally:
+            self._schedule_tick()
+
+    def tick_delay(self) -> float:
+        """Seconds to the next tick: the next wall-clock second while a countdown under an
+        hour is on screen (or a list or item screen with countdowns is in view), else the
+        next wall-clock minute (the status bar clock, longer countdowns), or earlier when an
+        SLA crossing or housekeeping is due.  An idle dashboard without urgent countdowns
+        wakes once a minute (benchmarks/idle.py)."""
+        now = self.clock.now()
+        to_second = 1.0 - now.microsecond / 1_000_000
+        if self.clock.is_frozen or self._countdowns_need_seconds(now):
+            return to_second
+        delay = 60.0 - now.second - now.microsecond / 1_000_000
+        due = [self._next_visible_crossing(now)]
+        if self.housekeeping and not self._housekeeping_busy:
+            due += [self.next_sla_check, self.next_process_run]
+        for at in due:
+            if at is not None:
+                delay = min(delay, (at - now).total_seconds())
+        return max(to_second, delay)  # never sooner than the next second
+
+    def _sla_pane(self) -> Any:
+        """The dashboard's SLA pane if the dashboard is in view and shows it, else None."""
+        from .screens.main import MainScreen
+        from .widgets.panes import SlaPane
+
+        if not self.main_in_view():
+            return None
+        screen = next(s for s in reversed(self.screen_stack) if isinstance(s, MainScreen))
+        pane = next(iter(screen.query(SlaPane)), None)
+        if pane is None or not pane.display or not pane.items:
+            return None
+        if id(pane) not in self._watched_panes:  # scrolling can bring urgent rows into view
+            self._watched_panes.add(id(pane))
+            # (App.watch: ``self.watch`` is this app's live-sync switch)
+            App.watch(self, pane, "scroll_y", lambda *_: self._schedule_tick(), init=False)
+        return pane
+
+    def _countdowns_need_seconds(self, now: datetime) -> bool:
+        from textual.screen import ModalScreen
+
+        from .screens.main import MainScreen
+
+        screen = next(
+            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
+        )
+        if screen is not None and not isinstance(screen, MainScreen):
+            return hasattr(screen, "tick")  # item lists and details: their own countdowns
+        pane = self._sla_pane()
+        if pane is None:
+            return False
+        from ..domain.targets import nearest
+
+        top = round(pane.scroll_y)
+        height = max(1, pane.scrollable_content_region.height)
+        for row in pane.items[top : top + height]:
+            t = nearest(row, now)
+            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
+                return True
+        return False
+
+    def _next_visible_crossing(self, now: datetime) -> datetime | None:
+        """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""
+        pane = self._sla_pane()
+        if pane is None:
+            return None
+        from ..domain.targets import nearest
+
+        soonest: datetime | None = None
+        for row in pane.items:
+            t = nearest(row, now)
+            if t is not None and t.state not in ("paused", "breached"):
+                due = now + t.left
+                soonest = due if soonest is None else min(soonest, due)
+        return soonest
+
     def _tick(self) -> None:
-        """Once a second: countdowns and the clock of the screen in view (no database)."""
+        """Countdowns and the clock of the screen in view (no database)."""
         from textual.screen import ModalScreen
 
         from .screens.main import MainScreen
@@ -260,6 +351,7 @@ class OpsApp(App[None]):
 
     def _set_schedule(self, next_check: datetime | None, next_run: datetime | None) -> None:
         self.next_sla_check, self.next_process_run = next_check, next_run
+        self._schedule_tick()
 
     @work(thread=True, exclusive=True, group="housekeeping", exit_on_error=False)
     def _housekeeping(self) -> None:
@@ -303,6 +395,7 @@ class OpsApp(App[None]):
 
     def on_resize(self) -> None:
         self.update_compact()
+        self.call_after_refresh(self._schedule_tick)  # more or fewer SLA rows in view
 
     def update_compact(self) -> None:
         width = self.size.width
@@ -390,6 +483,7 @@ class OpsApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 screen.show(self.pane_data, data)
+        self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
 
     # --- the change feed ---------------------------------------------------------------
 
@@ -711,7 +805,16 @@ class OpsApp(App[None]):
     def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False) -> Any:  # type: ignore[override]
         if hasattr(screen, "set_class"):
             screen.set_class(self.compact, "-compact")
+        self.call_after_refresh(self._schedule_tick)  # the new screen's countdowns
         return super().push_screen(screen, callback, wait_for_dismiss=wait_for_dismiss)
+
+    def pop_screen(self) -> Any:
+        self.call_after_refresh(self._schedule_tick)  # the screen underneath's countdowns
+        return super().pop_screen()
+
+    def switch_screen(self, screen: Any) -> Any:
+        self.call_after_refresh(self._schedule_tick)
+        return super().switch_screen(screen)
 
 
 #: Which panes an item event can change, by event field (a field not listed: all of them).
