@@ -62,3 +62,12 @@ def test_a_stream_of_changes_is_delivered_within_debounce(tmp_path: Path) -> Non
         t.join()
     assert (2, str(target)) in changes
     assert took < 5.0
+
+
+def test_other_files_in_the_directory_do_not_count(tmp_path: Path) -> None:
+    stop = threading.Event()
+    with DirNotify(tmp_path, frozenset({"x.db", "x.db-wal"})) as notify:
+        (tmp_path / "notes.txt").write_text("busy shared directory")
+        assert notify.watch(50, 10, 300, stop) == "timeout"
+        threading.Timer(0.05, (tmp_path / "x.db-wal").write_bytes, [b"1"]).start()
+        assert notify.watch(50, 10, 5000, stop) == {(2, str(tmp_path / "x.db-wal"))}

@@ -56,9 +56,14 @@ def _load_libc() -> Any:
 class DirNotify:
     """Changes to the entries of one directory (not recursive).  Close when done."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], names: frozenset[str] | None = None
+    ) -> None:
         libc = _load_libc()
         self.directory = os.fspath(directory)
+        #: Only changes to these entries count (None: all); others are read and dropped
+        #: inside :meth:`watch`, so a busy shared directory does not wake the caller.
+        self.names = names
         fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             err = ctypes.get_errno()
@@ -118,7 +123,9 @@ class DirNotify:
             if mask & IN_Q_OVERFLOW:  # lost events: report the directory itself
                 into.add((MODIFIED, self.directory))
             elif name and not mask & IN_IGNORED:
-                into.add((MODIFIED, os.path.join(self.directory, os.fsdecode(name))))
+                text = os.fsdecode(name)
+                if self.names is None or text in self.names:
+                    into.add((MODIFIED, os.path.join(self.directory, text)))
         return n
 
     def _drain_wake(self) -> None:
@@ -158,7 +165,8 @@ class DirNotify:
                 self._drain_wake()
                 continue
             if self._fd in ready:
-                if self._read(changes) and changes:
+                before = len(changes)
+                if self._read(changes) and (len(changes) != before or first is not None):
                     if first is None:
                         first = time.monotonic()
                     continue  # a change: wait for a quiet step after it
@@ -167,7 +175,9 @@ class DirNotify:
                 return changes  # a quiet step after the last change
 
 
-def open_notify(directory: str | os.PathLike[str] | Path) -> DirNotify | None:
+def open_notify(
+    directory: str | os.PathLike[str] | Path, names: frozenset[str] | None = None
+) -> DirNotify | None:
     """A :class:`DirNotify` on Linux, else None (use watchfiles)."""
     if not sys.platform.startswith("linux") or os.environ.get("OPSTUI_WATCH_BACKEND") == (
         "watchfiles"
@@ -177,4 +187,4 @@ def open_notify(directory: str | os.PathLike[str] | Path) -> DirNotify | None:
         _load_libc()
     except (OSError, AttributeError):
         return None
-    return DirNotify(directory)
+    return DirNotify(directory, names)

@@ -294,7 +294,7 @@ class ChangeWatcher:
         notifier, which wakes every ``step`` ms.  Both have the same ``watch`` call."""
         from .inotify import open_notify
 
-        notify: Any = open_notify(self.path.parent)
+        notify: Any = open_notify(self.path.parent, self._relevant_names())
         if notify is None:
             from watchfiles._rust_notify import RustNotify
 
