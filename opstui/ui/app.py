@@ -250,7 +250,7 @@ class OpsApp(App[None]):
         delay = 60.0 - now.second - now.microsecond / 1_000_000
         due = [self._next_visible_crossing(now)]
         if self.housekeeping and not self._housekeeping_busy:
-            due += [self.next_sla_check, self.next_process_run]
+            due += [self.next_sla_check, self.next_process_run, self.next_drift_check]
         for at in due:
             if at is not None:
                 delay = min(delay, (at - now).total_seconds())
