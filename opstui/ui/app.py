@@ -118,6 +118,8 @@ class OpsApp(App[None]):
         self.next_drift_check: datetime | None = None
         self._housekeeping_busy = False
         self._tick_timer: Any = None
+        #: Why the terminal went away (set by ui/driver.py), or None while it is there.
+        self.terminal_gone: str | None = None
         self._watched_panes: set[int] = set()
 
     # --- theme -------------------------------------------------------------------------
@@ -228,6 +230,9 @@ class OpsApp(App[None]):
         """(Re)arm the one tick timer for :meth:`tick_delay` from now."""
         if self._tick_timer is not None:
             self._tick_timer.stop()
+            self._tick_timer = None
+        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
+            return
         self._tick_timer = self.set_timer(self.tick_delay(), self._on_tick_timer, name="tick")
 
     def _on_tick_timer(self) -> None:
@@ -894,7 +899,16 @@ def run_app(
     )
     try:
         app.run()
+    except OSError:
+        # The terminal went away while the app was starting: Textual's report of what that
+        # interrupted cannot be printed anywhere (EIO).  Committed work is in the database.
+        if app.terminal_gone is None:
+            raise
     finally:
         db.dispose()
-    if app.return_code:  # e.g. the terminal went away (ui/driver.py)
+    if app.terminal_gone is not None:
+        from .driver import TERMINAL_GONE_STATUS
+
+        raise SystemExit(TERMINAL_GONE_STATUS)
+    if app.return_code:
         raise SystemExit(app.return_code)

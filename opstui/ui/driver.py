@@ -144,6 +144,8 @@ class OpsDriver(LinuxDriver):
             return
         self._gone.set()
         self.gone_reason = reason
+        if hasattr(self._app, "terminal_gone"):
+            self._app.terminal_gone = reason
         self._file.gone = True  # type: ignore[attr-defined]  # nothing more to draw
         threading.Thread(
             target=_hard_exit_later, name="opstui-orphan-watchdog", daemon=True
