@@ -444,7 +444,7 @@ async def test_log_time_from_detail_and_the_forecast_line(sample_db, make):
         await open_detail(pilot, app, "PRJ-25")
         head = static_text(app.screen.query_one("#d-head"))
         assert "Forecast" in head and "late" in head
-        assert "12h · 12h00m left" in head
+        assert "Estimate   12h " in head and "logged" not in head
         await pilot.press("t")
         await settle(pilot, app)
         await pilot.press(*"2x")  # not a duration: refused, the form stays

@@ -183,12 +183,12 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         self.query_one("#d-history", Static).update(self._history(d, now))
 
     def _effort(self, d: ItemDetail) -> Text:
-        """``12h · logged 1h30m · 10h30m left`` (remaining: ``domain.forecast``)."""
+        """``12h · logged 1h30m · 10h30m left`` once time is logged (``domain.forecast``)."""
         est = d.item.estimate_hours
         text = Text(hours(est), end="")
-        if d.logged_seconds or est is not None:
+        if d.logged_seconds:
             left, over = remaining_hours(est, d.logged_seconds / 3600)
-            text.append(f" · logged {duration(d.logged_seconds)}" if d.logged_seconds else "")
+            text.append(f" · logged {duration(d.logged_seconds)}")
             text.append(f" · {duration(left * 3600)} left", style="dim")
             if over:
                 text.append(" · over estimate", style=self._theme_style("sla-warning"))
