@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased  # noqa: F401  (aliases of tables below)
 
 from ..domain import models
 from . import figures_sql
+from .dialect import driver_rows
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -186,6 +187,8 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[t
     ``exec_driver_sql`` costs ~0.1 ms of result-object setup per statement.  On any driver
     error it reruns through SQLAlchemy so callers see the usual wrapped exception.
     """
+    if conn.dialect.name != "sqlite":  # values shaped as on SQLite (JSON, times as text)
+        return driver_rows(conn, sql, params)
     try:
         cursor = conn.connection.cursor()
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -36,7 +35,7 @@ class StatusBar(Static):
     def render(self) -> Any:
         app: Any = self.app
         text = Text(" opstui ", style="bold", end="")
-        text.append(clean(Path(app.db.path).name), style="")
+        text.append(clean(app.db.name), style="")
         if self.where:
             text.append(" \u203a ", style="dim")
             text.append(clean(self.where))

@@ -1,0 +1,243 @@
+"""What differs between SQLite and PostgreSQL, in one place.
+
+Everything above ``store/`` (and ``sync/``) is engine-agnostic: services build statements with
+SQLAlchemy and call the helpers here for the few things the two engines spell differently
+(insert-or-ignore, upsert, change notification).  PostgreSQL is reached with psycopg 3; the
+URL, libpq's environment (``PGHOST``, ``PGUSER``...) and ``~/.pgpass`` supply credentials,
+which opstui never writes anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.pool import NullPool
+
+from ..errors import ReadOnlyError, StoreError
+
+#: The channel every change is announced on (payload: the newest event id).
+CHANNEL = "opstui_change"
+#: Key of the transaction-scoped advisory lock every PostgreSQL write takes first: the
+#: equivalent of SQLite's ``BEGIN IMMEDIATE``.  Writers queue on it, so event ids are
+#: committed in id order and a reader's cursor never steps over a later-committing event.
+WRITE_LOCK_KEY = 0x4F505354  # "OPST"
+CONNECT_TIMEOUT_S = 5
+_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_postgres(target: str | os.PathLike[str]) -> bool:
+    return os.fspath(target).startswith(_SCHEMES)
+
+
+def is_url(target: str | os.PathLike[str]) -> bool:
+    return "://" in os.fspath(target)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` (libpq's spelling) -> SQLAlchemy's psycopg 3 driver URL."""
+    for scheme in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The same URL as libpq (and ``psql``) takes it."""
+    for scheme in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql://" + url[len(scheme) :]
+    return url
+
+
+def mask_url(target: str | os.PathLike[str]) -> str:
+    """A URL with its password replaced by ``***`` (safe to print)."""
+    text_ = os.fspath(target)
+    if not is_url(text_):
+        return text_
+    parts = urlsplit(text_)
+    if parts.password is None:
+        return re.sub(r"password=[^&]*", "password=***", text_)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return re.sub(r"password=[^&]*", "password=***", urlunsplit(parts._replace(netloc=netloc)))
+
+
+def display_name(target: str | os.PathLike[str]) -> str:
+    """Short name for titles: ``ops@db1`` for a server database, the file name otherwise."""
+    text_ = os.fspath(target)
+    if not is_url(text_):
+        return os.path.basename(text_)
+    parts = urlsplit(text_)
+    name = parts.path.lstrip("/") or os.environ.get("PGDATABASE", "") or "postgres"
+    host = parts.hostname or os.environ.get("PGHOST", "") or "localhost"
+    return f"{name}@{host}"
+
+
+def make_pg_engine(url: str, *, readonly: bool = False, pooled: bool = True) -> Engine:
+    options = "-c default_transaction_read_only=on" if readonly else ""
+    connect_args: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "application_name": "opstui",
+    }
+    if options:
+        connect_args["options"] = options
+    engine = create_engine(
+        sqlalchemy_url(url),
+        connect_args=connect_args,
+        poolclass=None if pooled else NullPool,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("opstui_begin") == "IMMEDIATE":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+    return engine
+
+
+def read_options(dialect: str) -> dict[str, Any]:
+    """Execution options for a read snapshot (one consistent view on both engines)."""
+    return {"isolation_level": "REPEATABLE READ"} if dialect == "postgresql" else {}
+
+
+def translate_pg_error(exc: BaseException, where: str) -> StoreError | None:
+    """One line for PostgreSQL failures a user can act on."""
+    orig = getattr(exc, "orig", exc)
+    msg = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    low = msg.lower()
+    sqlstate = getattr(getattr(orig, "diag", None), "sqlstate", None) or getattr(
+        orig, "sqlstate", None
+    )
+    if sqlstate == "3D000" or ("database" in low and "does not exist" in low):
+        return StoreError(
+            f"the database {where} does not exist on the server "
+            "(create it with 'createdb', then run 'opstui init')"
+        )
+    if sqlstate == "28P01" or "password authentication failed" in low:
+        return StoreError(f"the server refused the login for {where}: {msg}")
+    if (
+        sqlstate == "28000"
+        or "no pg_hba.conf entry" in low
+        or "role" in low
+        and "does not exist" in low
+    ):
+        return StoreError(f"the server refused the connection to {where}: {msg}")
+    if sqlstate == "25006" or "read-only transaction" in low:
+        return ReadOnlyError("the database is read-only for you: nothing was changed")
+    if sqlstate == "42501" or "permission denied" in low or "must be owner" in low:
+        return StoreError(f"your role lacks rights on {where}: {msg}")
+    if sqlstate == "53100" or "no space left" in low or "could not extend file" in low:
+        return StoreError("the server's disk is full: the change was not saved")
+    if (
+        "connection refused" in low
+        or "could not connect" in low
+        or "connection failed" in low
+        or "timeout expired" in low
+        or "server closed the connection" in low
+        or "terminating connection" in low
+        or "connection is closed" in low
+        or "the connection is lost" in low
+        or "no route to host" in low
+        or "could not translate host name" in low
+        or "name or service not known" in low
+        or sqlstate in ("08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03")
+    ):
+        return StoreError(f"cannot reach the PostgreSQL server for {where}: {msg}")
+    return None
+
+
+def insert_ignore(conn: Connection, table: Table, conflict: list[str] | None = None) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this connection's engine.
+
+    The race-free way to make something exactly once across processes and machines: the
+    row's unique key decides, and the loser's insert affects 0 rows (no error, the
+    transaction goes on; on PostgreSQL a failed INSERT would abort the whole transaction).
+    """
+    mod = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
+    return mod.insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+
+def upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, Any]) -> None:
+    """Insert a row or overwrite the non-key columns of the existing one."""
+    mod = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
+    stmt = mod.insert(table).values(**values)
+    rest = {k: stmt.excluded[k] for k in values if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=rest))
+
+
+_NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
+
+
+def announce(conn: Connection) -> None:
+    """Tell listening terminals "look" (PostgreSQL only; SQLite terminals watch the file).
+
+    Sent inside the write transaction, so it is delivered only if the change commits; the
+    payload is empty because the event cursor, not the notification, says what changed
+    (and PostgreSQL folds identical notifications of one transaction into one).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_NOTIFY)
+
+
+def to_driver_sql(conn: Connection, sql: str) -> str:
+    """A literal ``?``-placeholder statement in the driver's own paramstyle."""
+    if conn.dialect.paramstyle == "qmark":
+        return sql
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+_RAW_AS_TEXT = ("json", "jsonb", "timestamp", "timestamptz", "date")
+
+
+def driver_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a literal ``?`` statement straight from the driver, shaped as SQLite gives
+    them: JSON and times as text (callers parse them once, the same way on both engines)."""
+    if conn.dialect.name == "sqlite":
+        return [tuple(r) for r in conn.exec_driver_sql(sql, params).fetchall()]
+    from psycopg.types.string import TextLoader
+
+    raw = conn.connection.driver_connection
+    driver_sql = to_driver_sql(conn, sql)
+    try:
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            for name in _RAW_AS_TEXT:
+                cur.adapters.register_loader(name, TextLoader)
+            cur.execute(driver_sql, params)
+            return cur.fetchall()
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(driver_sql, params, exc, Exception) from exc
+
+
+def index_names(conn: Connection) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+    else:
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")
+    return {r[0] for r in rows}
+
+
+def table_names(conn: Connection) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+    else:
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+    return {r[0] for r in rows}
+
+
+def column_names(conn: Connection, table: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {c["name"] for c in inspect(conn).get_columns(table)}
