@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from ..errors import ReadOnlyError, StoreError
 
-#: The channel every change is announced on (payload: the newest event id).
+#: The channel every change is announced on (empty payload: it only says "look").
 CHANNEL = "opstui_change"
 #: Key of the transaction-scoped advisory lock every PostgreSQL write takes first: the
 #: equivalent of SQLite's ``BEGIN IMMEDIATE``.  Writers queue on it, so event ids are
@@ -79,6 +79,12 @@ def display_name(target: str | os.PathLike[str]) -> str:
 
 
 def make_pg_engine(url: str, *, readonly: bool = False, pooled: bool = True) -> Engine:
+    """A psycopg 3 engine that begins its own transactions (as the SQLite engine does).
+
+    The driver runs in autocommit and opstui emits ``BEGIN`` itself, so a write's BEGIN and
+    its advisory lock travel in one round trip; ``commit()`` still sends COMMIT because the
+    session is inside a transaction.
+    """
     options = "-c default_transaction_read_only=on" if readonly else ""
     connect_args: dict[str, Any] = {
         "connect_timeout": CONNECT_TIMEOUT_S,
@@ -90,21 +96,24 @@ def make_pg_engine(url: str, *, readonly: bool = False, pooled: bool = True) -> 
         sqlalchemy_url(url),
         connect_args=connect_args,
         poolclass=None if pooled else NullPool,
-        pool_pre_ping=True,
-        isolation_level="READ COMMITTED",
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.autocommit = True  # we emit BEGIN ourselves
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("opstui_begin") == "IMMEDIATE":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        mode = conn.get_execution_options().get("opstui_begin", "DEFERRED")
+        conn.exec_driver_sql(_BEGIN_WRITE if mode == "IMMEDIATE" else _BEGIN_READ)
 
     return engine
 
 
-def read_options(dialect: str) -> dict[str, Any]:
-    """Execution options for a read snapshot (one consistent view on both engines)."""
-    return {"isolation_level": "REPEATABLE READ"} if dialect == "postgresql" else {}
+_BEGIN_WRITE = (
+    f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+)
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 
 
 def translate_pg_error(exc: BaseException, where: str) -> StoreError | None:
@@ -172,18 +181,35 @@ def upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, An
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=rest))
 
 
-_NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
+#: Server-side objects of a PostgreSQL store: every statement that appends to the event log
+#: announces it on CHANNEL, inside the writing transaction (so a notification is delivered
+#: only if the change commits, and costs the writer no extra round trip).  The payload is
+#: empty: the event cursor, not the notification, says what changed, and PostgreSQL folds
+#: identical notifications of one transaction into one.
+_SERVER_OBJECTS = (
+    f"""CREATE OR REPLACE FUNCTION opstui_announce() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$""",
+    "DROP TRIGGER IF EXISTS opstui_announce ON event",
+    """CREATE TRIGGER opstui_announce AFTER INSERT ON event
+    FOR EACH STATEMENT EXECUTE FUNCTION opstui_announce()""",
+)
 
 
-def announce(conn: Connection) -> None:
-    """Tell listening terminals "look" (PostgreSQL only; SQLite terminals watch the file).
-
-    Sent inside the write transaction, so it is delivered only if the change commits; the
-    payload is empty because the event cursor, not the notification, says what changed
-    (and PostgreSQL folds identical notifications of one transaction into one).
-    """
+def install_server_objects(conn: Connection) -> None:
+    """Create (or refresh) the change announcement on a PostgreSQL store; no-op on SQLite."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_NOTIFY)
+        for sql in _SERVER_OBJECTS:
+            conn.exec_driver_sql(sql)
+
+
+def has_server_objects(conn: Connection) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.exec_driver_sql(
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'opstui_announce' AND NOT tgisinternal"
+        ).first()
+    )
 
 
 def to_driver_sql(conn: Connection, sql: str) -> str:

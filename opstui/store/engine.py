@@ -8,7 +8,7 @@ snapshot) that is closed as soon as the block ends.
 
 A ``postgresql://`` URL opens the same store on a PostgreSQL server (psycopg 3): writes take
 one transaction-scoped advisory lock first (the same serialisation as ``BEGIN IMMEDIATE``) and
-announce themselves with ``pg_notify`` in the same transaction; reads are REPEATABLE READ
+a trigger on the event log announces them with ``pg_notify`` in the same transaction; reads are REPEATABLE READ
 snapshots.  What differs between the engines lives in :mod:`opstui.store.dialect`.
 """
 
@@ -151,8 +151,6 @@ class Database:
         """A short read snapshot.  Never held across user think time."""
         try:
             with self.engine.connect() as conn:
-                if self.dialect != "sqlite":
-                    conn.execution_options(**dialect.read_options(self.dialect))
                 with conn.begin():
                     yield conn
         except (OperationalError, DBAPIError) as exc:
@@ -171,8 +169,6 @@ class Database:
                 conn.execution_options(opstui_begin="IMMEDIATE")
                 with conn.begin():
                     yield conn
-                    if conn.in_transaction():
-                        dialect.announce(conn)
         except (OperationalError, DBAPIError) as exc:
             mapped = translate_error(exc, self.name)
             if mapped is None:

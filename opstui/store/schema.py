@@ -275,6 +275,7 @@ def _initialise(db: Database) -> None:
 
 def _initialise_in(db: Database, conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
+    dialect.install_server_objects(conn)
     _set_header(conn, SCHEMA_VERSION)
     now = db.clock.now().isoformat()
     conn.execute(
@@ -297,6 +298,7 @@ def _upgrade(db: Database, version: int, backup: Path | None) -> None:
             _set_meta(conn, f"schema_v{current}_at", db.clock.now().isoformat())
         if backup is not None:
             _set_meta(conn, f"backup_before_v{SCHEMA_VERSION}", backup.name)
+        dialect.install_server_objects(conn)
         _set_header(conn, SCHEMA_VERSION)
 
 
