@@ -76,7 +76,7 @@ def engine(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
 
-def _pg_url(name: str) -> str:
+def pg_url(name: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{name}"
 
@@ -110,7 +110,7 @@ def new_pg_db(pg_admin: Callable[[str], None]) -> Iterator[Callable[..., str]]:
         name = f"opstui_t_{uuid.uuid4().hex[:12]}"
         pg_admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         made.append(name)
-        return _pg_url(name)
+        return pg_url(name)
 
     yield make
     for name in made:
@@ -172,7 +172,7 @@ def sample_pg_template(pg_admin: Callable[[str], None]) -> Iterator[str]:
 
     name = f"opstui_sample_{uuid.uuid4().hex[:12]}"
     pg_admin(f"CREATE DATABASE {name}")
-    database = open_database(_pg_url(name), clock=Clock.frozen(ANCHOR), unix_user="loader")
+    database = open_database(pg_url(name), clock=Clock.frozen(ANCHOR), unix_user="loader")
     load_file(database, SAMPLE)
     database.dispose()
     yield name

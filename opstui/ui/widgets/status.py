@@ -41,8 +41,9 @@ class StatusBar(Static):
             text.append(clean(self.where))
         if app.db.readonly:
             text.append("  read-only ", style="reverse bold")
-        mode = getattr(app, "sync_mode", "off")  # live sync: "watching" | "polling (why)"
-        if mode.startswith("polling"):
+        # live sync: "watching" | "polling (why)" | "reconnecting (why)"
+        mode = getattr(app, "sync_mode", "off")
+        if mode.startswith(("polling", "reconnecting")):
             text.append("  ")
             text.append(f" {clean(mode)} ", style="reverse")
         data = app.pane_data
