@@ -267,3 +267,30 @@ def column_names(conn: Connection, table: str) -> set[str]:
     from sqlalchemy import inspect
 
     return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def reset_sequences(conn: Connection, tables: list[Table]) -> None:
+    """Move PostgreSQL's id sequences past ids that were inserted explicitly (a copy)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        pk = list(table.primary_key.columns)
+        if len(pk) != 1 or not pk[0].autoincrement or pk[0].type.python_type is not int:
+            continue
+        col = pk[0].name
+        seq = conn.exec_driver_sql(
+            "SELECT pg_get_serial_sequence(%(t)s, %(c)s)", {"t": table.name, "c": col}
+        ).scalar()
+        if seq:
+            conn.exec_driver_sql(
+                f'SELECT setval(%(s)s, COALESCE((SELECT MAX("{col}") FROM "{table.name}"), 0) + 1,'
+                " false)",
+                {"s": seq},
+            )
+
+
+def datetime_type(conn: Connection) -> str:
+    """The column type of a timestamp in DDL (``DATETIME`` on SQLite)."""
+    from sqlalchemy import DateTime
+
+    return str(DateTime().compile(dialect=conn.dialect))

@@ -45,7 +45,9 @@ def _migrate_2_to_3(conn: Connection) -> None:
     have = dialect.column_names(conn, "item")
     for column in ("sla_fr_warn", "sla_res_warn", "sla_res_start", "sla_check_at"):
         if column not in have:
-            conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN {column} DATETIME")
+            conn.exec_driver_sql(
+                f"ALTER TABLE item ADD COLUMN {column} {dialect.datetime_type(conn)}"
+            )
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_sla_check ON item (sla_check_at)")
 
 
