@@ -137,3 +137,33 @@ def test_copy_detects_a_difference(
     finally:
         src.dispose()
         dst.dispose()
+
+
+def test_doctor_checks_a_server_store(
+    new_pg_db: Callable[..., str], pg_admin: Callable[[str], None]
+) -> None:
+    url = new_pg_db()
+    assert run_cli("init", db=url).returncode == 0
+    out = run_cli("doctor", "--json", db=url)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    checks = {f["check"]: f["status"] for f in report["findings"]}
+    assert checks == {
+        "server": "ok",
+        "schema": "ok",
+        "rights": "ok",
+        "listener": checks["listener"],  # ok, or warn on a very busy machine
+        "latency": checks["latency"],
+    }
+    assert checks["listener"] in ("ok", "warn")
+    pg_admin("DROP ROLE IF EXISTS opstui_t_doc")
+    pg_admin("CREATE ROLE opstui_t_doc LOGIN")
+    try:
+        out = run_cli("doctor", "--json", db=url.replace("postgres@", "opstui_t_doc@"))
+        assert out.returncode == 1
+        problems = {
+            f["check"] for f in json.loads(out.stdout)["findings"] if f["status"] == "problem"
+        }
+        assert "rights" in problems
+    finally:
+        pg_admin("DROP ROLE IF EXISTS opstui_t_doc")
