@@ -45,7 +45,15 @@ def migrate_cmd(state: AppState, source: str, target: str, replace: bool, as_jso
         raise StoreError(f"no database at {source} to copy from")
     if source == target:
         raise StoreError("--from and --to name the same store")
-    src = open_database(source, create=False, readonly=True, clock=state.clock())
+    try:
+        src = open_database(source, create=False, readonly=True, clock=state.clock())
+    except StoreError as exc:
+        if "needs an upgrade" not in str(exc):
+            raise
+        raise StoreError(
+            f"{_shown(source)} has an older schema and migrate only reads its source: "
+            f"upgrade it first with 'opstui --db {_shown(source)} init'"
+        ) from exc
     try:
         dst = open_database(target, create=True, clock=state.clock())
         try:

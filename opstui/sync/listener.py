@@ -80,7 +80,7 @@ class ServerListener:
             try:
                 self._connection()
             except StoreError as exc:
-                self.mode = f"reconnecting ({exc})"
+                self.mode = f"reconnecting ({_short(str(exc))})"
 
     @property
     def watching(self) -> bool:
@@ -176,7 +176,7 @@ class ServerListener:
                     events = self.read_new()  # the catch-up after reconnecting
                 except StoreError as exc:
                     self._drop_connection()
-                    self.mode = f"reconnecting ({exc})"
+                    self.mode = f"reconnecting ({_short(str(exc))})"
                     pause = BACKOFF[min(attempt, len(BACKOFF) - 1)]
                     attempt += 1
                     if self._stop.wait(pause):
@@ -200,7 +200,7 @@ class ServerListener:
     def _lost(self, why: str) -> None:
         log.warning("opstui: lost the PostgreSQL listener (%s); reconnecting", why)
         self._drop_connection()
-        self.mode = f"reconnecting ({why})"
+        self.mode = f"reconnecting ({_short(why)})"
 
     # --- lifecycle ------------------------------------------------------------------
     def stop(self) -> None:
@@ -278,6 +278,18 @@ class ServerListener:
                 self.on_mode(mode)
             if events:
                 yield events
+
+
+def _short(why: str) -> str:
+    """A few words for the status bar (the whole line goes to the log)."""
+    low = why.lower()
+    if "does not exist" in low:
+        return "database missing"
+    if "lacks rights" in low or "refused the" in low:
+        return "login refused"
+    if "cannot reach" in low and "closed the connection" not in low:
+        return "server unreachable"
+    return "connection lost"
 
 
 def _one_line(exc: BaseException, where: str) -> StoreError:
