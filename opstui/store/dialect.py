@@ -15,8 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.pool import NullPool
 
 from ..errors import ReadOnlyError, StoreError
@@ -162,6 +160,16 @@ def translate_pg_error(exc: BaseException, where: str) -> StoreError | None:
     return None
 
 
+def _insert(conn: Connection, table: Table) -> Any:
+    """The engine's own INSERT construct (it knows ON CONFLICT); imported on first use so a
+    SQLite terminal never loads the PostgreSQL dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def insert_ignore(conn: Connection, table: Table, conflict: list[str] | None = None) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for this connection's engine.
 
@@ -169,14 +177,12 @@ def insert_ignore(conn: Connection, table: Table, conflict: list[str] | None = N
     row's unique key decides, and the loser's insert affects 0 rows (no error, the
     transaction goes on; on PostgreSQL a failed INSERT would abort the whole transaction).
     """
-    mod = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
-    return mod.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    return _insert(conn, table).on_conflict_do_nothing(index_elements=conflict)
 
 
 def upsert(conn: Connection, table: Table, keys: list[str], values: dict[str, Any]) -> None:
     """Insert a row or overwrite the non-key columns of the existing one."""
-    mod = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
-    stmt = mod.insert(table).values(**values)
+    stmt = _insert(conn, table).values(**values)
     rest = {k: stmt.excluded[k] for k in values if k not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=rest))
 

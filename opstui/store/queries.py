@@ -148,23 +148,24 @@ class _Prepared:
 
     def __init__(self, where: Any) -> None:
         self._stmt = _item_select().where(where)
-        self._by_dialect: dict[str, tuple[str, list[Any]]] = {}
+        self._by_dialect: dict[str, tuple[str, list[Any], bool]] = {}
 
     def __call__(self, conn: Connection, value: Any) -> ItemRecord | None:
         prepared = self._by_dialect.get(conn.dialect.name)
         if prepared is None:
             compiled = self._stmt.compile(dialect=conn.dialect)
-            if not compiled.positional or len(compiled.positiontup or ()) != 1:
+            named = conn.dialect.paramstyle == "pyformat"  # psycopg: %(v)s
+            if not named and (not compiled.positional or len(compiled.positiontup or ()) != 1):
                 row = conn.execute(self._stmt, {"v": value}).first()
                 return _record(row) if row else None
             processors = [c.type.result_processor(conn.dialect, None) for c in ITEM_COLUMNS]
-            prepared = (compiled.string, processors)
+            prepared = (compiled.string, processors, named)
             self._by_dialect[conn.dialect.name] = prepared
-        sql, processors = prepared
+        sql, processors, named = prepared
         try:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(sql, (value,))
+                cursor.execute(sql, {"v": value} if named else (value,))
                 raw = cursor.fetchone()
             finally:
                 cursor.close()
