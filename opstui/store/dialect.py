@@ -103,6 +103,8 @@ def make_pg_engine(url: str, *, readonly: bool = False, pooled: bool = True) -> 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("opstui_begin", "DEFERRED")
+        if mode == "STATEMENT":  # one statement: its own snapshot, no BEGIN/COMMIT trips
+            return
         conn.exec_driver_sql(_BEGIN_WRITE if mode == "IMMEDIATE" else _BEGIN_READ)
 
     return engine

@@ -129,7 +129,7 @@ class ServerListener:
         out: list[q.EventRecord] = []
         while True:
             after = self.cursor.position
-            with self.db.read() as conn:
+            with self.db.read(one_statement=True) as conn:
                 page = q.events_after(conn, after, PAGE)
             self.reads += 1
             out.extend(self.cursor.claim_read(page, after))
