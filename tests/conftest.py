@@ -182,7 +182,7 @@ def sample_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sample_pg_template(pg_admin: Callable[[str], None]) -> Iterator[str]:
     """The sample data loaded once into a PostgreSQL database used as a template."""
-    from opstui.services.loader import load_file
+    from opstui.services.loading import load_file
 
     name = f"opstui_sample_{uuid.uuid4().hex[:12]}"
     pg_admin(f"CREATE DATABASE {name}")
