@@ -172,3 +172,63 @@ def report(name: str, data: dict[str, Any], text: str, as_json: bool) -> None:
 
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
+
+
+# --- PostgreSQL beside SQLite -------------------------------------------------------------
+
+#: Server the benchmarks make their scratch databases on (a role that may CREATE DATABASE).
+PG_ADMIN_URL = os.environ.get("OPSTUI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_create(name_hint: str) -> str:
+    """A fresh empty database on the benchmark server; returns its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"opstui_bench_{name_hint}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return PG_ADMIN_URL.rpartition("/")[0] + "/" + name
+
+
+def pg_drop(url: str) -> None:
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def pg_reachable() -> str | None:
+    """None when the benchmark server answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any reason is reported
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def server_cpu_s() -> float:
+    """CPU seconds used so far by the local PostgreSQL server: its postmaster (with the
+    backends that exited, in its children's times) plus every live ``postgres`` process.
+    0.0 when there is none on this machine (a remote server's CPU is not ours to count)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if comm != "postgres" and not comm.startswith("postgres"):
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+        total += (utime + stime + cutime + cstime) / tick
+    return total

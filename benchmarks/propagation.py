@@ -11,10 +11,15 @@ is read from ``/proc/<pid>/stat`` (utime + stime, all threads).
     python benchmarks/propagation.py --quick         # N = 1, 5, fewer changes, short idle
     python benchmarks/propagation.py --compare       # N = 20 for several watch settings
     python benchmarks/propagation.py --apps 5        # + N headless dashboards (needs the UI)
+    python benchmarks/propagation.py --engines sqlite postgresql   # both stores side by side
+
+With ``postgresql`` the same runs use a database on the server in ``OPSTUI_BENCH_PG`` (default:
+role postgres on 127.0.0.1:5432), the watchers are the LISTEN/NOTIFY listener
+(``opstui.sync.listener``), and the table ends with the PostgreSQL/SQLite p95 ratio per N.
 
 Prints a table and JSON; saves the JSON to benchmarks/results/propagation.json
 (``--compare``: propagation-compare.json).
-Targets: p95 < 50 ms at N = 20; idle CPU < 0.5 % of a core.
+Targets: p95 < 50 ms at N = 20 (on both engines); idle CPU < 0.5 % of a core.
 """
 
 from __future__ import annotations
@@ -77,12 +82,14 @@ def _open(db_path: str) -> Any:
 
 
 def watcher_main(args: argparse.Namespace) -> None:
-    """Run the real watcher; print receipts as JSON when told to stop (a line on stdin)."""
-    from opstui.sync.watcher import ChangeWatcher, WatchSettings
+    """Run the real watcher (the file watcher, or the LISTEN connection on PostgreSQL); print
+    receipts as JSON when told to stop (a line on stdin)."""
+    from opstui.sync.listener import watcher_for
+    from opstui.sync.watcher import WatchSettings
 
     db = _open(args.db)
     poll = args.poll_every is not None
-    watcher = ChangeWatcher(
+    watcher = watcher_for(
         db,
         poll_interval=args.poll_every if poll else 2.0,
         force_poll=poll,
@@ -108,7 +115,8 @@ def watcher_main(args: argparse.Namespace) -> None:
                 "mode": watcher.mode,
                 "checks": watcher.checks,
                 "reads": watcher.reads,
-                "fs_wakeups": watcher.fs_wakeups,
+                "fs_wakeups": getattr(watcher, "fs_wakeups", 0),
+                "notifications": getattr(watcher, "notifications", 0),
             }
         ),
         flush=True,
@@ -225,8 +233,19 @@ def _pct(values: list[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def make_db(directory: Path) -> str:
-    path = directory / "shop.db"
+def make_db(directory: Path, engine: str = "sqlite") -> str:
+    path: Path | str = directory / "shop.db"
+    if engine == "postgresql":
+        from benchmarks._common import pg_create
+
+        path = pg_create("prop")
+        subprocess.run(
+            [sys.executable, "-m", "opstui", "--db", path, "init"],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     subprocess.run(
         [
             sys.executable,
@@ -246,45 +265,69 @@ def make_db(directory: Path) -> str:
 
 
 def run_once(
-    n: int, variant: Variant, *, changes: int, idle: float, seed: int, role: str = "watcher"
+    n: int,
+    variant: Variant,
+    *,
+    changes: int,
+    idle: float,
+    seed: int,
+    role: str = "watcher",
+    engine: str = "sqlite",
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="opstui-prop-") as tmp:
-        db = make_db(Path(tmp))
-        load_before = os.getloadavg()
-        watchers = [_spawn(role, db, variant.args()) for _ in range(n)]
-        modes = []
-        for w in watchers:
-            line = w.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                raise SystemExit(f"a {role} process failed to start (see its stderr)")
-            modes.append(json.loads(line).get("ready"))
-        writer = _spawn("writer", db, ["--changes", str(changes), "--seed", str(seed)])
-        json.loads(writer.stdout.readline())  # type: ignore[union-attr]
-        time.sleep(1.0)  # let every watcher settle into its wait
-        started = time.time()
-        writer.stdin.write("go\n")  # type: ignore[union-attr]
-        writer.stdin.flush()  # type: ignore[union-attr]
-        commits = json.loads(writer.stdout.readline())["commits"]  # type: ignore[union-attr]
-        writer.wait()
-        write_secs = time.time() - started
-        time.sleep(1.0)  # stragglers
-        # Idle window: nothing commits; measure every watcher's CPU (all its threads).
-        cpu0 = {w.pid: _cpu_seconds(w.pid) for w in watchers}
-        t0 = time.monotonic()
-        time.sleep(idle)
-        elapsed = time.monotonic() - t0
-        idle_pct = [(_cpu_seconds(w.pid) - cpu0[w.pid]) / elapsed * 100 for w in watchers]
-        results = []
-        for w in watchers:
-            w.stdin.write("stop\n")  # type: ignore[union-attr]
-            w.stdin.flush()  # type: ignore[union-attr]
-        for w in watchers:
-            out, _ = w.communicate(timeout=30)
-            lines = out.strip().splitlines()
-            if not lines:
-                raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
-            results.append(json.loads(lines[-1]))
-        load_after = os.getloadavg()
+        db = make_db(Path(tmp), engine)
+        try:
+            result = _run_on(db, n, variant, changes=changes, idle=idle, seed=seed, role=role)
+        finally:
+            if engine == "postgresql":
+                from benchmarks._common import pg_drop
+
+                pg_drop(db)
+    result["engine"] = engine
+    if engine == "postgresql":
+        result["variant"] = "LISTEN/NOTIFY"
+        result["settings"] = {"listen": True}
+    return result
+
+
+def _run_on(
+    db: str, n: int, variant: Variant, *, changes: int, idle: float, seed: int, role: str
+) -> dict[str, Any]:
+    load_before = os.getloadavg()
+    watchers = [_spawn(role, db, variant.args()) for _ in range(n)]
+    modes = []
+    for w in watchers:
+        line = w.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise SystemExit(f"a {role} process failed to start (see its stderr)")
+        modes.append(json.loads(line).get("ready"))
+    writer = _spawn("writer", db, ["--changes", str(changes), "--seed", str(seed)])
+    json.loads(writer.stdout.readline())  # type: ignore[union-attr]
+    time.sleep(1.0)  # let every watcher settle into its wait
+    started = time.time()
+    writer.stdin.write("go\n")  # type: ignore[union-attr]
+    writer.stdin.flush()  # type: ignore[union-attr]
+    commits = json.loads(writer.stdout.readline())["commits"]  # type: ignore[union-attr]
+    writer.wait()
+    write_secs = time.time() - started
+    time.sleep(1.0)  # stragglers
+    # Idle window: nothing commits; measure every watcher's CPU (all its threads).
+    cpu0 = {w.pid: _cpu_seconds(w.pid) for w in watchers}
+    t0 = time.monotonic()
+    time.sleep(idle)
+    elapsed = time.monotonic() - t0
+    idle_pct = [(_cpu_seconds(w.pid) - cpu0[w.pid]) / elapsed * 100 for w in watchers]
+    results = []
+    for w in watchers:
+        w.stdin.write("stop\n")  # type: ignore[union-attr]
+        w.stdin.flush()  # type: ignore[union-attr]
+    for w in watchers:
+        out, _ = w.communicate(timeout=30)
+        lines = out.strip().splitlines()
+        if not lines:
+            raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
+        results.append(json.loads(lines[-1]))
+    load_after = os.getloadavg()
 
     paint: list[float] = []
     for r in results:
@@ -339,6 +382,7 @@ def run_once(
             "checks": sum(r.get("checks", 0) for r in results),
             "reads": sum(r.get("reads", 0) for r in results),
             "fs_wakeups": sum(r.get("fs_wakeups", 0) for r in results),
+            "notifications": sum(r.get("notifications", 0) for r in results),
         },
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
@@ -369,7 +413,7 @@ def machine() -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]]) -> str:
     head = (
-        f"{'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}"
+        f"{'engine':<10} {'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}"
         f"  {'paint p50/p95':>15}  {'miss':>4}  {'idle CPU med/max %':>18}  load"
     )
     lines = [head, "-" * len(head)]
@@ -377,7 +421,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         lat, cpu, paint = r["latency_ms"], r["idle_cpu_pct_of_core"], r.get("painted_ms")
         shown = f"{paint['p50']:.1f}/{paint['p95']:.1f}m" if paint else "-"
         lines.append(
-            f"{r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m"
+            f"{r.get('engine', 'sqlite'):<10} {r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m"
             f" {lat['max'] or 0:>6.1f}m  {shown:>15}  {r['missing']:>4}"
             f"  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}  {r['loadavg_before'][0]:.2f}"
         )
@@ -409,6 +453,7 @@ def main() -> None:
         "--idle", type=float, default=None, help="idle CPU window in s (default 20, quick 5)"
     )
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--engines", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
     ap.add_argument(
         "--ns", default=None, help="comma-separated watcher counts (default 1,5,20; 'none')"
     )
@@ -463,21 +508,57 @@ def main() -> None:
         f"sqlite {info['sqlite']}, watchfiles {info['watchfiles']}, load {info['loadavg']}",
         file=sys.stderr,
     )
+    if "postgresql" in args.engines:
+        from benchmarks._common import pg_reachable
+
+        if why := pg_reachable():
+            raise SystemExit(f"no PostgreSQL server for the benchmark: {why}")
     runs = []
-    for n, variant, role in plan:
-        print(f"running {role} N={n} {variant.name} ...", file=sys.stderr, flush=True)
-        runs.append(run_once(n, variant, changes=changes, idle=idle, seed=args.seed, role=role))
+    for engine in args.engines:
+        for n, variant, role in plan:
+            if engine == "postgresql" and role != "watcher":
+                continue  # the dashboards and watch-setting variants are about the file watcher
+            print(f"running {engine} {role} N={n} ...", file=sys.stderr, flush=True)
+            runs.append(
+                run_once(
+                    n,
+                    variant,
+                    changes=changes,
+                    idle=idle,
+                    seed=args.seed,
+                    role=role,
+                    engine=engine,
+                )
+            )
+    ratios = {}
+    for r in runs:
+        if r["engine"] == "postgresql":
+            base = next(
+                (
+                    b
+                    for b in runs
+                    if b["engine"] == "sqlite" and b["n"] == r["n"] and b["kind"] == "watcher"
+                ),
+                None,
+            )
+            if base and base["latency_ms"]["p95"]:
+                ratios[str(r["n"])] = round(r["latency_ms"]["p95"] / base["latency_ms"]["p95"], 2)
     report = {
         "machine": info,
         "changes_per_run": changes,
         "idle_window_s": idle,
         "runs": runs,
         "targets": {"p95_ms_at_20": 50, "idle_cpu_pct": 0.5},
+        "p95_ratio_postgresql_to_sqlite": ratios,
     }
     print(table(runs))
+    for n_key, ratio in ratios.items():
+        print(f"N={n_key}: PostgreSQL p95 / SQLite p95 = {ratio:.2f}x")
     print(json.dumps(report, indent=2))
     if not args.no_save:
         target = RESULTS.with_name("propagation-compare.json") if args.compare else RESULTS
+        if "postgresql" in args.engines:
+            target = RESULTS.with_name("propagation-engines.json")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(report, indent=2) + "\n")
         print(f"saved {target.relative_to(ROOT)}", file=sys.stderr)

@@ -2,6 +2,12 @@
 
     python -m benchmarks.writers                      # 1, 4, 16 processes, 5 s each, 3 rounds
     python -m benchmarks.writers --procs 16 --seconds 10 --items 64 --rounds 1
+    python -m benchmarks.writers --procs 16 --engines sqlite postgresql   # side by side
+
+With ``--engines sqlite postgresql`` every round runs on a file and on a fresh database on the
+PostgreSQL server in ``OPSTUI_BENCH_PG`` (default: role postgres on 127.0.0.1:5432), and the
+table ends with the PostgreSQL/SQLite ratio.  On PostgreSQL the CPU per commit includes the
+local server's processes.
 
 Every process loops: read an item (as a terminal that shows it would), then one of
 ``assign`` / ``transition`` / ``comment`` / ``edit_item`` with ``expected_version``.  Each
@@ -16,7 +22,8 @@ final rows and the event log:
 * conflicts: refused stale edits (expected when two processes race for one item: each is
   a change *not* made and reported, never a lost one).
 
-Targets: >= 1,000 commits/s at 16 processes, 0 locked, 0 lost.
+Targets: >= 1,000 commits/s at 16 processes, 0 locked, 0 lost; on PostgreSQL at least as
+many commits/s as on SQLite.
 """
 
 from __future__ import annotations
@@ -35,7 +42,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import ROOT, loadavg, machine_info, machine_line, report, table, verdict
+from benchmarks._common import (
+    ROOT,
+    loadavg,
+    machine_info,
+    machine_line,
+    pg_create,
+    pg_drop,
+    pg_reachable,
+    report,
+    server_cpu_s,
+    table,
+    verdict,
+)
 
 COMMIT_TARGET = 1000.0
 OPS = [("assign", 35), ("transition", 30), ("comment", 15), ("edit", 20)]
@@ -46,7 +65,7 @@ OPEN_MOVES = {
 }
 
 
-def setup(path: Path, n_items: int, n_people: int = 16) -> dict[str, Any]:
+def setup(path: Path | str, n_items: int, n_people: int = 16) -> dict[str, Any]:
     """A fresh database: people w00.., a queue on the default workflow, shared items."""
     from opstui.services import items as svc
     from opstui.services import people as people_svc
@@ -81,7 +100,9 @@ def _snapshot(item: Any) -> dict[str, Any]:
     }
 
 
-def worker(path: Path, wid: int, keys: list[str], seconds: float, out: Path, seed: int) -> None:
+def worker(
+    path: Path | str, wid: int, keys: list[str], seconds: float, out: Path, seed: int
+) -> None:
     """One writer process: loop until the deadline; write its acknowledgements to ``out``."""
     from opstui.errors import Conflict, OpsError
     from opstui.services import items as svc
@@ -176,11 +197,34 @@ def worker(path: Path, wid: int, keys: list[str], seconds: float, out: Path, see
     )
 
 
-def verify(path: Path, setup_info: dict[str, Any], logs: list[dict[str, Any]]) -> dict[str, Any]:
+class _PgReader:
+    """sqlite3's execute() shape over psycopg (``?`` placeholders), for verify()."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        if sql.startswith("PRAGMA integrity_check"):
+            sql = "SELECT 'ok'"  # a server has no file to check; the checks below still run
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def verify(
+    path: Path | str, setup_info: dict[str, Any], logs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Check every acknowledged change against the final rows and the event log."""
     import sqlite3
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con: Any = (
+        _PgReader(path)
+        if isinstance(path, str)
+        else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    )
     problems: list[str] = []
     by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for log in logs:
@@ -258,10 +302,15 @@ def verify(path: Path, setup_info: dict[str, Any], logs: list[dict[str, Any]]) -
     }
 
 
-def run_round(procs: int, seconds: float, n_items: int, seed: int, workdir: Path) -> dict[str, Any]:
-    path = workdir / f"writers-{procs}-{seed}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+def run_round(
+    procs: int, seconds: float, n_items: int, seed: int, workdir: Path, engine: str = "sqlite"
+) -> dict[str, Any]:
+    path: Path | str = workdir / f"writers-{procs}-{seed}.db"
+    if engine == "postgresql":
+        path = pg_create(f"w{procs}")
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     info = setup(path, n_items)
     setup_file = workdir / f"setup-{procs}-{seed}.json"
     setup_file.write_text(json.dumps(info))
@@ -302,11 +351,13 @@ def run_round(procs: int, seconds: float, n_items: int, seed: int, workdir: Path
             raise SystemExit("writer processes did not start")
         time.sleep(0.01)
     start_at = time.time() + 0.2
+    server_cpu0 = server_cpu_s() if engine == "postgresql" else 0.0
     tmp = start_file.with_suffix(".tmp")
     tmp.write_text(repr(start_at))
     tmp.rename(start_file)
     for c in children:
         c.wait(timeout=seconds + 120)
+    server_cpu = server_cpu_s() - server_cpu0 if engine == "postgresql" else 0.0
     logs = [json.loads(o.read_text()) for o in outs if o.exists()]
     if len(logs) != procs:
         raise SystemExit(f"{procs - len(logs)} writer processes died")
@@ -337,16 +388,21 @@ def run_round(procs: int, seconds: float, n_items: int, seed: int, workdir: Path
     # CPU spent by the writers per commit (reads, refused attempts and all): on a machine
     # shared with other work, wall-clock commits/s mostly measures the others' load; this
     # gives what the cores would do if they were ours: cpu_count / (cpu per commit).
-    cpu_total = sum(log.get("cpu_s", 0.0) for log in logs)
+    cpu_total = sum(log.get("cpu_s", 0.0) for log in logs) + server_cpu
+    result["server_cpu_s"] = round(server_cpu, 3)
     result["cpu_ms_per_commit"] = round(1000 * cpu_total / max(1, len(acks)), 3)
     result["projected_commits_per_s_idle"] = round(
         (os.cpu_count() or 1) * len(acks) / max(1e-9, cpu_total), 1
     )
     result.update(verify(path, info, logs))
+    result["engine"] = engine
     for p in [*outs, *[Path(str(o) + ".ready") for o in outs], setup_file, start_file]:
         p.unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    if engine == "postgresql":
+        pg_drop(str(path))
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     return result
 
 
@@ -358,18 +414,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--engines", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
     # worker mode
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--db", type=str, help=argparse.SUPPRESS)
     ap.add_argument("--setup", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker is not None:
         keys = json.loads(args.setup.read_text())["keys"]
-        worker(args.db, args.worker, keys, args.seconds, args.out, args.seed)
+        target = args.db if "://" in args.db else Path(args.db)
+        worker(target, args.worker, keys, args.seconds, args.out, args.seed)
         return 0
 
+    if "postgresql" in args.engines and (why := pg_reachable()):
+        raise SystemExit(f"no PostgreSQL server for the benchmark: {why}")
     info = machine_info()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="opstui-writers-"))
     data: dict[str, Any] = {
@@ -380,33 +440,37 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {},
     }
     rows = []
-    for procs in args.procs:
-        rounds = [
-            run_round(procs, args.seconds, args.items, seed, workdir)
-            for seed in range(1, args.rounds + 1)
-        ]
-        med = statistics.median(r["commits_per_s"] for r in rounds)
-        data["runs"][str(procs)] = {"median_commits_per_s": med, "rounds": rounds}
-        rows.append(
-            [
-                procs,
-                med,
-                [r["commits_per_s"] for r in rounds],
-                sum(r["conflicts"] for r in rounds),
-                sum(r["locked"] for r in rounds),
-                sum(r["lost_updates"] for r in rounds),
-                sum(r["other_errors"] for r in rounds),
-                statistics.median(r["latency_ms"]["median"] or 0 for r in rounds),
-                statistics.median(r["latency_ms"]["p95"] or 0 for r in rounds),
-                statistics.median(r["cpu_ms_per_commit"] for r in rounds),
-                statistics.median(r["projected_commits_per_s_idle"] for r in rounds),
-                all(r["integrity"] == "ok" for r in rounds),
-                rounds[-1]["loadavg"][0] if rounds[-1]["loadavg"] else "-",
+    for engine in args.engines:
+        for procs in args.procs:
+            rounds = [
+                run_round(procs, args.seconds, args.items, seed, workdir, engine)
+                for seed in range(1, args.rounds + 1)
             ]
-        )
+            med = statistics.median(r["commits_per_s"] for r in rounds)
+            key = str(procs) if engine == "sqlite" else f"{engine}:{procs}"
+            data["runs"][key] = {"engine": engine, "median_commits_per_s": med, "rounds": rounds}
+            rows.append(
+                [
+                    engine,
+                    procs,
+                    med,
+                    [r["commits_per_s"] for r in rounds],
+                    sum(r["conflicts"] for r in rounds),
+                    sum(r["locked"] for r in rounds),
+                    sum(r["lost_updates"] for r in rounds),
+                    sum(r["other_errors"] for r in rounds),
+                    statistics.median(r["latency_ms"]["median"] or 0 for r in rounds),
+                    statistics.median(r["latency_ms"]["p95"] or 0 for r in rounds),
+                    statistics.median(r["cpu_ms_per_commit"] for r in rounds),
+                    statistics.median(r["projected_commits_per_s_idle"] for r in rounds),
+                    all(r["integrity"] == "ok" for r in rounds),
+                    rounds[-1]["loadavg"][0] if rounds[-1]["loadavg"] else "-",
+                ]
+            )
     text = f"writers  ({machine_line(info)})\n{args.items} shared items, {args.seconds:g} s per round\n\n"
     text += table(
         [
+            "engine",
             "procs",
             "commits/s (median)",
             "per round",
@@ -426,6 +490,16 @@ def main(argv: list[str] | None = None) -> int:
     if "16" in data["runs"]:
         got = data["runs"]["16"]["median_commits_per_s"]
         text += f"\n\n16 processes: {got:,.0f} commits/s vs target {COMMIT_TARGET:,.0f}: {verdict(got >= COMMIT_TARGET)}"
+    for procs in args.procs:
+        lite, pg = data["runs"].get(str(procs)), data["runs"].get(f"postgresql:{procs}")
+        if lite and pg and "sqlite" in args.engines:
+            ratio = pg["median_commits_per_s"] / max(1e-9, lite["median_commits_per_s"])
+            data.setdefault("ratio_postgresql_to_sqlite", {})[str(procs)] = round(ratio, 3)
+            text += (
+                f"\n{procs} processes: PostgreSQL {pg['median_commits_per_s']:,.0f} vs SQLite "
+                f"{lite['median_commits_per_s']:,.0f} commits/s = {ratio:.2f}x "
+                f"(target >= 1.00x: {verdict(ratio >= 1.0)})"
+            )
     problems = [p for run in data["runs"].values() for r in run["rounds"] for p in r["problems"]]
     if problems:
         text += "\n\nPROBLEMS:\n  " + "\n  ".join(problems[:20])

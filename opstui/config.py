@@ -246,7 +246,7 @@ def parse_config(data: dict[str, Any], source: str, *, base_dir: Path | None = N
     for key in ("poll_interval", "forecast_focus", "remaining_floor_hours"):
         if key in values:
             values[key] = float(values[key])
-    if "db" in values and base_dir is not None:
+    if "db" in values and base_dir is not None and not is_server_url(str(values["db"])):
         db = Path(values["db"]).expanduser()
         if not db.is_absolute():
             values["db"] = str(base_dir / db)
@@ -346,16 +346,21 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
     return config
 
 
-def resolve_db(flag: str | None, config: Config) -> Path:
+#: URL schemes of a database on a server (PostgreSQL); anything else is a file path.
+SERVER_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_server_url(value: str | os.PathLike[str]) -> bool:
+    return os.fspath(value).startswith(SERVER_SCHEMES)
+
+
+def resolve_db(flag: str | None, config: Config) -> Path | str:
+    """The database: a file path, or a ``postgresql://`` URL (kept as text)."""
     from .paths import default_db
 
-    if flag:
-        return Path(flag).expanduser()
-    env = os.environ.get("OPSTUI_DB")
-    if env:
-        return Path(env).expanduser()
-    if config.db:
-        return Path(config.db).expanduser()
+    for value in (flag, os.environ.get("OPSTUI_DB"), config.db):
+        if value:
+            return value if is_server_url(value) else Path(value).expanduser()
     return default_db()
 
 

@@ -1,11 +1,19 @@
-"""Shared fixtures: real SQLite files in tmp dirs, a frozen clock, no real home dirs."""
+"""Shared fixtures: real SQLite files in tmp dirs (and real PostgreSQL databases for the
+suites marked ``both_engines``), a frozen clock, no real home dirs.
+
+PostgreSQL tests use ``OPSTUI_TEST_PG`` (default: the server on 127.0.0.1:5432 as role
+postgres); each test gets its own database, created with a unique name and dropped after, so
+tests run in any order.  Without a server they skip with one line, unless ``CI=true``: then
+they fail.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,14 +48,110 @@ def clock() -> Clock:
     return Clock.frozen(ANCHOR)
 
 
+PG_ADMIN_URL = os.environ.get("OPSTUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_engines: run the test on SQLite and on PostgreSQL (fixture 'engine')"
+    )
+    config.addinivalue_line("markers", "sqlite_only: about the SQLite file itself")
+    config.addinivalue_line("markers", "sqlite_only: about the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    node = metafunc.definition
+    if (
+        "engine" in metafunc.fixturenames
+        and node.get_closest_marker("both_engines")
+        and not node.get_closest_marker("sqlite_only")
+    ):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a test runs on: SQLite unless the test is marked ``both_engines``."""
+    return getattr(request, "param", "sqlite")
+
+
+def pg_url(name: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Callable[[str], None]]:
+    """Run one statement as the PostgreSQL admin role (autocommit)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except Exception as exc:  # psycopg missing its libpq, server down, no role...
+        reason = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({str(exc).strip().splitlines()[0]})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true needs it")
+        pytest.skip(reason)
+
+    def run(sql: str) -> None:
+        conn.execute(sql)
+
+    yield run
+    conn.close()
+
+
+@pytest.fixture
+def new_pg_db(pg_admin: Callable[[str], None]) -> Iterator[Callable[..., str]]:
+    """Make fresh databases (optionally copies of a template); all dropped at the end."""
+    made: list[str] = []
+
+    def make(template: str | None = None) -> str:
+        name = f"opstui_t_{uuid.uuid4().hex[:12]}"
+        pg_admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        made.append(name)
+        return pg_url(name)
+
+    yield make
+    for name in made:
+        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def pg_schema_template(pg_admin: Callable[[str], None]) -> Iterator[str]:
+    """An initialised, empty store used as a template: copying it is cheaper than running
+    the schema's DDL for every test."""
+    name = f"opstui_schema_{uuid.uuid4().hex[:12]}"
+    pg_admin(f"CREATE DATABASE {name}")
+    database = open_database(pg_url(name), clock=Clock.frozen(ANCHOR), unix_user="tester")
+    database.dispose()
+    yield name
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where this test's database lives: a file, or on the server a fresh copy of an
+    initialised store."""
+    if engine == "postgresql":
+        template = request.getfixturevalue("pg_schema_template")
+        return request.getfixturevalue("new_pg_db")(template)
+    return str(tmp_path / "ops.db")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "ops.db"
 
 
 @pytest.fixture
-def db(db_path: Path, clock: Clock) -> Iterator[Database]:
-    database = open_database(db_path, clock=clock, unix_user="tester")
+def db(engine: str, clock: Clock, request: pytest.FixtureRequest) -> Iterator[Database]:
+    target = (
+        request.getfixturevalue("db_target")
+        if engine == "postgresql"
+        else request.getfixturevalue("db_path")
+    )
+    database = open_database(target, clock=clock, unix_user="tester")
     yield database
     database.dispose()
 
@@ -75,10 +179,34 @@ def sample_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def sample_pg_template(pg_admin: Callable[[str], None]) -> Iterator[str]:
+    """The sample data loaded once into a PostgreSQL database used as a template."""
+    from opstui.services.loading import load_file
+
+    name = f"opstui_sample_{uuid.uuid4().hex[:12]}"
+    pg_admin(f"CREATE DATABASE {name}")
+    database = open_database(pg_url(name), clock=Clock.frozen(ANCHOR), unix_user="loader")
+    load_file(database, SAMPLE)
+    database.dispose()
+    yield name
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
-def sample_db(sample_db_file: Path, tmp_path: Path, clock: Clock) -> Iterator[Database]:
+def sample_db(
+    engine: str, tmp_path: Path, clock: Clock, request: pytest.FixtureRequest
+) -> Iterator[Database]:
     import sqlite3
 
+    if engine == "postgresql":
+        template = request.getfixturevalue("sample_pg_template")
+        url = request.getfixturevalue("new_pg_db")(template)
+        database = open_database(url, clock=clock, unix_user="tester")
+        yield database
+        database.dispose()
+        return
+    sample_db_file = request.getfixturevalue("sample_db_file")
     target = tmp_path / "sample.db"
     src = sqlite3.connect(sample_db_file)
     dst = sqlite3.connect(target)
@@ -92,7 +220,7 @@ def sample_db(sample_db_file: Path, tmp_path: Path, clock: Clock) -> Iterator[Da
 
 def run_cli(
     *args: str,
-    db: Path | None = None,
+    db: Path | str | None = None,
     input: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 60,

@@ -16,6 +16,8 @@ from opstui.services import items as svc
 from opstui.store import queries as q
 from tests._automation_support import count, data_with, make_db, snapshot
 
+pytestmark = pytest.mark.both_engines
+
 EVENT = models.Event.__table__
 LINK = models.ItemLink.__table__
 

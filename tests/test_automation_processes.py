@@ -25,6 +25,8 @@ from opstui.store import queries as q
 from opstui.store.schema import open_database
 from tests._automation_support import NOW, REPO, count, data_with, make_db
 
+pytestmark = pytest.mark.both_engines
+
 RUN = models.ProcessRun.__table__
 ITEM = models.Item.__table__
 

@@ -11,6 +11,8 @@ from opstui.store import queries as q
 from opstui.store.engine import Database
 from tests._automation_support import NOW, snapshot
 
+pytestmark = pytest.mark.both_engines
+
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
 LINK = models.ItemLink.__table__

@@ -16,6 +16,8 @@ from opstui.services import loading as loader
 from opstui.services.loading import LoadError
 from tests._automation_support import REPO, count, data_with, make_db, new_db
 
+pytestmark = pytest.mark.both_engines
+
 WHERE = "test.toml: workflow 'flow' transition doing -> ready actions[0]"
 
 

@@ -9,6 +9,8 @@ import pytest
 from opstui.domain import capacity as cap
 from opstui.domain.capacity import OpenItem, PersonIn, ProcessIn
 
+pytestmark = pytest.mark.both_engines
+
 # Wednesday 2026-12-02 10:00 UTC: the window is Wed 2 .. Tue 8 December.
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 

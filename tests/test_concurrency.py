@@ -14,6 +14,8 @@ import pytest
 from opstui.services import items
 from opstui.store import queries as q
 
+pytestmark = pytest.mark.both_engines
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 8
 CHANGES = 200
@@ -29,7 +31,7 @@ def test_parallel_writers_lose_nothing(team_db, tmp_path: Path) -> None:
             [
                 sys.executable,
                 str(ROOT / "tests" / "concurrent_writer.py"),
-                str(team_db.path),
+                team_db.target,
                 str(w),
                 str(CHANGES),
                 str(go),

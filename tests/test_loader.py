@@ -10,6 +10,8 @@ from conftest import ANCHOR, SAMPLE
 from opstui.services.loading import LoadError, load_data, load_file
 from opstui.store import queries as q
 
+pytestmark = pytest.mark.both_engines
+
 
 def count(db, table: str) -> int:
     with db.read() as conn:

@@ -22,6 +22,8 @@ from opstui.services.context import writing
 from opstui.services.processes.catalog import process_catalog
 from opstui.store.schema import open_database
 
+pytestmark = pytest.mark.both_engines
+
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 4, 16, 45, tzinfo=UTC)  # Friday
 ITEM = models.Item.__table__

@@ -10,6 +10,8 @@ from opstui.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from opstui.services import items, people, transitions
 from opstui.store import queries as q
 
+pytestmark = pytest.mark.both_engines
+
 
 def events(db, key: str) -> list[q.EventRecord]:
     with db.read() as conn:
@@ -54,7 +56,7 @@ def test_create_assign_transition_comment_record_events(team_db, clock) -> None:
 def test_events_carry_the_mapped_person(team_db) -> None:
     from opstui.store.schema import open_database
 
-    as_alice = open_database(team_db.path, clock=team_db.clock, unix_user="alice")
+    as_alice = open_database(team_db.target, clock=team_db.clock, unix_user="alice")
     it = items.create_item(as_alice, queue="support", title="x")
     (created,) = events(team_db, it.key)
     assert created.person == "alice" and created.unix_user == "alice"
@@ -65,7 +67,7 @@ def test_stale_edit_is_refused_naming_who_changed_what(team_db) -> None:
     from opstui.store.schema import open_database
 
     it = items.create_item(team_db, queue="support", title="Shared")
-    bob = open_database(team_db.path, clock=team_db.clock, unix_user="bob")
+    bob = open_database(team_db.target, clock=team_db.clock, unix_user="bob")
     items.assign(bob, it.key, "alice", expected_version=it.version)
     with pytest.raises(Conflict) as err:
         items.edit_item(team_db, it.key, expected_version=it.version, title="Mine")

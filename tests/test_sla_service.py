@@ -22,6 +22,8 @@ from opstui.services.sla import views as sla_views
 from opstui.store import queries as q
 from opstui.store.schema import SCHEMA_VERSION, open_database
 
+pytestmark = pytest.mark.both_engines
+
 RULES = {
     "calendars": [
         {
@@ -157,7 +159,7 @@ def test_first_response_by_someone_other_than_the_requester(sla_db, clock) -> No
     clock.advance(timedelta(minutes=1))
     items.comment(sla_db, it.key, "any news?")
     assert get(sla_db, it.key).first_response_at is None
-    alice = open_database(sla_db.path, clock=clock, unix_user="alice")
+    alice = open_database(sla_db.target, clock=clock, unix_user="alice")
     items.comment(alice, it.key, "looking now")
     it = get(sla_db, it.key)
     assert it.first_response_at == clock.now() and it.sla_fr_state == "met"
@@ -303,7 +305,7 @@ def test_three_processes_record_each_crossing_exactly_once(sla_db, tmp_path: Pat
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(sla_db.path), later, f"term{n}", str(go)],
+            [sys.executable, "-c", WORKER, str(sla_db.target), later, f"term{n}", str(go)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -463,7 +465,7 @@ def test_ls_and_show_json_carry_sla(sample_db_file: Path) -> None:
 
 
 def test_sla_command_records_crossings_once(sample_db) -> None:
-    path = sample_db.path
+    path = sample_db.target
     sample_db.dispose()
     now = ANCHOR.isoformat()
     first = run_cli("--now", now, "sla", "--record", "--json", db=path)
@@ -514,6 +516,7 @@ def test_recompute_applies_changed_policies_to_open_items(sla_db) -> None:
     assert get(sla_db, it.key).sla_fr_due == utc(2026, 12, 7, 9, 45)
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_stored_rule_never_blocks_writes(sla_db, db_path: Path) -> None:
     raw = sqlite3.connect(db_path)
     raw.execute("UPDATE business_calendar SET timezone = 'Nowhere/Town'")

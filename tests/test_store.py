@@ -41,6 +41,7 @@ def test_write_begins_immediate(db, db_path: Path) -> None:
     other.close()
 
 
+@pytest.mark.both_engines
 def test_reads_do_not_block_writes(db) -> None:
     """A reader in the middle of a snapshot never stops a writer (WAL)."""
     from opstui.services import people
@@ -69,6 +70,7 @@ def test_no_read_transaction_left_open(db, db_path: Path) -> None:
     assert busy == 0
 
 
+@pytest.mark.both_engines
 def test_foreign_keys_and_valid_states_are_enforced(team_db) -> None:
     from sqlalchemy.exc import IntegrityError
 

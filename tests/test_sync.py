@@ -1,7 +1,8 @@
 """Live sync: cursor, watcher (watch and poll paths), own writes, notices.
 
 Real SQLite files in tmp_path; "another terminal" is a second Database (its own connections),
-or a real second process in the tests marked ``slow``.
+or a real second process in the tests marked ``slow``.  The tests marked ``both_engines`` run
+on PostgreSQL too, where the detector is the LISTEN connection (``sync.listener``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import pg_url
 
 from opstui.services import items as svc
 from opstui.services import loading as loader
@@ -26,6 +30,7 @@ from opstui.store.engine import Database
 from opstui.store.schema import open_database
 from opstui.sync import ChangeWatcher, EventCursor, WatchSettings
 from opstui.sync.follow import follow_events
+from opstui.sync.listener import watcher_for
 from opstui.sync.live import LiveFeed
 from opstui.sync.notices import TriageQueue, Viewer, load_viewer, notices_for, sla_owners
 from opstui.sync.watcher import network_fs_type
@@ -43,9 +48,25 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def pg_template(pg_admin: Any) -> Iterator[str]:
+    """The fixture loaded once into a PostgreSQL database used as a template."""
+    name = f"opstui_sync_{uuid.uuid4().hex[:12]}"
+    pg_admin(f"CREATE DATABASE {name}")
+    db = open_database(pg_url(name), create=True, unix_user="loader")
+    loader.load_file(db, FIXTURE)
+    db.dispose()
+    yield name
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
-def shared_path(tmp_path: Path, template_db: Path) -> Path:
-    """A fresh copy of the loaded fixture database (loading once per module keeps this fast)."""
+def shared_path(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh copy of the loaded fixture database (loading once per module keeps this fast):
+    a file, or on PostgreSQL a database made from the template."""
+    if engine == "postgresql":
+        return request.getfixturevalue("new_pg_db")(request.getfixturevalue("pg_template"))
+    template_db = request.getfixturevalue("template_db")
     path = tmp_path / "ops.db"
     src, dst = sqlite3.connect(template_db), sqlite3.connect(path)
     try:
@@ -53,16 +74,16 @@ def shared_path(tmp_path: Path, template_db: Path) -> Path:
     finally:
         src.close()
         dst.close()
-    return path
+    return str(path)
 
 
-def terminal(path: Path, user: str) -> Database:
+def terminal(path: Path | str, user: str) -> Database:
     """Another terminal on the same file: its own engine and connections."""
     return open_database(path, create=False, unix_user=user)
 
 
 @pytest.fixture
-def two(shared_path: Path) -> Iterator[tuple[Database, Database]]:
+def two(shared_path: str) -> Iterator[tuple[Database, Database]]:
     a, b = terminal(shared_path, "alice"), terminal(shared_path, "bob")
     yield a, b
     a.dispose()
@@ -187,9 +208,10 @@ def test_check_sees_other_terminals_commit_only_once(two: tuple[Database, Databa
         w.close()
 
 
+@pytest.mark.both_engines
 def test_watching_delivers_a_change_from_another_terminal(two: tuple[Database, Database]) -> None:
     a, b = two
-    col = Collector(ChangeWatcher(a, poll_interval=30))  # no safety poll: the watcher must do it
+    col = Collector(watcher_for(a, poll_interval=30))  # no safety poll: the watcher must do it
     try:
         assert col.watcher.mode == "watching"
         time.sleep(0.05)
@@ -202,6 +224,7 @@ def test_watching_delivers_a_change_from_another_terminal(two: tuple[Database, D
         col.stop()
 
 
+@pytest.mark.both_engines
 def test_commit_between_cursor_and_watcher_start_is_not_lost(
     two: tuple[Database, Database],
 ) -> None:
@@ -210,7 +233,7 @@ def test_commit_between_cursor_and_watcher_start_is_not_lost(
     a, b = two
     cursor = EventCursor(last_id(a))
     svc.assign(b, "SUP-1", "bob")
-    col = Collector(ChangeWatcher(a, cursor, poll_interval=30))
+    col = Collector(watcher_for(a, cursor, poll_interval=30))
     try:
         assert col.wait_for(last_id(a), timeout=3)
         assert [e.item_key for e in col.events] == ["SUP-1"]
@@ -288,11 +311,12 @@ def _own_write(a: Database, cursor: EventCursor, key: str, handle: str) -> list[
     return [e.id for e in cursor.claim_own(own)]
 
 
+@pytest.mark.both_engines
 def test_own_write_is_applied_once(two: tuple[Database, Database]) -> None:
     """The app applies its own write at once; its watcher must not deliver it again,
     but must still deliver a foreign event committed just before it."""
     a, b = two
-    w = ChangeWatcher(a, EventCursor(last_id(a)))
+    w = watcher_for(a, EventCursor(last_id(a)))
     try:
         start = w.cursor.position
         svc.assign(b, "SUP-1", "bob")  # foreign, committed first, not read yet
@@ -307,13 +331,14 @@ def test_own_write_is_applied_once(two: tuple[Database, Database]) -> None:
         w.close()
 
 
+@pytest.mark.both_engines
 def test_own_writes_racing_the_watcher_thread_are_never_doubled(
     two: tuple[Database, Database],
 ) -> None:
     a, b = two
     start = last_id(a)
     cursor = EventCursor(start)
-    col = Collector(ChangeWatcher(a, cursor, poll_interval=30))
+    col = Collector(watcher_for(a, cursor, poll_interval=30))
     applied: list[int] = []
     try:
         time.sleep(0.05)
@@ -332,6 +357,7 @@ def test_own_writes_racing_the_watcher_thread_are_never_doubled(
         col.stop()
 
 
+@pytest.mark.both_engines
 def test_follow_events_starts_after_cursor_and_follows(two: tuple[Database, Database]) -> None:
     a, b = two
     start = last_id(a)
@@ -361,10 +387,11 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OPSTUI_CONFIG": "/nonexistent/opstui.toml"}
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
-def test_cli_assign_in_another_process_reaches_the_watcher(shared_path: Path) -> None:
+def test_cli_assign_in_another_process_reaches_the_watcher(shared_path: str) -> None:
     a = terminal(shared_path, "alice")
-    col = Collector(ChangeWatcher(a, poll_interval=30))
+    col = Collector(watcher_for(a, poll_interval=30))
     try:
         subprocess.run(
             [sys.executable, "-m", "opstui", "--db", str(shared_path), "assign", "BIL-1", "carol"],
@@ -381,8 +408,9 @@ def test_cli_assign_in_another_process_reaches_the_watcher(shared_path: Path) ->
         a.dispose()
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
-def test_follow_process_sees_a_write_from_this_process(shared_path: Path) -> None:
+def test_follow_process_sees_a_write_from_this_process(shared_path: str) -> None:
     """`opstui events --follow --json` in a second process runs the watcher."""
     proc = subprocess.Popen(
         [
@@ -430,11 +458,12 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
-def test_burst_of_1000_commits_is_caught_up_in_order(shared_path: Path) -> None:
+def test_burst_of_1000_commits_is_caught_up_in_order(shared_path: str) -> None:
     a = terminal(shared_path, "alice")
     start = last_id(a)
-    col = Collector(ChangeWatcher(a, poll_interval=30))
+    col = Collector(watcher_for(a, poll_interval=30))
     try:
         subprocess.run(
             [sys.executable, "-c", BURST, str(shared_path), "1000"],
@@ -457,6 +486,7 @@ def test_burst_of_1000_commits_is_caught_up_in_order(shared_path: Path) -> None:
 # --- notices -------------------------------------------------------------------------------
 
 
+@pytest.mark.both_engines
 def test_notices_for_me(two: tuple[Database, Database]) -> None:
     a, b = two  # a = alice (triages support), b = bob
     viewer = load_viewer(a)
@@ -529,6 +559,7 @@ def test_notices_queue_moves_notify_and_sla() -> None:
     assert "\x1b" not in notices[-2].message  # control bytes stripped; markup stays literal text
 
 
+@pytest.mark.both_engines
 def test_sla_owners_reads_current_owners(two: tuple[Database, Database]) -> None:
     a, b = two
     svc.assign(b, "SUP-1", "alice")
@@ -553,6 +584,7 @@ def test_watch_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- LiveFeed (what the dashboard runs as an async worker) ----------------------------------
 
 
+@pytest.mark.both_engines
 async def test_live_feed_yields_events_and_notices(two: tuple[Database, Database]) -> None:
     import asyncio
 
@@ -576,6 +608,7 @@ async def test_live_feed_yields_events_and_notices(two: tuple[Database, Database
         await updates.aclose()
 
 
+@pytest.mark.both_engines
 async def test_live_feed_poll_mode(two: tuple[Database, Database]) -> None:
     import asyncio
 
@@ -612,3 +645,56 @@ def test_drift_notices_go_to_the_owner_and_the_triage_owner() -> None:
         (3, "drifting", "Unowned work drifting"),
     ]
     assert notices[0].message == f"PRJ-7: {late}" and notices[0].severity == "warning"
+
+
+# --- PostgreSQL: LISTEN/NOTIFY -------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_two(new_pg_db: Any, pg_template: str) -> Iterator[tuple[Database, Database]]:
+    url = new_pg_db(pg_template)
+    a, b = terminal(url, "alice"), terminal(url, "bob")
+    yield a, b
+    a.dispose()
+    b.dispose()
+
+
+def test_pg_notification_is_sent_only_when_the_change_commits(
+    pg_two: tuple[Database, Database],
+) -> None:
+    import psycopg
+
+    from opstui.services.context import writing
+    from opstui.store import dialect
+
+    a, _b = pg_two
+    with psycopg.connect(dialect.libpq_url(a.target), autocommit=True) as listen:
+        listen.execute(f"LISTEN {dialect.CHANNEL}")
+        with writing(a, dry_run=True) as ctx:  # rolled back
+            ctx.record("comment", None, "never", item_id=1, item_version=1)
+        assert list(listen.notifies(timeout=0.3)) == []
+        svc.comment(a, "SUP-1", "for real")
+        got = list(listen.notifies(timeout=2, stop_after=1))
+        assert [n.channel for n in got] == [dialect.CHANNEL]
+
+
+def test_pg_listener_reconnects_and_catches_up(pg_two: tuple[Database, Database]) -> None:
+    a, b = pg_two
+    modes: list[str] = []
+    col = Collector(watcher_for(a, poll_interval=30, on_mode=modes.append))
+    try:
+        assert col.watcher.mode == "watching"
+        with b.write() as conn:  # the server drops the listening session
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'opstui-listen' AND datname = current_database()"
+            )
+        svc.assign(b, "SUP-1", "bob")  # committed while alice's listener is down
+        assert col.wait_for(last_id(b), timeout=10)
+        assert [(e.item_key, e.new) for e in col.events] == [("SUP-1", "bob")]
+        assert any(m.startswith("reconnecting") for m in modes) and modes[-1] == "watching"
+        assert col.watcher.reconnects == 1
+        svc.assign(b, "SUP-2", "carol")  # and it listens again
+        assert col.wait_for(last_id(b), timeout=5)
+    finally:
+        col.stop()

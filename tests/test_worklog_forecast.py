@@ -18,6 +18,8 @@ from opstui.store.engine import Database
 from opstui.store.schema import SCHEMA_VERSION, open_database
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.both_engines
+
 # Monday 7 December 2026, 09:00 UTC.
 MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -135,7 +137,7 @@ def test_v3_file_gains_the_worklog_table(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_log_and_forecast(shop: Database) -> None:
-    path = shop.path
+    path = shop.target
     now = ["--now", MONDAY.isoformat()]
     out = run_cli(*now, "log", "INF-2", "45m", "-n", "checked", db=path)
     assert out.returncode == 0, out.stderr

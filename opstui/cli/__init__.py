@@ -62,6 +62,7 @@ COMMAND_MODULES = (
     "doctor",
     "settings",
     "forecast",
+    "migrate",
 )
 
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 def init_cmd(state: AppState, shared: bool, group: str | None) -> None:
     """Create a database (or check an existing one)."""
     path = state.db_path
+    if isinstance(path, str):
+        _init_server(state, shared)
+        return
     existed = path.exists() and path.stat().st_size > 0
     if shared:
         _prepare_shared_dir(path.parent, group)
@@ -40,6 +43,26 @@ def init_cmd(state: AppState, shared: bool, group: str | None) -> None:
             f"shared with group {grp.getgrgid(path.stat().st_gid).gr_name}: "
             "members can read and write it; changes are attributed to each Unix user"
         )
+    db.dispose()
+
+
+def _init_server(state: AppState, shared: bool) -> None:
+    """``init`` for a database on a PostgreSQL server (it must exist: createdb makes it)."""
+    if shared:
+        raise StoreError(
+            "--shared is for a database file; on PostgreSQL give each user a role with rights "
+            "on the database (GRANT)"
+        )
+    try:
+        db = state.open(create=False)
+        verb = "opened existing"
+    except StoreError as exc:
+        if "no opstui schema yet" not in str(exc):
+            raise
+        state._db = None
+        db = state.open(create=True)
+        verb = "created"
+    click.echo(f"{verb} {db.name}")
     db.dispose()
 
 

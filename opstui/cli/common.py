@@ -103,7 +103,8 @@ class AppState:
         )
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The database file, or a server URL (text) for PostgreSQL."""
         return resolve_db(self.db_flag, self.config)
 
     def clock(self, live: bool = False) -> Clock:

@@ -8,6 +8,7 @@ import click
 
 from ..domain.text import one_line
 from .common import AppState, emit_json, pass_state
+from .settings import mask_password
 
 LABEL = {"ok": "ok", "warn": "WARN", "problem": "PROBLEM"}
 
@@ -23,17 +24,19 @@ def doctor_cmd(state: AppState, as_json: bool, full: bool) -> None:
 
     Journal mode, integrity, schema version, filesystem (network filesystems break WAL),
     group permissions for sharing, the SQLite library version, disk space and inotify
-    limits.  Never changes the file.  Exit 0 when there are no problems, 1 otherwise.
+    limits.  For a postgresql:// store: server version, schema, your role's rights,
+    LISTEN/NOTIFY and round-trip latency.  Never changes the file.  Exit 0 when there are no problems, 1 otherwise.
     """
     from ..services.doctor import diagnose, summary
 
     path = state.db_path
     findings = diagnose(path, full=full)
     total = summary(findings)
+    shown = mask_password(str(path))
     if as_json:
-        emit_json({"database": str(path), **total, "findings": [f.as_json() for f in findings]})
+        emit_json({"database": shown, **total, "findings": [f.as_json() for f in findings]})
     else:
-        click.echo(f"opstui doctor: {one_line(str(path))}")
+        click.echo(f"opstui doctor: {one_line(shown)}")
         width = max(len(f.check) for f in findings)
         for f in findings:
             click.echo(f"  {LABEL[f.status]:<8} {f.check:<{width}}  {one_line(f.message)}")

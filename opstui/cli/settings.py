@@ -13,7 +13,15 @@ from typing import Any
 
 import click
 
-from ..config import KEYS, Config, ConfigError, apply_env, config_template, read_config_file
+from ..config import (
+    KEYS,
+    Config,
+    ConfigError,
+    apply_env,
+    config_template,
+    is_server_url,
+    read_config_file,
+)
 from ..domain.text import one_line
 from ..paths import builtin_themes_dir, config_file, state_file, user_themes_dir
 from .common import AppState, emit_json, fail, opstui_group, pass_state, render_table
@@ -35,7 +43,25 @@ def _show_value(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return mask_password(str(value))
+
+
+def mask_password(value: str) -> str:
+    """A server URL's password as ``***`` (config output is often pasted into tickets)."""
+    if not is_server_url(value):
+        return value
+    from ..store.dialect import mask_url
+
+    return mask_url(value)
+
+
+def _json_value(value: Any) -> Any:
+    return mask_password(value) if isinstance(value, str) else value
+
+
+def _exists(path: Path | str) -> bool | None:
+    """Whether a path exists; None for a server URL (a file check cannot say)."""
+    return None if isinstance(path, str) else path.exists()
 
 
 @opstui_group("config")
@@ -58,13 +84,18 @@ def config_path(state: AppState, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
-                name.replace(" ", "_"): {"path": str(path), "exists": path.exists(), "env": env}
+                name.replace(" ", "_"): {
+                    "path": mask_password(str(path)),
+                    "exists": _exists(path),
+                    "env": env,
+                }
                 for name, path, env, _ in rows
             }
         )
         return
     table = [
-        (name, str(path), "yes" if path.exists() else "no", note) for name, path, _env, note in rows
+        (name, mask_password(str(path)), {True: "yes", False: "no", None: "-"}[_exists(path)], note)
+        for name, path, _env, note in rows
     ]
     click.echo(render_table(["WHAT", "PATH", "EXISTS", "NOTE"], table, flex=1))
 
@@ -80,7 +111,10 @@ def config_show(state: AppState, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
-                key: {"value": getattr(config, key), "source": _origin_text(config, key)}
+                key: {
+                    "value": _json_value(getattr(config, key)),
+                    "source": _origin_text(config, key),
+                }
                 for key in KEYS
             }
         )

@@ -466,6 +466,8 @@ def _space_check(path: Path) -> Finding:
 
 def diagnose(path: str | os.PathLike[str], *, full: bool = False) -> list[Finding]:
     """All checks for the database at ``path`` and its surroundings."""
+    if os.fspath(path).startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return diagnose_server(os.fspath(path))
     p = Path(path).expanduser()
     findings: list[Finding] = []
     if p.is_dir():
@@ -498,6 +500,107 @@ def diagnose(path: str | os.PathLike[str], *, full: bool = False) -> list[Findin
     findings.append(check_sqlite_version(sqlite3.sqlite_version))
     findings.append(check_inotify(*inotify_facts()))
     return findings
+
+
+#: Oldest PostgreSQL release opstui is tested with.
+MIN_SERVER_VERSION = 130000
+#: Notification delivery slower than this makes live panes feel late.
+SLOW_LISTENER_MS = 50.0
+SLOW_ROUND_TRIP_MS = 5.0
+
+
+def judge_server(f: Any, current: int) -> list[Finding]:
+    """Findings for the facts of a PostgreSQL store (``store.server.ServerFacts``)."""
+    if f.error:
+        return [Finding("server", PROBLEM, f.error, "check the URL, the server and ~/.pgpass")]
+    out = [
+        Finding(
+            "server",
+            OK if f.server_version_num >= MIN_SERVER_VERSION else WARN,
+            f"PostgreSQL {f.server_version} ({f.name}, {f.size_mb:.1f} MB)",
+            "" if f.server_version_num >= MIN_SERVER_VERSION else "upgrade to PostgreSQL 13+",
+        )
+    ]
+    if f.schema_error:
+        out.append(Finding("schema", PROBLEM, f.schema_error, "run 'opstui --db URL init' on it"))
+    else:
+        if f.schema_version is not None and f.schema_version > current:
+            out.append(
+                Finding(
+                    "schema",
+                    PROBLEM,
+                    f"schema v{f.schema_version} was made by a newer opstui (this one: v{current})",
+                    "upgrade opstui",
+                )
+            )
+        else:
+            out.extend(check_schema(f.schema_version, current, None, f.missing_indexes))
+        if not f.announce_trigger:
+            out.append(
+                Finding(
+                    "announce",
+                    PROBLEM,
+                    "the event log has no change announcement (trigger opstui_announce): "
+                    "other terminals will not see changes live",
+                    "open it once with a role that may create triggers ('opstui --db URL init')",
+                )
+            )
+    if f.missing_rights or f.sequences_without_usage:
+        lacking = "; ".join(f"{t}: {', '.join(r)}" for t, r in list(f.missing_rights.items())[:3])
+        if len(f.missing_rights) > 3:
+            lacking += f" (and {len(f.missing_rights) - 3} more tables)"
+        if f.sequences_without_usage:
+            lacking += ("; " if lacking else "") + "USAGE on id sequences"
+        out.append(
+            Finding(
+                "rights",
+                PROBLEM,
+                f"your role lacks rights: {lacking}",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ROLE; "
+                "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ROLE",
+            )
+        )
+    elif not f.schema_error:
+        out.append(Finding("rights", OK, "your role may read and write every opstui table"))
+    if f.listener_error:
+        out.append(
+            Finding(
+                "listener",
+                PROBLEM,
+                f"LISTEN/NOTIFY does not work: {f.listener_error}",
+                "connect to the server directly or through a session-pooled PgBouncer "
+                "(transaction pooling drops LISTEN)",
+            )
+        )
+    elif f.listener_ms is not None:
+        slow = f.listener_ms > SLOW_LISTENER_MS
+        out.append(
+            Finding(
+                "listener",
+                WARN if slow else OK,
+                f"LISTEN/NOTIFY works: a notification arrived in {f.listener_ms:.1f} ms",
+                "a closer or less busy server makes live panes quicker" if slow else "",
+            )
+        )
+    if f.round_trip_ms is not None:
+        slow = f.round_trip_ms > SLOW_ROUND_TRIP_MS
+        out.append(
+            Finding(
+                "latency",
+                WARN if slow else OK,
+                f"round trip {f.round_trip_ms:.2f} ms (median of 20)",
+                "each change costs several round trips: run opstui near the server" if slow else "",
+            )
+        )
+    return out
+
+
+def diagnose_server(url: str) -> list[Finding]:
+    """All checks for a store on a PostgreSQL server (never writes to it)."""
+    from ..store.schema import SCHEMA_VERSION
+    from ..store.server import server_facts
+
+    return judge_server(server_facts(url), SCHEMA_VERSION)
 
 
 def summary(findings: list[Finding]) -> dict[str, Any]:

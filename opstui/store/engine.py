@@ -5,6 +5,11 @@ Writes begin with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented pysqlite recipe: 
 transaction control away from the driver and emit BEGIN ourselves), so two writers never
 deadlock on a lock upgrade.  Reads use a short deferred transaction (one consistent
 snapshot) that is closed as soon as the block ends.
+
+A ``postgresql://`` URL opens the same store on a PostgreSQL server (psycopg 3): writes take
+one transaction-scoped advisory lock first (the same serialisation as ``BEGIN IMMEDIATE``) and
+a trigger on the event log announces them with ``pg_notify`` in the same transaction; reads are REPEATABLE READ
+snapshots.  What differs between the engines lives in :mod:`opstui.store.dialect`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from ..domain.clock import Clock
 from ..errors import ReadOnlyError, StoreError
+from . import dialect
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -38,6 +44,8 @@ def make_engine(
 ) -> Engine:
     """An engine for a file path or a SQLAlchemy URL.  Nothing is created at import time."""
     text = os.fspath(target)
+    if dialect.is_postgres(text):
+        return dialect.make_pg_engine(text, readonly=readonly, pooled=pooled)
     if "://" in text:
         return create_engine(text)
     path = Path(text).expanduser().resolve()
@@ -70,9 +78,11 @@ def _install_sqlite_settings(engine: Engine, readonly: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def translate_error(exc: BaseException) -> StoreError | None:
-    """Map SQLite failures a user can act on to a one-line error."""
+def translate_error(exc: BaseException, where: str | None = None) -> StoreError | None:
+    """Map failures a user can act on to a one-line error."""
     orig = getattr(exc, "orig", exc)
+    if type(orig).__module__.startswith("psycopg"):
+        return dialect.translate_pg_error(exc, where or "the database")
     text = str(orig).lower()
     if "readonly" in text or "read-only" in text:
         return ReadOnlyError("the database is read-only for you: nothing was changed")
@@ -95,34 +105,62 @@ class Database:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        target: str | os.PathLike[str],
         *,
         clock: Clock | None = None,
         unix_user: str | None = None,
         readonly: bool = False,
         me: str | None = None,
     ):
-        self.path = Path(path).expanduser().resolve()
+        text = os.fspath(target)
+        #: "sqlite" or "postgresql".
+        self.dialect = "postgresql" if dialect.is_postgres(text) else "sqlite"
+        self._path: Path | None = None
+        if self.dialect == "sqlite":
+            self._path = Path(text).expanduser().resolve()
+            #: What reopens this database: the file path or the server URL.
+            self.target = str(self._path)
+        else:
+            self.target = text
+        #: Short name for titles and status lines (file name, or ``db@host``).
+        self.name = dialect.display_name(self.target)
         self.clock = clock or Clock()
         self.unix_user = unix_user or _current_user()
         #: Person handle this user acts as (config "me"), else mapped from the Unix login.
         self.me = me
         self.readonly = readonly
-        self.engine = make_engine(self.path, readonly=readonly)
+        self.engine = make_engine(self.target, readonly=readonly)
         self._person_id: int | None | bool = False  # False = not looked up yet
 
     def __repr__(self) -> str:
-        return f"Database({str(self.path)!r}, readonly={self.readonly})"
+        return f"Database({dialect.mask_url(self.target)!r}, readonly={self.readonly})"
+
+    @property
+    def path(self) -> Path:
+        """The database file (SQLite only: a server database has no path)."""
+        if self._path is None:
+            raise StoreError(f"{self.name} is a database on a server, not a file")
+        return self._path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A short read snapshot.  Never held across user think time."""
+    def read(self, *, one_statement: bool = False) -> Iterator[Connection]:
+        """A short read snapshot.  Never held across user think time.
+
+        ``one_statement``: the block runs a single statement, which is its own snapshot; on
+        PostgreSQL that saves the BEGIN and COMMIT round trips (the change feed's hot read).
+        """
         try:
             with self.engine.connect() as conn:
+                if one_statement and self.dialect == "postgresql":
+                    conn.execution_options(opstui_begin="STATEMENT")
                 with conn.begin():
                     yield conn
         except (OperationalError, DBAPIError) as exc:
-            mapped = translate_error(exc)
+            mapped = translate_error(exc, self.name)
             if mapped is None:
                 raise
             raise mapped from exc
@@ -138,7 +176,7 @@ class Database:
                 with conn.begin():
                     yield conn
         except (OperationalError, DBAPIError) as exc:
-            mapped = translate_error(exc)
+            mapped = translate_error(exc, self.name)
             if mapped is None:
                 raise
             raise mapped from exc

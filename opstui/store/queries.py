@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from ..domain import models
 from . import figures_sql
+from .dialect import driver_rows
 from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, TransitionRecord
 
 ITEM = models.Item.__table__
@@ -107,23 +108,24 @@ class _Prepared:
 
     def __init__(self, where: Any) -> None:
         self._stmt = _item_select().where(where)
-        self._by_dialect: dict[str, tuple[str, list[Any]]] = {}
+        self._by_dialect: dict[str, tuple[str, list[Any], bool]] = {}
 
     def __call__(self, conn: Connection, value: Any) -> ItemRecord | None:
         prepared = self._by_dialect.get(conn.dialect.name)
         if prepared is None:
             compiled = self._stmt.compile(dialect=conn.dialect)
-            if not compiled.positional or len(compiled.positiontup or ()) != 1:
+            named = conn.dialect.paramstyle == "pyformat"  # psycopg: %(v)s
+            if not named and (not compiled.positional or len(compiled.positiontup or ()) != 1):
                 row = conn.execute(self._stmt, {"v": value}).first()
                 return _record(row) if row else None
             processors = [c.type.result_processor(conn.dialect, None) for c in ITEM_COLUMNS]
-            prepared = (compiled.string, processors)
+            prepared = (compiled.string, processors, named)
             self._by_dialect[conn.dialect.name] = prepared
-        sql, processors = prepared
+        sql, processors, named = prepared
         try:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(sql, (value,))
+                cursor.execute(sql, {"v": value} if named else (value,))
                 raw = cursor.fetchone()
             finally:
                 cursor.close()
@@ -147,6 +149,8 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[t
     ``exec_driver_sql`` costs ~0.1 ms of result-object setup per statement.  On any driver
     error it reruns through SQLAlchemy so callers see the usual wrapped exception.
     """
+    if conn.dialect.name != "sqlite":  # values shaped as on SQLite (JSON, times as text)
+        return driver_rows(conn, sql, params)
     try:
         cursor = conn.connection.cursor()
         try:

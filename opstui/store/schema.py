@@ -2,7 +2,9 @@
 backup, and files that are newer, foreign or corrupt are refused untouched.
 
 The file's identity lives in the SQLite header: ``PRAGMA application_id`` marks an opstui
-database and ``PRAGMA user_version`` holds its schema version.
+database and ``PRAGMA user_version`` holds its schema version.  On PostgreSQL the same two
+facts are rows of the ``meta`` table (``application_id``, ``schema_version``), and an upgrade
+needs no backup copy: its DDL runs in one transaction that commits whole or not at all.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..domain import models
 from ..domain.clock import Clock
 from ..errors import StoreError
+from . import dialect
 from .defaults import install_default_workflow
-from .engine import Database
+from .engine import Database, translate_error
 from .lite import APPLICATION_ID, SCHEMA_VERSION  # the file's identity (read by lite too)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -37,10 +40,12 @@ def _migrate_2_to_3(conn: Connection) -> None:
 
     Existing items get them on their next write, or all at once with ``opstui sla --recompute``.
     """
-    have = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(item)")}
+    have = dialect.column_names(conn, "item")
     for column in ("sla_fr_warn", "sla_res_warn", "sla_res_start", "sla_check_at"):
         if column not in have:
-            conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN {column} DATETIME")
+            conn.exec_driver_sql(
+                f"ALTER TABLE item ADD COLUMN {column} {dialect.datetime_type(conn)}"
+            )
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_sla_check ON item (sla_check_at)")
 
 
@@ -66,7 +71,19 @@ def open_database(
     me: str | None = None,
     readonly: bool = False,
 ) -> Database:
-    """Open (and if needed create or upgrade) an opstui database.  Raises StoreError."""
+    """Open (and if needed create or upgrade) an opstui database.  Raises StoreError.
+
+    ``path`` is a file, or a ``postgresql://`` URL for a database on a server.
+    """
+    if dialect.is_postgres(path):
+        return _open_server(
+            os.fspath(path),
+            create=create,
+            clock=clock,
+            unix_user=unix_user,
+            me=me,
+            readonly=readonly,
+        )
     p = Path(path).expanduser()
     if p.is_dir():
         raise StoreError(f"{p} is a directory, not a database file")
@@ -111,7 +128,7 @@ def open_database(
 
 def missing_indexes(conn: Connection) -> list[Index]:
     """Indexes this opstui declares that the file lacks (added by a newer build)."""
-    have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'")}
+    have = dialect.index_names(conn)
     return [
         idx
         for table in models.metadata.sorted_tables
@@ -230,38 +247,133 @@ def backup_file(p: Path, label: str) -> Path:
 
 
 def _set_header(conn: Connection, version: int) -> None:
-    conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+        return
+    _set_meta(conn, "application_id", str(APPLICATION_ID))
+    _set_meta(conn, "schema_version", str(int(version)))
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    dialect.upsert(conn, models.Meta.__table__, ["key"], {"key": key, "value": value})
+
+
+def _schema_version(conn: Connection) -> int:
+    if conn.dialect.name == "sqlite":
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+    row = conn.execute(
+        text("SELECT value FROM meta WHERE key = 'schema_version'")
+    ).scalar_one_or_none()
+    return int(row or 0)
 
 
 def _initialise(db: Database) -> None:
     with db.write() as conn:
-        models.metadata.create_all(conn)
-        _set_header(conn, SCHEMA_VERSION)
-        now = db.clock.now().isoformat()
-        conn.execute(
-            models.Meta.__table__.insert(),
-            [
-                {"key": "created_at", "value": now},
-                {"key": "created_by", "value": db.unix_user},
-                {"key": f"schema_v{SCHEMA_VERSION}_at", "value": now},
-            ],
-        )
-        install_default_workflow(conn)
+        _initialise_in(db, conn)
 
 
-def _upgrade(db: Database, version: int, backup: Path) -> None:
+def _initialise_in(db: Database, conn: Connection) -> None:
+    models.metadata.create_all(conn)
+    dialect.install_server_objects(conn)
+    _set_header(conn, SCHEMA_VERSION)
+    now = db.clock.now().isoformat()
+    conn.execute(
+        models.Meta.__table__.insert(),
+        [
+            {"key": "created_at", "value": now},
+            {"key": "created_by", "value": db.unix_user},
+            {"key": f"schema_v{SCHEMA_VERSION}_at", "value": now},
+        ],
+    )
+    install_default_workflow(conn)
+
+
+def _upgrade(db: Database, version: int, backup: Path | None) -> None:
     with db.write() as conn:
-        current = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+        current = _schema_version(conn)
         while current < SCHEMA_VERSION:
             MIGRATIONS[current](conn)
             current += 1
-            conn.execute(
-                text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
-                {"k": f"schema_v{current}_at", "v": db.clock.now().isoformat()},
-            )
-        conn.execute(
-            text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
-            {"k": f"backup_before_v{SCHEMA_VERSION}", "v": backup.name},
-        )
+            _set_meta(conn, f"schema_v{current}_at", db.clock.now().isoformat())
+        if backup is not None:
+            _set_meta(conn, f"backup_before_v{SCHEMA_VERSION}", backup.name)
+        dialect.install_server_objects(conn)
         _set_header(conn, SCHEMA_VERSION)
+
+
+def _open_server(
+    url: str,
+    *,
+    create: bool,
+    clock: Clock | None,
+    unix_user: str | None,
+    me: str | None,
+    readonly: bool,
+) -> Database:
+    """Open a database on a PostgreSQL server: the same checks as for a file."""
+    db = Database(url, clock=clock, unix_user=unix_user, me=me, readonly=readonly)
+    try:
+        version = _server_version(db)
+        if version is None:
+            if not create:
+                raise StoreError(
+                    f"{db.name} has no opstui schema yet "
+                    f"(create it with 'opstui --db {dialect.mask_url(url)} init')"
+                )
+            if readonly:
+                raise StoreError(f"{db.name} has no opstui schema to open read-only")
+            with db.write() as conn:  # the write lock: two terminals initialising at once
+                if not dialect.table_names(conn) & {"meta"}:
+                    _initialise_in(db, conn)
+            return db
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{db.name} was made by a newer opstui (schema v{version}; this opstui reads "
+                f"up to v{SCHEMA_VERSION}): upgrade opstui"
+            )
+        if version < SCHEMA_VERSION:
+            if readonly:
+                raise StoreError(
+                    f"{db.name} has schema v{version} and needs an upgrade to "
+                    f"v{SCHEMA_VERSION}, but it is open read-only"
+                )
+            _upgrade(db, version, None)
+        if not readonly:
+            ensure_indexes(db)
+        return db
+    except StoreError:
+        db.dispose()
+        raise
+    except SQLAlchemyError as exc:
+        db.dispose()
+        mapped = translate_error(exc, db.name)
+        if mapped is not None:
+            raise mapped from exc
+        raise StoreError(f"cannot open {db.name}: {exc}") from exc
+
+
+def _server_version(db: Database) -> int | None:
+    """The schema version of a server database; None when it holds no tables at all."""
+    with db.read() as conn:
+        tables = dialect.table_names(conn)
+        if not tables:
+            return None
+        if "meta" not in tables:
+            raise StoreError(f"{db.name} is not an opstui database (it holds other tables)")
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT key, value FROM meta WHERE key IN ('application_id', 'schema_version')"
+                )
+            ).all()
+        )
+    if rows.get("application_id") != str(APPLICATION_ID):
+        raise StoreError(f"{db.name} is not an opstui database (it holds other tables)")
+    try:
+        version = int(rows.get("schema_version", ""))
+    except ValueError:
+        raise StoreError(f"{db.name} has an unknown schema version") from None
+    if version < 1:
+        raise StoreError(f"{db.name} has an unknown schema version {version}")
+    return version

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from ..store import queries as q
 from ..store.engine import Database
 from .cursor import EventCursor
-from .watcher import ChangeWatcher, WatchSettings
+from .listener import watcher_for
+from .watcher import WatchSettings
 
 
 def follow_events(
@@ -23,7 +24,7 @@ def follow_events(
     Events already committed after ``cursor`` come first.  Closing the generator stops the
     watcher and releases its connection.
     """
-    watcher = ChangeWatcher(
+    watcher = watcher_for(
         db,
         EventCursor(cursor),
         poll_interval=poll_interval,

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from ..store import queries as q
 from ..store.engine import Database
 from .cursor import EventCursor
+from .listener import watcher_for
 from .notices import Notice, Viewer, load_viewer, notices_for, sla_owners
-from .watcher import ChangeWatcher, WatchSettings
+from .watcher import WatchSettings
 
 #: Events that can change who I am or which queues I triage.
 _VIEWER_ENTITIES = frozenset({"person", "queue", "load"})
@@ -47,7 +48,7 @@ class LiveFeed:
     ) -> None:
         self.db = db
         self.cursor = EventCursor(position)
-        self.watcher = ChangeWatcher(
+        self.watcher = watcher_for(
             db,
             self.cursor,
             poll_interval=poll_interval,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -154,7 +153,7 @@ class OpsApp(App[None]):
         # built-in and user themes, the chosen one applied, problems in one notification,
         # palette choices remembered in the state file
         self.theme_install = install(self, self.config, persist=self.persist_theme)
-        self.title = f"opstui · {clean(Path(self.db.path).name)}"
+        self.title = f"opstui · {clean(self.db.name)}"
         if self.db.readonly:
             self.sub_title = "read-only"
         if self.config_error:

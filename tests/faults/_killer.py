@@ -100,6 +100,8 @@ def main() -> int:
     trials = int(sys.argv[2])
     per_round = int(sys.argv[3]) if len(sys.argv) > 3 else 4
     seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    # longest life after "running" (s): a server store needs a new session per child
+    max_delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0.15
     rng = random.Random(seed)
     # Open once here and run each kind of change, so the children inherit a warm statement
     # cache: otherwise a loaded machine spends a child's whole life compiling SQL.
@@ -144,7 +146,7 @@ def main() -> int:
                 early += 1
             else:
                 select.select([r], [], [], 30)
-                time.sleep(rng.uniform(0.0, 0.15))
+                time.sleep(rng.uniform(0.0, max_delay))
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -123,8 +123,9 @@ def files_state(db: Path) -> dict[str, str | None]:
     return out
 
 
-def make_db(path: Path, n_items: int = 6) -> Path:
-    """A small database made through the services (people, a queue, items)."""
+def make_db(path: Path | str, n_items: int = 6) -> Path | str:
+    """A small database made through the services (people, a queue, items): a file, or a
+    ``postgresql://`` URL of an empty database."""
     from opstui.services import items as svc
     from opstui.services import people as people_svc
     from opstui.services import transitions
@@ -138,8 +139,9 @@ def make_db(path: Path, n_items: int = 6) -> Path:
         item = svc.create_item(db, queue="ops", title=f"item {i}", owner="ana" if i % 2 else None)
         if i % 3 == 0:
             transitions.transition(db, item.key, "in_progress")
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     return path
 

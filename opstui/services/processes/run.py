@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ...domain import models
 from ...domain import workflow as wfl
 from ...store import queries as q
+from ...store.dialect import insert_ignore
 from ...store.engine import Database
 from ..context import Ctx, writing
 from ..items import create_item_in
@@ -66,23 +66,23 @@ def _process_rows(conn: Any, *, kinds: tuple[str, ...], where: Any = None) -> li
 
 
 def _claim(ctx: Ctx, process_id: int, occurrence_key: str, at: datetime) -> int | None:
-    """Insert the ProcessRun for one occurrence; None if it exists (already run)."""
-    if ctx.conn.execute(select(RUN.c.id).where(RUN.c.occurrence_key == occurrence_key)).first():
-        return None
-    try:
-        with ctx.conn.begin_nested():
-            result = ctx.conn.execute(
-                RUN.insert().values(
-                    process_id=process_id,
-                    occurrence_key=occurrence_key,
-                    occurrence_at=at,
-                    created_at=ctx.now,
-                    unix_user=ctx.unix_user,
-                )
-            )
-    except IntegrityError:
-        return None
-    return int(result.inserted_primary_key[0])
+    """Insert the ProcessRun for one occurrence; None if it exists (already run).
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on the unique occurrence key: of any number of
+    terminals (on any machines) claiming the same occurrence, exactly one gets the row.
+    """
+    row = ctx.conn.execute(
+        insert_ignore(ctx.conn, RUN, ["occurrence_key"])
+        .values(
+            process_id=process_id,
+            occurrence_key=occurrence_key,
+            occurrence_at=at,
+            created_at=ctx.now,
+            unix_user=ctx.unix_user,
+        )
+        .returning(RUN.c.id)
+    ).first()
+    return None if row is None else int(row[0])
 
 
 def _run_occurrence(
@@ -163,9 +163,7 @@ def _run_occurrence(
 #: One index-free probe of the (small) process table: does any active process fire on
 #: this "kind:state"?  Most moves trigger nothing, and building and running the full
 #: process query on every move cost ~0.3 ms of a ~2.5 ms transition.
-_ANY_EVENT_PROCESS = (
-    "SELECT 1 FROM process WHERE active = 1 AND trigger_kind = 'event' AND \"trigger\" = ? LIMIT 1"
-)
+_ANY_EVENT_PROCESS = "SELECT 1 FROM process WHERE active = TRUE AND trigger_kind = 'event' AND \"trigger\" = ? LIMIT 1"
 
 
 def event_processes_exist(ctx: Ctx, kind: str, state: str) -> bool:

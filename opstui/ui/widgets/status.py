@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -36,14 +35,15 @@ class StatusBar(Static):
     def render(self) -> Any:
         app: Any = self.app
         text = Text(" opstui ", style="bold", end="")
-        text.append(clean(Path(app.db.path).name), style="")
+        text.append(clean(app.db.name), style="")
         if self.where:
             text.append(" \u203a ", style="dim")
             text.append(clean(self.where))
         if app.db.readonly:
             text.append("  read-only ", style="reverse bold")
-        mode = getattr(app, "sync_mode", "off")  # live sync: "watching" | "polling (why)"
-        if mode.startswith("polling"):
+        # live sync: "watching" | "polling (why)" | "reconnecting (why)"
+        mode = getattr(app, "sync_mode", "off")
+        if mode.startswith(("polling", "reconnecting")):
             text.append("  ")
             text.append(f" {clean(mode)} ", style="reverse")
         data = app.pane_data
