@@ -62,6 +62,8 @@ COMMAND_MODULES = (
     "doctor",
     "settings",
     "forecast",
+    "transfer",
+    "importing",
 )
 
 
