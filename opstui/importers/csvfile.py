@@ -16,21 +16,42 @@ from .model import ImportError_, Problem
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-@dataclass(frozen=True)
 class Row:
-    line: int
-    cells: dict[str, list[str]]
+    """One source row: its first line and cells, read by column name (a repeated column
+    name gives several values)."""
+
+    __slots__ = ("line", "_cells", "_index")
+
+    def __init__(self, line: int, cells: list[str], index: dict[str, tuple[int, ...]]):
+        self.line = line
+        self._cells = cells
+        self._index = index
 
     def get(self, name: str, nulls: tuple[str, ...] = ()) -> str | None:
         """The first non-empty value of column ``name`` (None if empty, null or absent)."""
-        for value in self.cells.get(name, ()):
-            value = value.strip()
-            if value and value not in nulls:
-                return value
+        cells = self._cells
+        for i in self._index.get(name, ()):
+            if i < len(cells):
+                value = cells[i].strip()
+                if value and value not in nulls:
+                    return value
         return None
 
+    def cell(self, index: int | None, nulls: tuple[str, ...] = ()) -> str | None:
+        """The value at column position ``index`` (see :meth:`Table.column`), or None."""
+        if index is None or index >= len(self._cells):
+            return None
+        value = self._cells[index].strip()
+        return value if value and value not in nulls else None
+
     def all(self, name: str, nulls: tuple[str, ...] = ()) -> list[str]:
-        return [v.strip() for v in self.cells.get(name, ()) if v.strip() and v.strip() not in nulls]
+        out = []
+        for i in self._index.get(name, ()):
+            if i < len(self._cells):
+                value = self._cells[i].strip()
+                if value and value not in nulls:
+                    out.append(value)
+        return out
 
 
 @dataclass
@@ -41,6 +62,13 @@ class Table:
     problems: list[Problem]
     delimiter: str
     encoding: str
+
+    def column(self, name: str) -> int | None:
+        """Position of the first column called ``name`` (None if there is none)."""
+        try:
+            return self.headers.index(name)
+        except ValueError:
+            return None
 
 
 def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
@@ -131,15 +159,15 @@ def read_table(
         start, cells = raw_rows.pop()
         footer = next(c for c in cells if c.strip()).strip()
         problems.append(Problem(name, start, f"footer row skipped: {footer[:60]!r}", "skipped"))
+    index: dict[str, tuple[int, ...]] = {}
+    for i, h in enumerate(headers):
+        index[h] = (*index.get(h, ()), i)
+    width = len(headers)
     rows: list[Row] = []
     for start, cells in raw_rows:
-        extra = cells[len(headers) :]
-        if any(c.strip() for c in extra):
-            problems.append(Problem(name, start, f"{len(cells)} cells for {len(headers)} columns"))
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            problems.append(Problem(name, start, f"{len(cells)} cells for {width} columns"))
             continue
-        by_name: dict[str, list[str]] = {}
-        for h, v in zip(headers, cells, strict=False):
-            by_name.setdefault(h, []).append(v)
-        rows.append(Row(start, by_name))
+        rows.append(Row(start, cells, index))
     problems.sort(key=lambda p: p.line or 0)
     return Table(name, headers, rows, problems, sep, used)

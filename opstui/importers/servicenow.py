@@ -15,6 +15,7 @@ the state column ``state`` and its update time ``sys_updated_on``
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from .csvfile import Row, read_table
@@ -136,18 +137,37 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
     kept = list(dict.fromkeys(kept))
     unused = [h for h in table.headers if h not in USED and h not in FACTS and h not in kept]
     problems = list(table.problems)
-    by_key: dict[str, list[tuple[Row, object]]] = {}
+    col = table.column
+    i_number = col("number")
+    i_state = [i for i in (col(c) for c in STATE_COLS) if i is not None]
+    i_updated = [i for i in (col(c) for c in UPDATED_COLS) if i is not None]
+    i_created = [i for i in (col(c) for c in CREATED_COLS) if i is not None]
+    i_mod = col("sys_mod_count")
+    i_actor, i_group = col("sys_updated_by"), col("assignment_group")
+    i_assignee, i_priority = col("assigned_to"), col("priority")
+    i_title = col("short_description")
+    kept_idx = [(c, col(c)) for c in kept]
+    facts_idx = [(c, col(c)) for c in facts_cols]
+
+    def first_of(row: Row, indexes: list[int]) -> str | None:
+        for i in indexes:
+            v = row.cell(i, NULLS)
+            if v is not None:
+                return v
+        return None
+
+    by_key: dict[str, list[tuple[Row, tuple[datetime, int, int]]]] = {}
     for row in table.rows:
-        key = row.get("number", NULLS)
+        key = row.cell(i_number, NULLS)
         if key is None:
             problems.append(Problem(name, row.line, "no incident number"))
             continue
         try:
-            updated_text = _first(row, UPDATED_COLS) or _first(row, CREATED_COLS)
+            updated_text = first_of(row, i_updated) or first_of(row, i_created)
             if updated_text is None:
                 raise ValueError("no sys_updated_at or opened_at time")
             at = dates(updated_text)
-            mod = row.get("sys_mod_count", NULLS)
+            mod = row.cell(i_mod, NULLS)
             if mod is not None and not mod.isdigit():
                 raise ValueError(f"sys_mod_count {mod!r} is not a whole number")
         except ValueError as exc:
@@ -157,15 +177,15 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
     items: list[SourceItem] = []
     untitled = 0
     for key, rows in by_key.items():
-        rows.sort(key=lambda r: r[1])  # type: ignore[arg-type,return-value]
+        rows.sort(key=lambda r: r[1])
         first = rows[0][0]
         try:
-            created_text = _first(first, CREATED_COLS)
-            created = dates(created_text) if created_text else rows[0][1][0]  # type: ignore[index]
+            created_text = first_of(first, i_created)
+            created = dates(created_text) if created_text else rows[0][1][0]
         except ValueError as exc:
             problems.append(Problem(name, first.line, f"{key}: opened_at {exc}"))
             continue
-        title = first.get("short_description", NULLS)
+        title = first.cell(i_title, NULLS)
         if title is None:
             untitled += 1
             bits = [first.get(c, NULLS) for c in ("category", "subcategory", "u_symptom")]
@@ -180,26 +200,32 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
             body=first.get("description", NULLS) or "",
         )
         bad = False
-        for row, (at, mod, _line) in rows:  # type: ignore[misc]
-            state = _first(row, STATE_COLS)
+        last = len(rows) - 1
+        for n, (row, (at, mod, _line)) in enumerate(rows):
+            state = first_of(row, i_state)
             if state is None:
                 problems.append(Problem(name, row.line, f"{key}: no incident_state"))
                 bad = True
                 continue
-            facts = {c: _fact(c, v) for c in facts_cols if (v := row.get(c, NULLS)) is not None}
+            # The source's facts are its final word: read from the newest row.
+            facts = (
+                {c: _fact(c, v) for c, i in facts_idx if (v := row.cell(i, NULLS)) is not None}
+                if n == last
+                else {}
+            )
             item.snapshots.append(
                 Snapshot(
                     line=row.line,
                     at=max(at, created),
                     rev=(at.isoformat(), mod),
-                    actor=row.get("sys_updated_by", NULLS),
+                    actor=row.cell(i_actor, NULLS),
                     state=state,
-                    group=row.get("assignment_group", NULLS),
-                    assignee=row.get("assigned_to", NULLS),
-                    priority=row.get("priority", NULLS),
-                    fields={c: v for c in kept if (v := row.get(c, NULLS)) is not None},
+                    group=row.cell(i_group, NULLS),
+                    assignee=row.cell(i_assignee, NULLS),
+                    priority=row.cell(i_priority, NULLS),
+                    fields={c: v for c, i in kept_idx if (v := row.cell(i, NULLS)) is not None},
                     facts=facts,
-                    title=row.get("short_description", NULLS),
+                    title=row.cell(i_title, NULLS),
                 )
             )
         if not bad and item.snapshots:

@@ -35,6 +35,7 @@ from ..domain import models
 from ..domain.sla import match_policy
 from ..importers.mapping import KEEP, Mapping, QueueMap, StateMap, derive_prefix, unique_names
 from ..importers.model import INITIAL, ImportError_, Problem, Snapshot, Source, SourceItem
+from ..store.bulk import insert_many
 from ..store.engine import Database
 from . import items as item_svc
 from .context import Ctx, display, writing
@@ -50,8 +51,13 @@ EVENT = models.Event.__table__
 COMMENT = models.Comment.__table__
 POLICY = models.SlaPolicy.__table__
 
-#: How long one write transaction may hold the lock before it commits and lets others in.
-BATCH_SECONDS = 0.25
+#: How long one write transaction should hold the lock before it commits (batch sizes
+#: adapt to it).
+BATCH_SECONDS = 0.3
+#: The gap between two batches.  SQLite's busy handler lets a waiting writer retry every
+#: 100 ms at most, so a gap shorter than that can starve it; the next batch is replayed
+#: in memory during the gap, so little of it is idle.
+YIELD_SECONDS = 0.11
 #: Order of a snapshot's changes (documented in the README).
 CHANGE_ORDER = ("queue", "status", "owner", "priority", "title")
 
@@ -467,6 +473,8 @@ def diff(prev: Values, new: Values, at: datetime, actor: str | None, line: int) 
         ops.append(Op(at, actor, line, "priority", prev.priority, new.priority))
     if new.title != prev.title:
         ops.append(Op(at, actor, line, "title", prev.title, new.title))
+    if prev.fields == new.fields:
+        return ops
     for name in sorted(set(prev.fields) | set(new.fields)):
         if prev.fields.get(name) != new.fields.get(name):
             ops.append(
@@ -830,27 +838,35 @@ def _write(
     try:
         with writing(db) as ctx:
             setup = _setup(ctx, res)
+            writer = _BulkWriter(ctx, source, res, setup)
         done = 0
+        size = 200
         if progress:
             progress(0, total)
+        committed = time.perf_counter()
         while done < total:
+            chunk = todo[done : done + size]
+            creates = [p for p in chunk if p.action == "create"]
+            # Replay in memory outside the transaction, while other writers get their turn.
+            prepared = writer.prepare(creates) if bulk else None
+            gap = YIELD_SECONDS - (time.perf_counter() - committed)
+            if gap > 0 and done:
+                time.sleep(gap)
+            started = time.perf_counter()
             with writing(db) as ctx:
                 ctx.replay = True
-                deadline = time.perf_counter() + BATCH_SECONDS
-                writer = _BulkWriter(ctx, source, res, setup)
-                while done < total and time.perf_counter() < deadline:
-                    chunk = todo[done : done + 50]
-                    creates = [p for p in chunk if p.action == "create"]
-                    if bulk:
-                        created_ids += writer.create(creates)
-                    else:
-                        for p in creates:
-                            created_ids.append(_create_with_services(ctx, source, res, p))
-                    for p in chunk:
-                        if p.action in ("update", "refresh"):
-                            _update_with_services(ctx, source, res, p)
-                    done += len(chunk)
-                writer.finish()
+                if prepared is not None:
+                    created_ids += writer.write(ctx, prepared)
+                else:
+                    for p in creates:
+                        created_ids.append(_create_with_services(ctx, source, res, p))
+                for p in chunk:
+                    if p.action in ("update", "refresh"):
+                        _update_with_services(ctx, source, res, p)
+            committed = time.perf_counter()
+            spent = committed - started
+            size = max(10, min(5000, int(len(chunk) * BATCH_SECONDS / max(spent, 0.001))))
+            done += len(chunk)
             report.batches += 1
             if progress:
                 progress(done, total)
@@ -1017,196 +1033,224 @@ _SLA_COLUMNS = (
 )
 
 
+_NEXT_NUMBER = (
+    update(QUEUE).where(QUEUE.c.id == bindparam("w_id")).values(next_number=bindparam("v_number"))
+)
+
+
+@dataclass
+class _Prepared:
+    """New items replayed in memory; ids, keys and SLA are filled in under the lock."""
+
+    items: list[dict[str, Any]]
+    events: list[list[dict[str, Any]]]
+    comments: list[list[dict[str, Any]]]
+    statuses: list[list[tuple[datetime, str]]]
+
+
 class _BulkWriter:
     """Replays new items in memory by the rules in the module doc and writes them with
     one statement per table per batch."""
 
     def __init__(self, ctx: Ctx, source: Source, res: Resolved, setup: _Setup):
-        self.ctx = ctx
         self.source = source
         self.res = res
         self.setup = setup
         self.rules = load_rules(ctx.conn)
-        self.next_number: dict[int, int] = {}
-        self.prefix: dict[int, str] = {}
-        for r in ctx.conn.execute(select(QUEUE.c.id, QUEUE.c.next_number, QUEUE.c.prefix)):
-            self.next_number[r.id] = r.next_number
-            self.prefix[r.id] = r.prefix
-        self.start_numbers = dict(self.next_number)
-        self.next_id = int(ctx.conn.execute(select(func.max(ITEM.c.id))).scalar() or 0) + 1
+        self.default_user = ctx.db.unix_user
+        self.default_pid = ctx.db.person_id(ctx.conn)
+        self.clock = ctx.db.clock
 
     def _policy(self, queue_id: int, kind: str, priority: int) -> str | None:
         p = match_policy(self.rules.policies, queue_id, kind, priority)
         return p.name if p else None
 
-    def create(self, plans: list[ItemPlan]) -> list[int]:
-        if not plans:
-            return []
-        ctx = self.ctx
+    def _who(self, actor: str | None) -> tuple[str, int | None]:
+        if actor is None:
+            return self.default_user, self.default_pid
+        handle = self.res.people.get(actor)
+        return actor, (self.setup.person_ids.get(handle) if handle else None)
+
+    def prepare(self, plans: list[ItemPlan]) -> _Prepared:
+        out = _Prepared([], [], [], [])
+        for plan in plans:
+            row, events, comments, statuses = self._replay(plan)
+            out.items.append(row)
+            out.events.append(events)
+            out.comments.append(comments)
+            out.statuses.append(statuses)
+        return out
+
+    def _replay(
+        self, plan: ItemPlan
+    ) -> tuple[
+        dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[datetime, str]]
+    ]:
         res = self.res
-        default_user = ctx.db.unix_user
-        default_pid = ctx.db.person_id(ctx.conn)
+        start = plan.start
+        assert start is not None and plan.start_at is not None
+        qid = self.setup.queue_ids[start.queue]
+        cat = res.wf_states[start.status]
+        at = plan.start_at
+        user, pid = self._who(plan.start_actor)
+        requester = plan.src.requester or user
+        row: dict[str, Any] = {
+            "id": None,
+            "key": None,
+            "title": item_svc.clean_title(start.title),
+            "body": item_svc.clean_body(plan.src.body),
+            "kind": (plan.src.kind or "task").strip() or "task",
+            "priority": start.priority,
+            "queue_id": qid,
+            "workflow_id": self.setup.workflow_id,
+            "status": start.status,
+            "category": cat,
+            "owner_id": self.setup.person_ids[start.owner] if start.owner else None,
+            "requester_id": None,
+            "requester": requester,
+            "estimate_hours": plan.src.estimate_hours,
+            "created_at": at,
+            "updated_at": at,
+            "first_response_at": None,
+            "resolved_at": at if cat == "done" else None,
+            "due_at": plan.src.due,
+            "approval": "none",
+            "parent_id": None,
+            "version": 1,
+            "external_key": plan.src.key,
+            "sla_start": None,
+            "_first_queue": qid,
+        }
+        events: list[dict[str, Any]] = []
+        comments: list[dict[str, Any]] = []
+
+        def ev(f: str, old: Any, new: Any, ts: datetime, u: str, p: int | None, v: int) -> None:
+            events.append(
+                {
+                    "ts": ts,
+                    "unix_user": u,
+                    "person_id": p,
+                    "entity": "item",
+                    "entity_id": None,
+                    "item_id": None,
+                    "field": f,
+                    "old": display(old),
+                    "new": display(new),
+                    "item_version": v,
+                }
+            )
+
+        ev("created", None, None, at, user, pid, 1)  # the key is known under the lock
+        if start.owner:
+            ev("owner", None, start.owner, at, user, pid, 1)
+        statuses = [(at, start.status)]
+        version = 1
+        for op in plan.ops:
+            user, pid = self._who(op.actor)
+            ts = op.at
+            if op.field == "comment":
+                body = item_svc.clean_body((op.new or "").strip())
+                if not body:
+                    continue
+                comments.append(
+                    {
+                        "item_id": None,
+                        "author_id": pid,
+                        "unix_user": user,
+                        "body": body,
+                        "created_at": ts,
+                    }
+                )
+                ev("comment", None, " ".join(body.split())[:80], ts, user, pid, version)
+                if row["first_response_at"] is None and user != row["requester"]:
+                    row["first_response_at"] = ts
+                    ev("first_response", None, ts, ts, user, pid, version)
+                row["updated_at"] = ts
+                continue
+            version += 1
+            if op.field == "queue":
+                new_qid = self.setup.queue_ids[op.new]
+                before = self._policy(row["queue_id"], row["kind"], row["priority"])
+                after = self._policy(new_qid, row["kind"], row["priority"])
+                row["queue_id"] = new_qid
+                if before != after:
+                    row["sla_start"] = ts
+            elif op.field == "status":
+                new_cat = res.wf_states[op.new]
+                if (
+                    row["category"] == "new"
+                    and new_cat != "new"
+                    and row["first_response_at"] is None
+                ):
+                    row["first_response_at"] = ts
+                if new_cat == "done" and row["category"] != "done":
+                    row["resolved_at"] = ts
+                elif new_cat != "done" and row["category"] == "done":
+                    row["resolved_at"] = None
+                row["status"], row["category"] = op.new, new_cat
+                statuses.append((ts, op.new))
+            elif op.field == "owner":
+                row["owner_id"] = self.setup.person_ids[op.new] if op.new else None
+            elif op.field == "priority":
+                row["priority"] = op.new
+            elif op.field == "title":
+                row["title"] = item_svc.clean_title(op.new)
+            if op.field == "priority":
+                ev("priority", f"P{op.old}", f"P{op.new}", ts, user, pid, version)
+            else:
+                ev(op.field, op.old, op.new, ts, user, pid, version)
+            row["updated_at"] = ts
+        row["version"] = version
+        row["data"] = _source_data(plan, self.source, None)
+        return row, events, comments, statuses
+
+    def write(self, ctx: Ctx, prepared: _Prepared) -> list[int]:
+        """Give the prepared items ids and keys, insert them, and compute their SLA."""
+        if not prepared.items:
+            return []
+        conn = ctx.conn
+        next_id = int(conn.execute(select(func.max(ITEM.c.id))).scalar() or 0) + 1
+        numbers = {r.id: [r.next_number, r.prefix] for r in conn.execute(_QUEUE_NUMBERS)}
+        start_numbers = {qid: v[0] for qid, v in numbers.items()}
         items: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         comments: list[dict[str, Any]] = []
-        sla_inputs: list[tuple[dict[str, Any], list[tuple[datetime, str]], datetime]] = []
         ids: list[int] = []
-
-        def who(actor: str | None) -> tuple[str, int | None]:
-            if actor is None:
-                return default_user, default_pid
-            handle = res.people.get(actor)
-            return actor, (self.setup.person_ids.get(handle) if handle else None)
-
-        for plan in plans:
-            start = plan.start
-            assert start is not None and plan.start_at is not None
-            item_id = self.next_id
-            self.next_id += 1
+        for row, evs, cms in zip(prepared.items, prepared.events, prepared.comments, strict=True):
+            item_id = next_id
+            next_id += 1
             ids.append(item_id)
-            qid = self.setup.queue_ids[start.queue]
-            number = self.next_number[qid]
-            self.next_number[qid] = number + 1
-            key = f"{self.prefix[qid]}-{number}"
-            cat = res.wf_states[start.status]
-            at = plan.start_at
-            user, pid = who(plan.start_actor)
-            requester = plan.src.requester or user
-            row: dict[str, Any] = {
-                "id": item_id,
-                "key": key,
-                "title": item_svc.clean_title(start.title),
-                "body": item_svc.clean_body(plan.src.body),
-                "kind": (plan.src.kind or "task").strip() or "task",
-                "priority": start.priority,
-                "queue_id": qid,
-                "workflow_id": self.setup.workflow_id,
-                "status": start.status,
-                "category": cat,
-                "owner_id": self.setup.person_ids[start.owner] if start.owner else None,
-                "requester_id": None,
-                "requester": requester,
-                "estimate_hours": plan.src.estimate_hours,
-                "created_at": at,
-                "updated_at": at,
-                "first_response_at": None,
-                "resolved_at": at if cat == "done" else None,
-                "due_at": plan.src.due,
-                "approval": "none",
-                "parent_id": None,
-                "version": 1,
-                "external_key": plan.src.key,
-                "sla_start": None,
-            }
-            version = 1
-
-            def ev(
-                f: str,
-                old: Any,
-                new: Any,
-                ts: datetime,
-                u: str,
-                p: int | None,
-                v: int,
-                iid: int = item_id,
-            ) -> None:
-                events.append(
-                    {
-                        "ts": ts,
-                        "unix_user": u,
-                        "person_id": p,
-                        "entity": "item",
-                        "entity_id": iid,
-                        "item_id": iid,
-                        "field": f,
-                        "old": display(old),
-                        "new": display(new),
-                        "item_version": v,
-                    }
-                )
-
-            ev("created", None, key, at, user, pid, 1)
-            if start.owner:
-                ev("owner", None, start.owner, at, user, pid, 1)
-            statuses = [(at, start.status)]
-            fields = dict(start.fields)
-            for op in plan.ops:
-                user, pid = who(op.actor)
-                ts = op.at
-                if op.field == "comment":
-                    body = item_svc.clean_body((op.new or "").strip())
-                    if not body:
-                        continue
-                    comments.append(
-                        {
-                            "item_id": item_id,
-                            "author_id": pid,
-                            "unix_user": user,
-                            "body": body,
-                            "created_at": ts,
-                        }
-                    )
-                    ev("comment", None, " ".join(body.split())[:80], ts, user, pid, version)
-                    if row["first_response_at"] is None and user != row["requester"]:
-                        row["first_response_at"] = ts
-                        ev("first_response", None, ts, ts, user, pid, version)
-                    row["updated_at"] = ts
-                    continue
-                version += 1
-                if op.field == "queue":
-                    new_qid = self.setup.queue_ids[op.new]
-                    before = self._policy(row["queue_id"], row["kind"], row["priority"])
-                    after = self._policy(new_qid, row["kind"], row["priority"])
-                    row["queue_id"] = new_qid
-                    if before != after:
-                        row["sla_start"] = ts
-                elif op.field == "status":
-                    new_cat = res.wf_states[op.new]
-                    if (
-                        row["category"] == "new"
-                        and new_cat != "new"
-                        and row["first_response_at"] is None
-                    ):
-                        row["first_response_at"] = ts
-                    if new_cat == "done" and row["category"] != "done":
-                        row["resolved_at"] = ts
-                    elif new_cat != "done" and row["category"] == "done":
-                        row["resolved_at"] = None
-                    row["status"], row["category"] = op.new, new_cat
-                    statuses.append((ts, op.new))
-                elif op.field == "owner":
-                    row["owner_id"] = self.setup.person_ids[op.new] if op.new else None
-                elif op.field == "priority":
-                    row["priority"] = op.new
-                elif op.field == "title":
-                    row["title"] = item_svc.clean_title(op.new)
-                elif op.field.startswith("source:"):
-                    name = op.field.removeprefix("source:")
-                    if op.new is None:
-                        fields.pop(name, None)
-                    else:
-                        fields[name] = op.new
-                if op.field == "priority":
-                    ev("priority", f"P{op.old}", f"P{op.new}", ts, user, pid, version)
-                else:
-                    ev(op.field, op.old, op.new, ts, user, pid, version)
-                row["updated_at"] = ts
-            row["version"] = version
-            row["data"] = _source_data(plan, self.source, None)
-            items.append(row)
-            # A done item's verdict is taken when it was resolved (a late target's breach
-            # is recorded then); an open one's as of now.
-            sla_at = row["resolved_at"] if row["category"] == "done" else ctx.db.clock.now()
-            sla_inputs.append((row, statuses, sla_at))
-        ctx.conn.execute(ITEM.insert(), items)
-        ctx.conn.execute(EVENT.insert(), events)
-        if comments:
-            ctx.conn.execute(COMMENT.insert(), comments)
+            qid = row["_first_queue"]
+            number, prefix = numbers[qid]
+            numbers[qid][0] = number + 1
+            key = f"{prefix}-{number}"
+            items.append(
+                {**{k: v for k, v in row.items() if k != "_first_queue"}, "id": item_id, "key": key}
+            )
+            for i, e in enumerate(evs):
+                e = {**e, "item_id": item_id, "entity_id": item_id}
+                if i == 0:
+                    e["new"] = key
+                events.append(e)
+            comments.extend({**c, "item_id": item_id} for c in cms)
+        insert_many(conn, ITEM, items)
+        insert_many(conn, EVENT, events)
+        insert_many(conn, COMMENT, comments)
+        moved = [
+            {"w_id": qid, "v_number": v[0]}
+            for qid, v in numbers.items()
+            if v[0] != start_numbers[qid]
+        ]
+        if moved:
+            conn.execute(_NEXT_NUMBER, moved)
         saved = ctx.now
         updates: list[dict[str, Any]] = []
+        now = self.clock.now()
         try:
-            for row, statuses, sla_at in sla_inputs:
-                ctx.now = sla_at
+            for row, statuses in zip(items, prepared.statuses, strict=True):
+                # A done item's verdict is taken when it was resolved (a late target's
+                # breach is recorded then); an open one's as of now.
+                ctx.now = row["resolved_at"] if row["category"] == "done" else now
                 values = {**row, **{c: None for c in _SLA_COLUMNS}}
                 out = refresh_item_sla(ctx, row["id"], values, statuses=statuses)
                 out = {c: out.get(c) for c in _SLA_COLUMNS}
@@ -1215,15 +1259,11 @@ class _BulkWriter:
         finally:
             ctx.now = saved
         if updates:
-            ctx.conn.execute(_sla_update(_SLA_COLUMNS), updates)
+            conn.execute(_sla_update(_SLA_COLUMNS), updates)
         return ids
 
-    def finish(self) -> None:
-        for qid, number in self.next_number.items():
-            if number != self.start_numbers[qid]:
-                self.ctx.conn.execute(
-                    update(QUEUE).where(QUEUE.c.id == qid).values(next_number=number)
-                )
+
+_QUEUE_NUMBERS = select(QUEUE.c.id, QUEUE.c.next_number, QUEUE.c.prefix)
 
 
 # --- the source's own verdicts ---------------------------------------------------------
@@ -1301,6 +1341,3 @@ def _our_verdict(r: Any, now: datetime) -> str:
     if breached or (r.next_due_at is not None and r.next_due_at <= now):
         return "breached"
     return "open"
-
-
-_ = bindparam  # noqa: F841 (kept for statement helpers above)
