@@ -206,7 +206,14 @@ def main() -> None:
             machine_line(data["machine"]),
             f"{args.incidents} incidents, {rows} rows, {args.rounds} rounds",
             table(
-                ["round", "import s", "cpu s", "batches", "wait alone max/p99 s", "wait during max/p99 s"],
+                [
+                    "round",
+                    "import s",
+                    "cpu s",
+                    "batches",
+                    "wait alone max/p99 s",
+                    "wait during max/p99 s",
+                ],
                 [
                     [
                         i + 1,

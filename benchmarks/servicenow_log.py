@@ -90,7 +90,9 @@ def generate(
             assignee = f"Resolver {rnd.randint(1, resolvers)}"
             steps.append(("Active", group, assignee, prio))
             if rnd.random() < 0.3:
-                steps.append((rnd.choice(["Awaiting User Info", "Awaiting Vendor"]), group, assignee, prio))
+                steps.append(
+                    (rnd.choice(["Awaiting User Info", "Awaiting Vendor"]), group, assignee, prio)
+                )
                 steps.append(("Active", group, assignee, prio))
             if rnd.random() < 0.15:
                 prio = rnd.choice(PRIORITIES)

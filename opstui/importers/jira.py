@@ -74,9 +74,11 @@ USED = {
     "Project key",
     "Project name",
     "Status Category",
-    "Last Viewed",
 }
-FACTS = ("Resolution", "Resolved", "Status Category", "Issue id")
+#: Kept as the source's facts (no event when they change).
+FACTS = ("Resolution", "Resolved", "Status Category", "Status Category Changed", "Issue id")
+#: Not imported (reported): when the exporting user last looked at the issue.
+VOLATILE = ("Last Viewed",)
 
 
 def _seconds_to_hours(text: str | None, where: str) -> float | None:
@@ -108,7 +110,11 @@ def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project na
             raise ImportError_(f"{mapping.file}: [fields] keep names no column {missing[0]!r}")
         kept = list(mapping.keep_fields)
     else:
-        kept = [h for h in table.headers if h not in USED and h not in FACTS and h not in ignore]
+        kept = [
+            h
+            for h in table.headers
+            if h not in USED and h not in FACTS and h not in ignore and h not in VOLATILE
+        ]
     kept = list(dict.fromkeys(kept))
     unused = [h for h in dict.fromkeys(table.headers) if h not in USED | set(FACTS) | set(kept)]
     group_col = group_column if group_column in headers else "Project key"
