@@ -336,3 +336,28 @@ def test_cli_excel_shape_dry_run_and_transfer(tmp_path: Path) -> None:
     assert [h["field"] for h in shown["history"]][-2:] == ["queue", "owner"]
     r = run_cli("transfer", "INC0000060", "nowhere", db=db)
     assert r.returncode == 1 and r.stderr.startswith("opstui: no queue 'nowhere'")
+
+
+def test_sla_compare_source(tmp_path: Path) -> None:
+    from opstui.services.importing import compare_source
+    from opstui.services.loader import load_data
+
+    db = _db(tmp_path / "sla.db")
+    load_data(
+        db,  # type: ignore[arg-type]
+        {
+            "sla_policies": [
+                {"name": "all", "calendar": "24x7", "first_response": "1h", "resolution": "8h"}
+            ]
+        },
+    )
+    _sn(db, SN_LOG)
+    total, still_open, differ = compare_source(db)  # type: ignore[arg-type]
+    # INC0000045 took 32 h (ServiceNow says made); INC0000052 was reopened and took 27 h
+    # from the reopening (both say missed); the two open ones are long past due by now,
+    # and ServiceNow's last row says INC0000060 made it.
+    assert (total, still_open) == (4, 0)
+    assert [(d.external_key, d.source_made_sla, d.our_verdict) for d in differ] == [
+        ("INC0000045", True, "breached"),
+        ("INC0000060", True, "breached"),
+    ]

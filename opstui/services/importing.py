@@ -1287,12 +1287,13 @@ class SourceVerdict:
         }
 
 
-def compare_source(db: Database) -> tuple[int, list[SourceVerdict]]:
+def compare_source(db: Database) -> tuple[int, int, list[SourceVerdict]]:
     """Imported items whose source said whether the SLA was made (ServiceNow's
-    ``made_sla``): how many there are, and those where our own verdict differs."""
+    ``made_sla``): how many there are, how many are still open here (no verdict yet),
+    and those where our own verdict differs (or where no policy of ours applies)."""
     now = db.clock.now()
     differ: list[SourceVerdict] = []
-    total = 0
+    total = still_open = 0
     with db.read() as conn:
         rows = conn.execute(
             select(
@@ -1306,7 +1307,9 @@ def compare_source(db: Database) -> tuple[int, list[SourceVerdict]]:
                 ITEM.c.sla_res_state,
                 ITEM.c.sla_fr_state,
                 ITEM.c.next_due_at,
-            ).where(ITEM.c.external_key.is_not(None))
+            )
+            .where(ITEM.c.external_key.is_not(None))
+            .order_by(ITEM.c.id)
         )
         for r in rows:
             src = (r.data or {}).get("source") or {}
@@ -1315,15 +1318,13 @@ def compare_source(db: Database) -> tuple[int, list[SourceVerdict]]:
                 continue
             total += 1
             ours = _our_verdict(r, now)
-            if ours in ("met", "breached") and (ours == "met") != made:
+            if ours == "open":
+                still_open += 1
+            elif ours == "no policy" or (ours == "met") != made:
                 differ.append(
                     SourceVerdict(r.key, r.external_key, src.get("system", ""), made, ours)
                 )
-            elif ours == "no policy":
-                differ.append(
-                    SourceVerdict(r.key, r.external_key, src.get("system", ""), made, ours)
-                )
-    return total, differ
+    return total, still_open, differ
 
 
 def _our_verdict(r: Any, now: datetime) -> str:
