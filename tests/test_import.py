@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,6 +236,15 @@ def test_bulk_replay_matches_the_service_functions(tmp_path: Path) -> None:
         with db.read() as conn:  # type: ignore[attr-defined]
             rows.append([tuple(r) for r in conn.execute(select(*cols).order_by(ITEM.c.id))])
     assert rows[0] == rows[1]
+    raw = [
+        sqlite3.connect(tmp_path / f"{name}.db")
+        .execute(
+            "SELECT created_at, updated_at, first_response_at, resolved_at, sla_res_due FROM item ORDER BY id"
+        )
+        .fetchall()
+        for name in ("bulk", "services")
+    ]
+    assert raw[0] == raw[1]  # stored as the same text, not only as equal times
     bulk, services = (_events(db) for db in dbs)
     plain = lambda rows: [r for r in rows if r[1] != "sla_breached"]  # noqa: E731
     assert plain(bulk) == plain(services)

@@ -37,6 +37,11 @@ class Row:
                     return value
         return None
 
+    @property
+    def cells(self) -> list[str]:
+        """The raw cells, in column order."""
+        return self._cells
+
     def cell(self, index: int | None, nulls: tuple[str, ...] = ()) -> str | None:
         """The value at column position ``index`` (see :meth:`Table.column`), or None."""
         if index is None or index >= len(self._cells):

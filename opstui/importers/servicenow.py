@@ -15,6 +15,7 @@ the state column ``state`` and its update time ``sys_updated_on``
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from pathlib import Path
 
@@ -146,8 +147,21 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
     i_actor, i_group = col("sys_updated_by"), col("assignment_group")
     i_assignee, i_priority = col("assigned_to"), col("priority")
     i_title = col("short_description")
-    kept_idx = [(c, col(c)) for c in kept]
+    kept_idx = [(c, i) for c in kept if (i := col(c)) is not None]
     facts_idx = [(c, col(c)) for c in facts_cols]
+    kept_raw = operator.itemgetter(*(i for _c, i in kept_idx)) if kept_idx else None
+
+    def kept_fields(
+        row: Row, prev: tuple[object, dict[str, str]] | None
+    ) -> tuple[object, dict[str, str]]:
+        # Most update rows repeat the previous row's fields: compare the raw cells first
+        # and share the dict (the planner then skips the field diff by identity).
+        raw = kept_raw(row.cells) if kept_raw is not None and len(row.cells) >= width else None
+        if prev is not None and raw is not None and raw == prev[0]:
+            return prev
+        return raw, {c: v for c, i in kept_idx if (v := row.cell(i, NULLS)) is not None}
+
+    width = len(table.headers)
 
     def first_of(row: Row, indexes: list[int]) -> str | None:
         for i in indexes:
@@ -201,6 +215,7 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
         )
         bad = False
         last = len(rows) - 1
+        prev_fields: tuple[object, dict[str, str]] | None = None
         for n, (row, (at, mod, _line)) in enumerate(rows):
             state = first_of(row, i_state)
             if state is None:
@@ -223,7 +238,7 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
                     group=row.cell(i_group, NULLS),
                     assignee=row.cell(i_assignee, NULLS),
                     priority=row.cell(i_priority, NULLS),
-                    fields={c: v for c, i in kept_idx if (v := row.cell(i, NULLS)) is not None},
+                    fields=(prev_fields := kept_fields(row, prev_fields))[1],
                     facts=facts,
                     title=row.cell(i_title, NULLS),
                 )

@@ -457,7 +457,7 @@ def _mapped(res: Resolved, snap: Snapshot, prev: Values | None, title: str) -> V
         owner=res.people[snap.assignee] if snap.assignee is not None else None,
         priority=res.priorities[snap.priority] if snap.priority is not None else 3,
         title=(snap.title or title)[: item_svc.MAX_TITLE],
-        fields=dict(snap.fields),
+        fields=snap.fields,  # shared, never changed: equal rows share one dict
     )
 
 
@@ -473,7 +473,7 @@ def diff(prev: Values, new: Values, at: datetime, actor: str | None, line: int) 
         ops.append(Op(at, actor, line, "priority", prev.priority, new.priority))
     if new.title != prev.title:
         ops.append(Op(at, actor, line, "title", prev.title, new.title))
-    if prev.fields == new.fields:
+    if prev.fields is new.fields or prev.fields == new.fields:
         return ops
     for name in sorted(set(prev.fields) | set(new.fields)):
         if prev.fields.get(name) != new.fields.get(name):
@@ -1220,19 +1220,19 @@ class _BulkWriter:
             item_id = next_id
             next_id += 1
             ids.append(item_id)
-            qid = row["_first_queue"]
+            qid = row.pop("_first_queue")
             number, prefix = numbers[qid]
             numbers[qid][0] = number + 1
             key = f"{prefix}-{number}"
-            items.append(
-                {**{k: v for k, v in row.items() if k != "_first_queue"}, "id": item_id, "key": key}
-            )
-            for i, e in enumerate(evs):
-                e = {**e, "item_id": item_id, "entity_id": item_id}
-                if i == 0:
-                    e["new"] = key
-                events.append(e)
-            comments.extend({**c, "item_id": item_id} for c in cms)
+            row["id"], row["key"] = item_id, key
+            items.append(row)
+            for e in evs:
+                e["item_id"] = e["entity_id"] = item_id
+            evs[0]["new"] = key  # the "created" event
+            events.extend(evs)
+            for c in cms:
+                c["item_id"] = item_id
+            comments.extend(cms)
         insert_many(conn, ITEM, items)
         insert_many(conn, EVENT, events)
         insert_many(conn, COMMENT, comments)
