@@ -80,6 +80,7 @@ def generate(
                 "caused_by": "?",
             }
             made_sla = "true" if rnd.random() < 0.63 else "false"
+            closed_code = f"code {rnd.randint(1, 17)}"  # enriched: the final value on every row
             t = opened + timedelta(minutes=rnd.randint(1, 30))
             steps: list[tuple[str, str, str | None, str]] = []  # state, group, assignee, prio
             assignee: str | None = None
@@ -142,7 +143,7 @@ def generate(
                     "priority": pr,
                     "assignment_group": grp,
                     "assigned_to": who or "?",
-                    "closed_code": f"code {rnd.randint(1, 17)}" if resolved_at else "?",
+                    "closed_code": closed_code if resolved_at else "?",
                     "resolved_by": who if resolved_at and who else "?",
                     "resolved_at": fmt(resolved_at),
                     "closed_at": fmt(closed_at),

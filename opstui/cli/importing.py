@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -131,6 +132,9 @@ def _run(
 
     mapping = _mapping(mapping_path, tz, date_format, encoding)
     db = state.open()
+    # Millions of small, acyclic objects (cells, rows, events): the cyclic collector would
+    # rescan them again and again, which doubled the run time of a 170,000-row log.
+    gc.disable()
     try:
         source = parse(mapping)
         report = run_import(
@@ -145,6 +149,8 @@ def _run(
     except ImportError_ as exc:
         _print_problems(exc.problems, errors_path)
         fail(str(exc))
+    finally:
+        gc.enable()
     if write_mapping and report.mapping is not None:
         import tomli_w
 

@@ -39,7 +39,7 @@ class Row:
 
     @property
     def cells(self) -> list[str]:
-        """The raw cells, in column order."""
+        """The cells in column order: one per column, stripped, null tokens empty."""
         return self._cells
 
     def cell(self, index: int | None, nulls: tuple[str, ...] = ()) -> str | None:
@@ -115,7 +115,11 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def read_table(
-    path: str | Path, *, encoding: str | None = None, delimiter: str | None = None
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    nulls: tuple[str, ...] = (),
 ) -> Table:
     """Read a CSV export.  Rows with more cells than headers are errors; trailing rows with
     one filled cell (a tool's "exported by ... at ..." footer) are reported as skipped."""
@@ -156,7 +160,7 @@ def read_table(
         except csv.Error as exc:
             raise ImportError_(f"{name}:{line}: {exc}") from None
         start, line = line, reader.line_num + 1
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue
         raw_rows.append((start, cells))
     # Footer rows: at the end, rows with a single filled cell.
@@ -168,11 +172,19 @@ def read_table(
     for i, h in enumerate(headers):
         index[h] = (*index.get(h, ()), i)
     width = len(headers)
+    null_set = frozenset(nulls)
     rows: list[Row] = []
+    strip = str.strip
     for start, cells in raw_rows:
-        if len(cells) > width and any(c.strip() for c in cells[width:]):
-            problems.append(Problem(name, start, f"{len(cells)} cells for {width} columns"))
-            continue
+        if len(cells) != width:
+            if len(cells) > width and "".join(cells[width:]).strip():
+                problems.append(Problem(name, start, f"{len(cells)} cells for {width} columns"))
+                continue
+            cells = cells[:width] + [""] * (width - len(cells))
+        # One cell per column, stripped; null tokens become empty.
+        cells = list(map(strip, cells))
+        if null_set and not null_set.isdisjoint(cells):
+            cells = ["" if c in null_set else c for c in cells]
         rows.append(Row(start, cells, index))
     problems.sort(key=lambda p: p.line or 0)
     return Table(name, headers, rows, problems, sep, used)

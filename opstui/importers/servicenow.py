@@ -111,7 +111,7 @@ def _fact(name: str, value: str) -> object:
 
 
 def parse(path: str | Path, mapping: Mapping) -> Source:
-    table = read_table(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
+    table = read_table(path, encoding=mapping.encoding, delimiter=mapping.delimiter, nulls=NULLS)
     name = table.file
     headers = set(table.headers)
     if "number" not in headers:
@@ -154,26 +154,26 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
     def kept_fields(
         row: Row, prev: tuple[object, dict[str, str]] | None
     ) -> tuple[object, dict[str, str]]:
-        # Most update rows repeat the previous row's fields: compare the raw cells first
-        # and share the dict (the planner then skips the field diff by identity).
-        raw = kept_raw(row.cells) if kept_raw is not None and len(row.cells) >= width else None
-        if prev is not None and raw is not None and raw == prev[0]:
+        # Most update rows repeat the previous row's fields: compare the cells first and
+        # share the dict (the planner then skips the field diff by identity).
+        cells = row.cells
+        raw = kept_raw(cells) if kept_raw is not None else None
+        if prev is not None and raw == prev[0]:
             return prev
-        return raw, {c: v for c, i in kept_idx if (v := row.cell(i, NULLS)) is not None}
-
-    width = len(table.headers)
+        return raw, {c: v for c, i in kept_idx if (v := cells[i])}
 
     def first_of(row: Row, indexes: list[int]) -> str | None:
+        cells = row.cells
         for i in indexes:
-            v = row.cell(i, NULLS)
-            if v is not None:
-                return v
+            if cells[i]:
+                return cells[i]
         return None
 
     by_key: dict[str, list[tuple[Row, tuple[datetime, int, int]]]] = {}
     for row in table.rows:
-        key = row.cell(i_number, NULLS)
-        if key is None:
+        cells = row.cells
+        key = cells[i_number]
+        if not key:
             problems.append(Problem(name, row.line, "no incident number"))
             continue
         try:
@@ -181,8 +181,8 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
             if updated_text is None:
                 raise ValueError("no sys_updated_at or opened_at time")
             at = dates(updated_text)
-            mod = row.cell(i_mod, NULLS)
-            if mod is not None and not mod.isdigit():
+            mod = cells[i_mod] if i_mod is not None else ""
+            if mod and not mod.isdigit():
                 raise ValueError(f"sys_mod_count {mod!r} is not a whole number")
         except ValueError as exc:
             problems.append(Problem(name, row.line, f"{key}: {exc}"))

@@ -53,7 +53,7 @@ POLICY = models.SlaPolicy.__table__
 
 #: How long one write transaction should hold the lock before it commits (batch sizes
 #: adapt to it).
-BATCH_SECONDS = 0.3
+BATCH_SECONDS = 0.5
 #: The gap between two batches.  SQLite's busy handler lets a waiting writer retry every
 #: 100 ms at most, so a gap shorter than that can starve it; the next batch is replayed
 #: in memory during the gap, so little of it is idle.
