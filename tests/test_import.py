@@ -371,3 +371,15 @@ def test_sla_compare_source(tmp_path: Path) -> None:
         ("INC0000045", True, "breached"),
         ("INC0000060", True, "breached"),
     ]
+
+
+def test_import_modules_do_not_import_textual() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, opstui.importers.servicenow, opstui.importers.jira, "
+        "opstui.importers.generic, opstui.services.importing, opstui.store.bulk; "
+        "sys.exit(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

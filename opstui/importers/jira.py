@@ -68,7 +68,9 @@ USED = {
     "Updated",
     "Resolved",
     "Due Date",
+    "Due date",
     "Original Estimate",
+    "Original estimate",
     "Description",
     "Comment",
     "Project key",
@@ -134,8 +136,12 @@ def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project na
             created = dates(row.get("Created") or "")
             updated = dates(row.get("Updated")) if row.get("Updated") else created
             resolved = dates(row.get("Resolved")) if row.get("Resolved") else None
-            due = dates(row.get("Due Date")) if row.get("Due Date") else None
-            estimate = _seconds_to_hours(row.get("Original Estimate"), "Original Estimate")
+            # Jira Data Center writes "Due Date", Jira Cloud "Due date" (and so on).
+            due_text = row.get("Due Date") or row.get("Due date")
+            due = dates(due_text) if due_text else None
+            estimate = _seconds_to_hours(
+                row.get("Original Estimate") or row.get("Original estimate"), "Original Estimate"
+            )
             comments = []
             for cell in row.all("Comment"):
                 parts = cell.split(";", 2)
