@@ -131,7 +131,7 @@ def resolve(
             sm = default_states.get(label)
             hint = source.state_hints.get(label)
             if sm is None and hint:
-                from ..importers.mapping import derive_name
+                from ...importers.mapping import derive_name
 
                 sm = StateMap(derive_name(label, "s").replace("-", "_"), hint)
                 notes.append(f"state {label!r} -> {sm.state} ({hint}, from its status category)")
@@ -194,6 +194,9 @@ def resolve(
         states[label] = sm.state
     used.states = state_maps
     if wf is None:
+        # Listed new, active, waiting, done (as the source first used them within each).
+        order = {c: i for i, c in enumerate(("new", "active", "waiting", "done"))}
+        wf_states = dict(sorted(wf_states.items(), key=lambda kv: order.get(kv[1], 9)))
         # The source is the authority on its history: any state may follow any other.
         transitions = {("*", s) for s in wf_states}
         initial = next((s for s, c in wf_states.items() if c == "new"), None)
