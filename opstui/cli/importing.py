@@ -136,6 +136,8 @@ def _run(
     # rescan them again and again, which doubled the run time of a 170,000-row log.
     gc.disable()
     try:
+        if not as_json:
+            click.echo(f"reading {Path(path).name}…", err=True)
         source = parse(mapping)
         report = run_import(
             db,
