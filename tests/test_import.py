@@ -209,7 +209,7 @@ def test_bulk_replay_matches_the_service_functions(tmp_path: Path) -> None:
     dbs = []
     for name, bulk in (("bulk", True), ("services", False)):
         db = _db(tmp_path / f"{name}.db")
-        from opstui.services.loader import load_file
+        from opstui.services.loading import load_file
 
         load_file(db, setup)  # type: ignore[arg-type]
         _sn(db, log, bulk=bulk)
@@ -350,7 +350,7 @@ def test_cli_excel_shape_dry_run_and_transfer(tmp_path: Path) -> None:
 
 def test_sla_compare_source(tmp_path: Path) -> None:
     from opstui.services.importing import compare_source
-    from opstui.services.loader import load_data
+    from opstui.services.loading import load_data
 
     db = _db(tmp_path / "sla.db")
     load_data(

@@ -8,7 +8,8 @@ import pytest
 
 from opstui.errors import InvalidTransition, ValidationError
 from opstui.services import items as svc
-from opstui.services.loader import load_data
+from opstui.services import transitions
+from opstui.services.loading import load_data
 from opstui.store import queries as q
 from opstui.store.engine import Database
 
@@ -42,7 +43,7 @@ SETUP = {
 def test_transfer_same_workflow_keeps_state_and_starts_the_new_policy(db: Database) -> None:
     load_data(db, SETUP)
     item = svc.create_item(db, queue="support", title="disk full", owner="bo")
-    item = svc.transition(db, item.key, "in_progress")[0]
+    item = transitions.transition(db, item.key, "in_progress")[0]
     assert item.sla_policy == "rest"
     db.clock = db.clock.__class__.frozen(db.clock.now() + timedelta(hours=5))
     moved = svc.transfer(db, item.key, "infra", expected_version=item.version)
@@ -65,8 +66,8 @@ def test_transfer_across_workflows_maps_by_category_or_refuses(db: Database) -> 
     moved = svc.transfer(db, item.key, "desk", owner="ann")
     assert (moved.status, moved.category, moved.owner) == ("open", "new", "ann")
     waiting = svc.create_item(db, queue="support", title="vpn")
-    waiting = svc.transition(db, waiting.key, "in_progress")[0]
-    waiting = svc.transition(db, waiting.key, "waiting_on_customer")[0]
+    waiting = transitions.transition(db, waiting.key, "in_progress")[0]
+    waiting = transitions.transition(db, waiting.key, "waiting_on_customer")[0]
     with pytest.raises(InvalidTransition, match="several states that fit: on_hold, parked"):
         svc.transfer(db, waiting.key, "desk")
     with pytest.raises(InvalidTransition, match="'working' is not a waiting state"):

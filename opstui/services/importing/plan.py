@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from ...domain import models
+from ...domain.fields import MAX_TITLE
 from ...importers.mapping import KEEP
 from ...importers.model import INITIAL, Problem, Snapshot, Source, SourceItem
-from .. import items as item_svc
 from .resolve import NO_GROUP, Resolved
 
 ITEM = models.Item.__table__
@@ -91,7 +91,7 @@ def _mapped(res: Resolved, snap: Snapshot, prev: Values | None, title: str) -> V
         queue=res.queues[snap.group or NO_GROUP].slug,
         owner=res.people[snap.assignee] if snap.assignee is not None else None,
         priority=res.priorities[snap.priority] if snap.priority is not None else 3,
-        title=(snap.title or title)[: item_svc.MAX_TITLE],
+        title=(snap.title or title)[:MAX_TITLE],
         fields=snap.fields,  # shared, never changed: equal rows share one dict
     )
 

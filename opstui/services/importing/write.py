@@ -11,14 +11,17 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 
 from ...domain import models
+from ...domain.fields import clean_body, clean_title
 from ...domain.sla import match_policy
 from ...errors import OpsError
 from ...importers.model import ImportError_, Problem, Source
 from ...store.bulk import insert_many
 from ...store.engine import Database
 from .. import items as item_svc
+from .. import transitions
 from ..context import Ctx, display, writing
-from ..sla import _sla_update, load_rules, refresh_item_sla
+from ..sla.compute import _sla_update, refresh_item_sla
+from ..sla.rules import load_rules
 from .plan import ItemPlan, Op
 from .report import ImportReport, Progress
 from .resolve import Resolved
@@ -258,7 +261,7 @@ def _apply_op(ctx: Ctx, item: Any, op: Op, source: Source) -> None:
             item_svc.transfer_in(ctx, item, op.new)
     elif op.field == "status":
         if item.status != op.new:
-            item_svc.transition_in(ctx, item, op.new)
+            transitions.transition_in(ctx, item, op.new)
     elif op.field == "owner":
         if item.owner != op.new:
             item_svc.assign_in(ctx, item, op.new)
@@ -270,7 +273,7 @@ def _apply_op(ctx: Ctx, item: Any, op: Op, source: Source) -> None:
     elif op.field == "title":
         if item.title != op.new:
             item_svc.update_item(
-                ctx, item, {"title": item_svc.clean_title(op.new)}, [("title", item.title, op.new)]
+                ctx, item, {"title": clean_title(op.new)}, [("title", item.title, op.new)]
             )
     elif op.field == "comment":
         item_svc.comment_in(ctx, item, op.new)
@@ -290,7 +293,7 @@ def _apply_op(ctx: Ctx, item: Any, op: Op, source: Source) -> None:
 
 def _settle_sla(ctx: Ctx, item_id: int) -> None:
     """After a replay, an open item's SLA states are as of now (not its last change)."""
-    from ..sla import apply_sla
+    from ..sla.compute import apply_sla
 
     category = ctx.conn.execute(select(ITEM.c.category).where(ITEM.c.id == item_id)).scalar_one()
     if category != "done":
@@ -435,8 +438,8 @@ class _BulkWriter:
         row: dict[str, Any] = {
             "id": None,
             "key": None,
-            "title": item_svc.clean_title(start.title),
-            "body": item_svc.clean_body(plan.src.body),
+            "title": clean_title(start.title),
+            "body": clean_body(plan.src.body),
             "kind": (plan.src.kind or "task").strip() or "task",
             "priority": start.priority,
             "queue_id": qid,
@@ -487,7 +490,7 @@ class _BulkWriter:
             user, pid = self._who(op.actor)
             ts = op.at
             if op.field == "comment":
-                body = item_svc.clean_body((op.new or "").strip())
+                body = clean_body((op.new or "").strip())
                 if not body:
                     continue
                 comments.append(
@@ -532,7 +535,7 @@ class _BulkWriter:
             elif op.field == "priority":
                 row["priority"] = op.new
             elif op.field == "title":
-                row["title"] = item_svc.clean_title(op.new)
+                row["title"] = clean_title(op.new)
             if op.field == "priority":
                 ev("priority", f"P{op.old}", f"P{op.new}", ts, user, pid, version)
             else:
