@@ -63,6 +63,8 @@ COMMAND_MODULES = (
     "settings",
     "forecast",
     "migrate",
+    "transfer",
+    "importing",
 )
 
 

@@ -12,6 +12,20 @@ from ..domain.text import strip_controls
 from .common import AppState, age, emit_json, pass_state, render_table
 
 
+def source_lines(item: Any) -> list[str]:
+    """Where an imported item came from, and the source fields it keeps."""
+    src = (item.data or {}).get("source")
+    if not src:
+        return []
+    s = strip_controls
+    lines = [f"  source {s(str(src.get('system', '')))} {s(str(src.get('key', '')))}"]
+    for name, value in (src.get("fields") or {}).items():
+        lines.append(f"    {s(str(name))}: {s(str(value))}")
+    for name, value in (src.get("facts") or {}).items():
+        lines.append(f"    {s(str(name))} (source fact): {s(str(value))}")
+    return lines
+
+
 def _priority(value: str | None) -> int | None:
     return parse_priority(value) if value else None
 
@@ -198,6 +212,7 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
     from ..domain.item_sla import item_sla_lines
 
     lines.extend(item_sla_lines(item, now))
+    lines.extend(source_lines(item))
     if nxt:
         lines.append(f"  next states: {', '.join(t.to_state for t in nxt)}")
     if item.body:

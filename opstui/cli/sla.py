@@ -59,6 +59,11 @@ def _row(r: views.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
     is_flag=True,
     help="Recompute every open item's SLA first (after a policy change).",
 )
+@click.option(
+    "--compare-source",
+    is_flag=True,
+    help="Imported items where the source's SLA verdict (made_sla) and ours differ.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def sla_cmd(
@@ -69,6 +74,7 @@ def sla_cmd(
     owner: str | None,
     record: bool | None,
     recompute: bool,
+    compare_source: bool,
     as_json: bool,
 ) -> None:
     """Items at risk of breaching or breached, then what is due next.
@@ -79,6 +85,9 @@ def sla_cmd(
     from ..services.sla import rules as sla_rules
 
     db = state.open()
+    if compare_source:
+        _compare_source(db, as_json)
+        return
     if recompute:
         count = compute.recompute_all(db)
         if not as_json:
@@ -146,6 +155,38 @@ def sla_cmd(
         out.append("")
         out.append(f"recorded {len(written)} new warning/breach event(s)")
     click.echo("\n".join(out))
+
+
+def _compare_source(db: Any, as_json: bool) -> None:
+    from ..services.importing import compare_source
+
+    total, still_open, differ = compare_source(db)
+    if as_json:
+        emit_json({"compared": total, "open": still_open, "differ": [d.as_json() for d in differ]})
+        return
+    if not total:
+        click.echo("no imported item carries the source's SLA verdict (made_sla)")
+        return
+    agree = total - len(differ) - still_open
+    click.echo(
+        f"{total} imported items carry the source's SLA verdict: {agree} agree with opstui, "
+        f"{len(differ)} differ, {still_open} still open here (no verdict yet)"
+    )
+    if differ:
+        click.echo(
+            render_table(
+                ("KEY", "SOURCE KEY", "SOURCE", "OPSTUI"),
+                [
+                    (
+                        d.key,
+                        d.external_key,
+                        "made" if d.source_made_sla else "missed",
+                        d.our_verdict,
+                    )
+                    for d in differ
+                ],
+            )
+        )
 
 
 COMMANDS = [sla_cmd]

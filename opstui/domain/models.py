@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -245,8 +246,14 @@ class Item(Declared):
         #: The next instant a warning or breach may need recording (NULL: nothing pending,
         #: paused or closed).  services.sla.record_sla_crossings looks only at rows <= now.  v3
         _ts("sla_check_at"),
-        #: Extra structured data (checklists from runbooks, follow-up origin...).
+        #: Extra structured data (checklists from runbooks, follow-up origin...).  Imported
+        #: items keep ``data["source"]``: system, key, revision, named fields and source facts.
         _json("data"),
+        #: The key the item has in the system it was imported from (``INC0000441``).  v5
+        Column("external_key", Text, nullable=True),
+        #: When the SLA clock of the current policy started: NULL means creation; a transfer
+        #: to a queue under another policy sets it to the move.  v5
+        _ts("sla_start"),
         ForeignKeyConstraint(
             ["workflow_id", "status", "category"],
             ["workflow_state.workflow_id", "workflow_state.name", "workflow_state.category"],
@@ -266,6 +273,7 @@ class Item(Declared):
         # sla_paused_since (23 -> 14 ms CPU at 100k items, benchmarks/RESULTS.md).
         Index("ix_item_due_queue", "category", "next_due_at", "sla_paused_since", "queue_id"),
         Index("ix_item_updated", "updated_at"),
+        Index("ix_item_external_key", "external_key", unique=True),
         Index("ix_item_sla_check", "sla_check_at"),
         # Partial indexes over open items only (a few % of a years-old file): the panes'
         # GROUP BYs and "soonest due" read a few thousand entries instead of scanning 100k

@@ -292,6 +292,115 @@ def assign(
         return assign_in(ctx, item, handle)
 
 
+def map_state(ctx: Ctx, item: q.ItemRecord, workflow_id: int, state: str | None = None) -> str:
+    """The state ``item`` takes in workflow ``workflow_id``: ``state`` if given (it must
+    have the item's category), else the same name, else the only state of the same
+    category, else the workflow's initial state if that fits.  Refuses, naming the states
+    that would fit, when the choice is not clear."""
+    states = q.workflow_states(ctx.conn, workflow_id)
+    fitting = [name for name, cat in states if cat == item.category]
+    wf_name = ctx.conn.execute(
+        select(WORKFLOW.c.name, WORKFLOW.c.initial_state).where(WORKFLOW.c.id == workflow_id)
+    ).one()
+    if state is not None:
+        state = state.strip()
+        if state not in fitting:
+            raise InvalidTransition(
+                f"{state!r} is not a {item.category} state of workflow {wf_name.name!r} "
+                f"(states that fit {item.key}: {', '.join(fitting) or 'none'})"
+            )
+        return state
+    if item.status in fitting:
+        return item.status
+    if len(fitting) == 1:
+        return fitting[0]
+    if wf_name.initial_state in fitting:
+        return str(wf_name.initial_state)
+    if not fitting:
+        raise InvalidTransition(
+            f"workflow {wf_name.name!r} has no {item.category} state for {item.key} "
+            f"({item.status!r}); move it to another state first"
+        )
+    raise InvalidTransition(
+        f"{item.key} is {item.status!r} ({item.category}); workflow {wf_name.name!r} has "
+        f"several states that fit: {', '.join(fitting)} (choose one with --state)"
+    )
+
+
+def transfer_in(
+    ctx: Ctx,
+    item: q.ItemRecord,
+    queue: str,
+    *,
+    owner: str | None = None,
+    to_triage: bool = False,
+    state: str | None = None,
+) -> q.ItemRecord:
+    """Move ``item`` to another queue inside an open write.
+
+    Across workflows the state is mapped by category (:func:`map_state`).  When the new
+    queue falls under another SLA policy, that policy's clock starts at the move.  The
+    owner is kept unless ``owner`` names a new one or ``to_triage`` leaves it unowned for
+    the new queue's triage.
+    """
+    from ..domain.sla import match_policy
+    from .sla.rules import load_rules
+
+    if owner and to_triage:
+        raise ValidationError("give either an owner or --to-triage, not both")
+    qrow = queue_row(ctx, queue)
+    current = ctx.conn.execute(
+        select(ITEM.c.queue_id, ITEM.c.workflow_id).where(ITEM.c.id == item.id)
+    ).one()
+    if qrow.id == current.queue_id:
+        raise ValidationError(f"{item.key} is already in queue {qrow.slug}")
+    changes: dict[str, Any] = {"queue_id": qrow.id}
+    events: list[tuple[str, Any, Any]] = [("queue", item.queue, qrow.slug)]
+    if qrow.workflow_id != current.workflow_id:
+        new_state = map_state(ctx, item, qrow.workflow_id, state)
+        changes["workflow_id"] = qrow.workflow_id
+        if new_state != item.status:
+            changes["status"] = new_state
+            events.append(("status", item.status, new_state))
+    elif state is not None and state.strip() != item.status:
+        raise ValidationError(
+            f"queues {item.queue} and {qrow.slug} share a workflow: {item.key} keeps its "
+            "state (move it with 'opstui mv')"
+        )
+    if owner:
+        new_owner = person_id(ctx, owner)
+        if owner != item.owner:
+            changes["owner_id"] = new_owner
+            events.append(("owner", item.owner, owner))
+    elif to_triage and item.owner:
+        changes["owner_id"] = None
+        events.append(("owner", item.owner, None))
+    rules = load_rules(ctx.conn)
+    before = match_policy(rules.policies, current.queue_id, item.kind, item.priority)
+    after = match_policy(rules.policies, qrow.id, item.kind, item.priority)
+    if (before.name if before else None) != (after.name if after else None):
+        changes["sla_start"] = ctx.now
+    update_item(ctx, item, changes, events)
+    return item_for_update(ctx, item.key)
+
+
+def transfer(
+    db: Database,
+    key: str,
+    queue: str,
+    *,
+    owner: str | None = None,
+    to_triage: bool = False,
+    state: str | None = None,
+    expected_version: int | None = None,
+) -> q.ItemRecord:
+    """Move an item to another queue (its own event, like assign)."""
+    with writing(db) as ctx:
+        item = item_for_update(ctx, key)
+        check_version(ctx, item, expected_version)
+        return transfer_in(ctx, item, queue, owner=owner, to_triage=to_triage, state=state)
+
+
 def comment_in(ctx: Ctx, item: q.ItemRecord, body: str) -> int:
     body = (body or "").strip()
     if not body:

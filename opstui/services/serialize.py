@@ -34,4 +34,22 @@ def item_json(item: ItemRecord, now: datetime) -> dict[str, Any]:
         "approval": item.approval,
         "version": item.version,
         "sla": item_sla_json(item, now),
+        **source_json(item),
+    }
+
+
+def source_json(item: ItemRecord) -> dict[str, Any]:
+    """An imported item's origin: ``external_key`` and ``source`` (system, named fields
+    kept from the source, and the source's own facts such as ServiceNow's ``made_sla``)."""
+    src = (item.data or {}).get("source")
+    if not src:
+        return {}
+    return {
+        "external_key": src.get("key"),
+        "source": {
+            "system": src.get("system"),
+            "file": src.get("file"),
+            "fields": dict(src.get("fields") or {}),
+            "facts": dict(src.get("facts") or {}),
+        },
     }

@@ -43,6 +43,7 @@ from .items import (
     item_for_update,
     item_queue_id,
     state_category,
+    transfer_in,
     update_item,
     workflow_id_of,
 )
@@ -160,8 +161,9 @@ def _act_move(ctx: Ctx, item: q.ItemRecord, action: dict[str, Any], depth: int) 
         return action_result(
             ctx, "move", item, same, same[0].upper() + same[1:], depth, queue=qrow.slug
         )
-    update_item(ctx, item, {"queue_id": qrow.id}, [("queue", item.queue, qrow.slug)])
-    moved = item_for_update(ctx, item.key)
+    # A transfer: across workflows the state is mapped by category, and the new queue's
+    # SLA policy starts its clock at the move.
+    moved = transfer_in(ctx, item_for_update(ctx, item.key), qrow.slug)
     return action_result(
         ctx,
         "move",

@@ -29,7 +29,7 @@ from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, Transit
 #: ``PRAGMA application_id`` of an opstui database ("OPST").
 APPLICATION_ID = 0x4F505354
 #: ``PRAGMA user_version``: the schema version this build reads and writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 30.0
 
 
@@ -122,9 +122,10 @@ def _where(flt: ItemFilter, now: datetime | None) -> tuple[list[str], list[Any]]
         needle = f"%{escaped}%"
         where.append(
             "(lower(item.title) LIKE lower(?) ESCAPE '\\'"
-            " OR lower(item.key) LIKE lower(?) ESCAPE '\\')"
+            " OR lower(item.key) LIKE lower(?) ESCAPE '\\'"
+            " OR lower(item.external_key) LIKE lower(?) ESCAPE '\\')"
         )
-        args += [needle, needle]
+        args += [needle, needle, needle]
     return where, args
 
 
@@ -148,10 +149,17 @@ class LiteReader:
         return [_item(r) for r in self.conn.execute(sql, args)]
 
     def get_item(self, key: str) -> ItemRecord | None:
-        row = self.conn.execute(
-            _ITEM_SQL + " WHERE item.key = ?", (key.strip().upper(),)
-        ).fetchone()
-        return _item(row) if row else None
+        """queries.get_item: our key, or else the key in the system it was imported from."""
+        key = key.strip()
+        for column, value in (
+            ("key", key.upper()),
+            ("external_key", key),
+            ("external_key", key.upper()),
+        ):
+            row = self.conn.execute(_ITEM_SQL + f" WHERE item.{column} = ?", (value,)).fetchone()
+            if row:
+                return _item(row)
+        return None
 
     def item_comments(self, item_id: int) -> list[CommentRecord]:
         rows = self.conn.execute(

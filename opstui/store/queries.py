@@ -164,10 +164,17 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[t
 
 _ITEM_BY_KEY = _Prepared(ITEM.c.key == bindparam("v"))
 _ITEM_BY_ID = _Prepared(ITEM.c.id == bindparam("v"))
+_ITEM_BY_EXTERNAL = _Prepared(ITEM.c.external_key == bindparam("v"))
 
 
 def get_item(conn: Connection, key: str) -> ItemRecord | None:
-    return _ITEM_BY_KEY(conn, key.strip().upper())
+    """The item with our key, or else with this key in the system it was imported from."""
+    key = key.strip()
+    return (
+        _ITEM_BY_KEY(conn, key.upper())
+        or _ITEM_BY_EXTERNAL(conn, key)
+        or _ITEM_BY_EXTERNAL(conn, key.upper())
+    )
 
 
 def get_item_by_id(conn: Connection, item_id: int) -> ItemRecord | None:
@@ -203,6 +210,7 @@ def _apply_filter(stmt: Any, flt: ItemFilter, now: datetime | None = None) -> An
             or_(
                 ITEM.c.title.ilike(needle, escape="\\"),
                 ITEM.c.key.ilike(needle, escape="\\"),
+                ITEM.c.external_key.ilike(needle, escape="\\"),
             )
         )
     if flt.sla_state and now is not None:

@@ -54,11 +54,25 @@ def _migrate_3_to_4(conn: Connection) -> None:
     models.metadata.create_all(conn, tables=[models.WorkLog.__table__])
 
 
+def _migrate_4_to_5(conn: Connection) -> None:
+    """v5 added the imported item's external key and the SLA clock start of a transfer."""
+    have = dialect.column_names(conn, "item")
+    if "external_key" not in have:
+        conn.exec_driver_sql("ALTER TABLE item ADD COLUMN external_key TEXT")
+    if "sla_start" not in have:
+        conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN sla_start {dialect.datetime_type(conn)}")
+    # ALTER TABLE cannot add a UNIQUE column: the unique index gives the same guarantee.
+    conn.exec_driver_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS ix_item_external_key ON item (external_key)"
+    )
+
+
 #: from-version -> step that upgrades it by one.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 
 

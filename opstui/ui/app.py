@@ -600,7 +600,7 @@ class OpsApp(App[None]):
                 )
             if kind == "move" and item is not None:
                 extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
-            if kind == "new":
+            if kind in ("new", "transfer"):
                 extra["queues"] = tuple(q.list_queues(conn))
         self.post_message(Prepared(kind, item, extra))
 
@@ -632,6 +632,13 @@ class OpsApp(App[None]):
             self.push_screen(
                 forms.TransitionForm(item, transitions),
                 lambda state: self._submit_move(item, state),
+            )
+        elif kind == "transfer":
+            from .screens.transfer import TransferForm
+
+            self.push_screen(
+                TransferForm(item, extra["queues"]),
+                lambda slug: self._submit_transfer(item, slug),
             )
         elif kind == "comment":
             self.push_screen(forms.CommentForm(item), lambda text: self._submit_comment(item, text))
@@ -684,6 +691,17 @@ class OpsApp(App[None]):
         self.write(
             lambda db: transitions.transition(db, item.key, state, expected_version=item.version),
             done,
+            key=item.key,
+        )
+
+    def _submit_transfer(self, item: q.ItemRecord, slug: str | None) -> None:
+        if not slug:
+            return
+        from ..services import items
+
+        self.write(
+            lambda db: items.transfer(db, item.key, slug, expected_version=item.version),
+            lambda it: f"{it.key} transferred to {it.queue} ({it.status})",
             key=item.key,
         )
 

@@ -34,7 +34,7 @@ ITEM_KEYS = {
     "parent",
     "approval",
 }
-STEP_KEYS = {"at", "by", "to", "assign", "comment", "priority", "estimate", "title"}
+STEP_KEYS = {"at", "by", "to", "assign", "comment", "priority", "estimate", "title", "queue"}
 
 
 def _step_ctx(ld: Loading, at: datetime, handle: str | None, where: str) -> Ctx:
@@ -53,6 +53,8 @@ def _apply(ctx: Ctx, key: str, step: dict[str, Any]) -> None:
     item = item_svc.item_for_update(ctx, key)
     if "to" in step:
         transitions.transition_in(ctx, item, step["to"])
+    elif "queue" in step:  # a transfer, optionally to a named owner
+        item_svc.transfer_in(ctx, item, step["queue"], owner=step.get("assign") or None)
     elif "assign" in step:
         item_svc.assign_in(ctx, item, step["assign"] or None)
     elif "comment" in step:

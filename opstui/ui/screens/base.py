@@ -21,6 +21,9 @@ class WorkerErrors:
 ITEM_BINDINGS = [
     Binding("a", "item('assign')", "Assign"),
     Binding("m", "item('move')", "Move"),
+    # Shift+t: t logs time.  Kept out of the footer (it would push Quit and Help off an
+    # 80-column one); listed in help and the palette.
+    Binding("T", "item('transfer')", "Transfer", show=False),
     Binding("c", "item('comment')", "Comment"),
     Binding("p", "item('priority')", "Prio/est"),
     Binding("e", "item('edit')", "Edit"),
@@ -60,6 +63,11 @@ class ItemActions(WorkerErrors):
                     f"Move {key}…",
                     "to one of the workflow's next states (m)",
                     lambda: self.action_item("move"),
+                ),
+                (
+                    f"Transfer {key}…",
+                    "to another queue (T)",
+                    lambda: self.action_item("transfer"),
                 ),
                 (f"Comment on {key}…", "add a comment (c)", lambda: self.action_item("comment")),
                 (

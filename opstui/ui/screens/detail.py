@@ -22,6 +22,7 @@ from ...errors import NotFound
 from ...store import queries as q
 from ...store import worklog as wq
 from ..messages import DataChange, ItemDetail
+from ..source_view import source_fields, source_origin
 from ..text import clean, duration, hours, literal, stamp
 from ..widgets.status import StatusBar
 from .base import ITEM_BINDINGS, ItemActions
@@ -172,12 +173,16 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         grid.add_row("Next", Text(nxt), "", "")
         if d.drift:
             grid.add_row("Forecast", literal(d.drift, self._theme_style("sla-drift")), "", "")
+        origin = source_origin(it)
+        if origin is not None:
+            grid.add_row("Source", origin, "", "")
         self.query_one("#d-head", Static).update(Group(title, Text(""), grid))
         self._render_sla()
         body = Text("Description\n", style="bold", end="")
         body.append_text(
             literal(it.body or "(no description)", "" if it.body else "dim", single_line=False)
         )
+        body.append_text(source_fields(it))
         self.query_one("#d-body", Static).update(body)
         self.query_one("#d-comments", Static).update(self._comments(d, now))
         self.query_one("#d-history", Static).update(self._history(d, now))
