@@ -130,6 +130,11 @@ class OpsApp(App[None]):
 
         return variable_defaults(self.current_theme)
 
+    def colours(self) -> dict[str, str]:
+        """The app's own theme colours (load-*, flag-*, sla-*) for Text built in Python."""
+        variables = getattr(self, "theme_variables", {}) or {}
+        return {k: v for k, v in variables.items() if k.startswith(("load-", "flag-", "sla-"))}
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def get_driver_class(self) -> Any:
@@ -598,6 +603,10 @@ class OpsApp(App[None]):
                         conn, now, now.date(), default_estimate=self.default_estimate
                     )
                 )
+            if kind == "assign":
+                from ..store.picks import pick_context
+
+                extra["pick"] = pick_context(conn)
             if kind == "move" and item is not None:
                 extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
             if kind == "new":
@@ -617,7 +626,7 @@ class OpsApp(App[None]):
         assert item is not None
         if kind == "assign":
             self.push_screen(
-                forms.AssignForm(item, extra["people"]),
+                forms.assign_picker(item, extra["people"], extra.get("pick"), self.colours()),
                 lambda handle: self._submit_assign(item, handle),
             )
         elif kind == "move":
@@ -630,7 +639,7 @@ class OpsApp(App[None]):
                 )
                 return
             self.push_screen(
-                forms.TransitionForm(item, transitions),
+                forms.state_picker(item, transitions),
                 lambda state: self._submit_move(item, state),
             )
         elif kind == "comment":
