@@ -292,7 +292,7 @@ async def test_panes_filter_the_item_list(shop_db, make):
         await pilot.press("3", "enter")  # owners pane, the unowned row
         await settle(pilot, app)
         assert app.screen.flt.owner == "-"
-        await pilot.press("escape", "2", "enter")  # SLA pane: breached items
+        await pilot.press("escape", "2", "l")  # SLA pane, l: the list of breached items
         await settle(pilot, app)
         assert app.screen.flt.sla_state == "breached"
         table = app.screen.query_one(ItemTable)

@@ -64,7 +64,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#detail").focus()
+        self.set_focus(self.query_one("#detail"))
         self.reload()
 
     def reload(self) -> None:

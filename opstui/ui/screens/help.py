@@ -81,7 +81,7 @@ class HelpScreen(ModalScreen[None]):
         for keys, desc in (
             ("tab / shift+tab", "next / previous pane"),
             ("j k, arrows", "move the cursor; pgup/pgdn, g/G for first/last"),
-            ("enter", "open the selected row (a pane row opens the filtered item list)"),
+            ("enter", "open what is under the cursor: an item, or a queue/person list"),
             ("1 2 3 4", "jump to Queues, SLA, Owners, Capacity"),
             ("esc", "back"),
             ("ctrl+p", "command palette: every action by name"),

@@ -68,9 +68,9 @@ class ItemListScreen(ItemActions, Screen[None]):
         self._show_filter()
         if self.start_search:
             search.display = True
-            search.focus()
+            self.set_focus(search)
         else:
-            self.query_one(ItemTable).focus()
+            self.set_focus(self.query_one(ItemTable))
         self.load_ids()
 
     def _show_filter(self, count: int | None = None) -> None:
@@ -213,7 +213,7 @@ class ItemListScreen(ItemActions, Screen[None]):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.display = True
-        search.focus()
+        self.set_focus(search)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -233,13 +233,13 @@ class ItemListScreen(ItemActions, Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
         self._apply_search()
-        self.query_one(ItemTable).focus()
+        self.set_focus(self.query_one(ItemTable))
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
             search.display = bool(self.flt.text)
-            self.query_one(ItemTable).focus()
+            self.set_focus(self.query_one(ItemTable))
             return
         self.app.pop_screen()
 

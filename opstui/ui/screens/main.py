@@ -51,7 +51,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         app: Any = self.app
         self.set_class(app.compact, "-compact")
-        self.query_one(QueuesPane).focus()
+        self.set_focus(self.query_one(QueuesPane))
         if app.pane_data is not None:
             self.show(app.pane_data, app.pane_data)
 
@@ -94,16 +94,23 @@ class MainScreen(Screen[None]):
         elif isinstance(grid, (OwnersPane, CapacityPane)):
             app.open_items(ItemFilter(owner=str(key), open_only=True))
         elif isinstance(grid, SlaPane):
-            row = grid.row_for(key)
-            state = grid.state_of(row) if row else None
-            app.open_items(ItemFilter(sla_state=state or "due"), focus_key=str(key))
+            app.open_item(str(key))  # the item itself; `l` opens the list of its state
 
     def action_focus_pane(self, pane_id: str) -> None:
+        """Focus at once (not after a refresh), so a key typed right after the pane's
+        number (``3`` then Enter, as tmux send-keys or a fast typist sends them) acts
+        on the new pane."""
         pane = self.query_one(f"#{pane_id}", GridView)
         if pane.display:
-            pane.focus()
+            self.set_focus(pane)
 
     def action_items(self) -> None:
+        focused = self.focused
+        if isinstance(focused, SlaPane) and focused.cursor_key is not None:
+            row = focused.row_for(focused.cursor_key)
+            state = focused.state_of(row) if row else None
+            self.app_open(ItemFilter(sla_state=state or "due"), focus_key=str(focused.cursor_key))
+            return
         self.app_open(self._filter_for_focus())
 
     def app_open(self, flt: ItemFilter, **kw: Any) -> None:
