@@ -402,12 +402,14 @@ class OpsApp(App[None]):
 
     # --- compact mode ------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self.update_compact()
+    def on_resize(self, event: Any) -> None:
+        self.update_compact(event.size.width)
         self.call_after_refresh(self._schedule_tick)  # more or fewer SLA rows in view
 
-    def update_compact(self) -> None:
-        width = self.size.width
+    def update_compact(self, width: int | None = None) -> None:
+        """Compact below ``compact_below`` columns, from the size the terminal has now
+        (the resize event's, not the size before it)."""
+        width = self.size.width if width is None else width
         compact = self.force_compact or width < self.config.compact_below
         if compact != self.compact:
             self.compact = compact
@@ -437,8 +439,11 @@ class OpsApp(App[None]):
         While another screen hides the dashboard the panes are only marked stale: they
         reload when it comes back (:meth:`resume_panes`)."""
         if self.loaded and names and not self.main_in_view():
-            self._panes_stale |= set(names)
-            return
+            # the header's counts (from the queues figures) stay live on every screen
+            self._panes_stale |= set(names) - {"queues"}
+            names = set(names) & {"queues"}
+            if not names:
+                return
         self._panes_pending |= set(names)
         if not self._panes_loading and self._panes_pending:
             names = frozenset(self._panes_pending)
@@ -493,6 +498,11 @@ class OpsApp(App[None]):
             if isinstance(screen, MainScreen):
                 screen.show(self.pane_data, data)
         self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
+        if data.queues is not None and not isinstance(self.screen, MainScreen):
+            from .widgets.status import StatusBar
+
+            for bar in self.screen.query(StatusBar):
+                bar.refresh()  # the header's counts on the list or detail screen
 
     # --- the change feed ---------------------------------------------------------------
 

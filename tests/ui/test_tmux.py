@@ -102,11 +102,11 @@ def test_triage_in_tmux(tmp_path: Path) -> None:
         tmux.wait_for("SUP-6", timeout=60)
         tmux.send("G")  # last row: SUP-1
         tmux.send("a")
-        tmux.wait_for("Enter to assign")
-        tmux.send("Home", "Down", "Enter")  # alice
+        tmux.wait_for("enter assigns")
+        tmux.send("a", "l", "Enter")  # typed as fast as tmux sends: narrows to alice
         tmux.wait_for("SUP-1 assigned to alice")
         tmux.send("m")
-        tmux.wait_for("Enter to move")
+        tmux.wait_for("enter moves to")
         tmux.send("Enter")
         tmux.wait_for("SUP-1 moved to in_progress")
         tmux.send("Escape")

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ...domain import targets as sla_view
@@ -23,6 +23,7 @@ from ...store import queries as q
 from ...store import worklog as wq
 from ..messages import DataChange, ItemDetail
 from ..text import clean, duration, hours, literal, stamp
+from ..widgets.keybar import KeyBar
 from ..widgets.status import StatusBar
 from .base import ITEM_BINDINGS, ItemActions
 
@@ -61,7 +62,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             yield Static(id="d-body")
             yield Static(id="d-comments")
             yield Static(id="d-history")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#detail"))
@@ -97,6 +98,8 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             self.reload()
 
     def tick(self) -> None:
+        if self.query(StatusBar):
+            self.query_one(StatusBar).tick()
         if (
             self.detail
             and self.detail.item.is_open

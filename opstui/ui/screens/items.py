@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ...store import panes as pane_q
@@ -20,6 +20,7 @@ from ..messages import DataChange
 from ..text import clean
 from ..widgets.grid import GridView
 from ..widgets.item_table import ItemTable
+from ..widgets.keybar import KeyBar
 from ..widgets.status import StatusBar
 from .base import ITEM_BINDINGS, ItemActions
 
@@ -58,7 +59,8 @@ class ItemListScreen(ItemActions, Screen[None]):
             compact=True,
         )
         yield ItemTable(app.clock.now, id="items")
-        yield Footer(compact=True)
+        yield Static(id="focus-title")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         search = self.query_one("#search", Input)
@@ -147,6 +149,7 @@ class ItemListScreen(ItemActions, Screen[None]):
                 self._focused_once = True
         self._ids_loaded = True
         self._show_filter(len(ids) if message.complete else None)
+        self._show_focus_title()
 
     @on(ItemTable.NeedRows)
     def _need_rows(self, event: ItemTable.NeedRows) -> None:
@@ -162,6 +165,20 @@ class ItemListScreen(ItemActions, Screen[None]):
     def on_item_list_screen_rows_loaded(self, message: RowsLoaded) -> None:
         if self.is_attached:
             self.query_one(ItemTable).add_records(message.records)
+            self._show_focus_title()
+
+    @on(GridView.Highlighted)
+    def _show_focus_title(self) -> None:
+        """The focused row's whole title on one line under the list."""
+        if not self.query("#focus-title"):
+            return
+        rec = self.query_one(ItemTable).cursor_record
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if rec is not None:
+            text.append(clean(rec.key), style="bold")
+            text.append("  ")
+            text.append(clean(rec.title))
+        self.query_one("#focus-title", Static).update(text)
 
     def data_changed(self, change: DataChange) -> None:
         if not self.query(ItemTable):
@@ -183,8 +200,8 @@ class ItemListScreen(ItemActions, Screen[None]):
     def tick(self) -> None:
         if not self.query(ItemTable):
             return
-        table = self.query_one(ItemTable)
-        table.tick()
+        self.query_one(StatusBar).tick()
+        self.query_one(ItemTable).tick()
 
     # --- interaction -----------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ...store.panes import SlaRow
 from ...store.queries import ItemFilter
 from ..messages import PaneData
 from ..widgets.grid import GridView
+from ..widgets.keybar import KeyBar
 from ..widgets.panes import CapacityPane, OwnersPane, QueuesPane, SlaPane
 from ..widgets.status import StatusBar
 
@@ -46,7 +46,7 @@ class MainScreen(Screen[None]):
             yield SlaPane(app.clock.now)
             yield OwnersPane()
             yield CapacityPane()
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         app: Any = self.app

@@ -21,6 +21,7 @@ EMPTY = "no items match"
 
 
 class ItemTable(GridView):
+    COLLAPSE_EMPTY = True
     COLUMNS = (
         Column("key", "Key", 8),
         Column("prio", "P", 2),
@@ -30,8 +31,17 @@ class ItemTable(GridView):
         Column("est", "Est", 4, "right", priority=4),
         Column("age", "Age", 4, "right", priority=2),
         Column("due", "Due", 7, "right", priority=2),
-        Column("title", "Title", 12, flex=True),
+        #: at least 28 cells: less important columns go first at 80 columns
+        Column("title", "Title", 28, flex=True),
     )
+    #: Columns that collapse when blank for every loaded row (position, blank test).
+    _COLLAPSIBLE = {
+        5: lambda r: r.estimate_hours is None,
+        7: lambda r: (
+            not r.is_open
+            or (r.next_due_at is None and r.sla_fr_due is None and r.sla_res_due is None)
+        ),
+    }
 
     class NeedRows(Message):
         """Ids on (or near) screen whose records are not loaded yet."""
@@ -81,14 +91,21 @@ class ItemTable(GridView):
         self._clamp_cursor()
         self._update_virtual_size()
         self.scroll_to_cursor()
-        self.refresh()
+        self.columns_changed()
         self._schedule_check()
 
     def add_records(self, records: Sequence[ItemRecord]) -> None:
         for r in records:
             self.records[r.id] = r
             self._requested.discard(r.id)
-        self.refresh()
+        self.columns_changed()
+
+    def empty_columns(self) -> set[int]:
+        """Est and Due collapse when blank for every loaded row of the list."""
+        shown = [self.records[i] for i in self.ids if i in self.records]
+        if not shown:
+            return set()
+        return {pos for pos, blank in self._COLLAPSIBLE.items() if all(blank(r) for r in shown)}
 
     def forget(self, ids: Sequence[int]) -> None:
         """Drop cached rows (changed elsewhere): they are fetched again when visible."""
@@ -161,7 +178,7 @@ def item_cells(rec: ItemRecord, now: datetime) -> tuple[Cell, ...]:
         (clean(rec.status), status_style),
         (clean(rec.owner), None) if rec.owner else ("-", "flag-unowned" if rec.is_open else "dim"),
         (clean(rec.queue), None),
-        (hours(rec.estimate_hours), None),
+        ("" if rec.estimate_hours is None else hours(rec.estimate_hours), None),
         (age(now, rec.created_at), None),
         due,
         (clean(rec.title), status_style),
