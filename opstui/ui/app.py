@@ -168,11 +168,64 @@ class OpsApp(App[None]):
                 markup=False,
             )
         self.request_panes(PANES)
+        self._resolve_me()
         self._schedule_tick()
         if self.start_review:
             self.open_review(self.review_week, exit_on_close=True)
         # The watcher and the housekeeping schedule start once the first panes are on
         # screen (see on_panes_loaded): they would only compete with the first paint.
+
+    #: My person handle (config ``me`` or my Unix login), once resolved; None if I am
+    #: nobody in this database.
+    my_handle: str | None = None
+
+    @work(thread=True, exclusive=True, group="me", exit_on_error=False)
+    def _resolve_me(self) -> None:
+        from ..store.queries import PERSON
+
+        with self.db.read() as conn:
+            pid = q.person_id_for_login(conn, self.db.unix_user, self.config.me or self.db.me)
+            handle = (
+                conn.execute(PERSON.select().where(PERSON.c.id == pid)).first()
+                if pid is not None
+                else None
+            )
+        self.call_from_thread(self._set_me, handle.handle if handle is not None else None)
+
+    def _set_me(self, handle: str | None) -> None:
+        from .widgets.status import StatusBar
+
+        self.my_handle = handle
+        for bar in self.screen.query(StatusBar):
+            bar.refresh()
+
+    def action_my_work(self) -> None:
+        self.open_my_work()
+
+    def action_views(self) -> None:
+        from .commands import views_picker
+
+        views_picker(self)
+
+    def open_my_work(self) -> None:
+        """My open items, most urgent first."""
+        if self.my_handle is None:
+            who = self.config.me or self.db.unix_user
+            self.notify(
+                f'no person here is {who!r}: set me = "handle" in the config file',
+                severity="warning",
+                markup=False,
+            )
+            return
+        from .screens.items import ItemListScreen
+
+        self.push_screen(
+            ItemListScreen(
+                q.ItemFilter(owner=self.my_handle, open_only=True),
+                sort="urgency",
+                title=f"my work ({self.my_handle})",
+            )
+        )
 
     def _after_first_paint(self) -> None:
         if self.housekeeping:
@@ -439,9 +492,9 @@ class OpsApp(App[None]):
         While another screen hides the dashboard the panes are only marked stale: they
         reload when it comes back (:meth:`resume_panes`)."""
         if self.loaded and names and not self.main_in_view():
-            # the header's counts (from the queues figures) stay live on every screen
-            self._panes_stale |= set(names) - {"queues"}
-            names = set(names) & {"queues"}
+            # the header's counts (queues and owners figures) stay live on every screen
+            self._panes_stale |= set(names) - {"queues", "owners"}
+            names = set(names) & {"queues", "owners"}
             if not names:
                 return
         self._panes_pending |= set(names)
@@ -498,7 +551,7 @@ class OpsApp(App[None]):
             if isinstance(screen, MainScreen):
                 screen.show(self.pane_data, data)
         self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
-        if data.queues is not None and not isinstance(self.screen, MainScreen):
+        if (data.queues or data.owners) is not None and not isinstance(self.screen, MainScreen):
             from .widgets.status import StatusBar
 
             for bar in self.screen.query(StatusBar):

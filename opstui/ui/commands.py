@@ -12,10 +12,97 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 PaletteCommand = tuple[str, str, Callable[[], Any]]
 
 
+def view_filter(view: Any, me: str | None) -> Any:
+    """The ItemFilter of a saved view (``owner = "me"``: whoever runs opstui)."""
+    from ..store.queries import ItemFilter
+
+    f = dict(view.filter)
+    owner = f.get("owner")
+    if owner == "me":
+        owner = me or "\x00nobody"
+    elif owner in ("none", "unowned"):
+        owner = "-"
+    prio = f.get("priority")
+    if prio is not None:
+        from ..services.items import parse_priority
+
+        prio = parse_priority(prio)
+    return ItemFilter(
+        queue=f.get("queue"),
+        owner=owner,
+        status=f.get("status"),
+        priority=prio,
+        kind=f.get("kind"),
+        text=f.get("text"),
+        open_only=bool(f.get("open", True)),
+        sla_state=f.get("sla"),
+    )
+
+
+def open_view(app: Any, view: Any) -> None:
+    from ..errors import OpsError
+    from .screens.items import ItemListScreen
+
+    try:
+        flt = view_filter(view, app.my_handle)
+    except OpsError as exc:
+        app.notify(f"view {view.name!r}: {exc}", severity="error", markup=False)
+        return
+    app.push_screen(ItemListScreen(flt, sort=view.sort, title=view.name))
+
+
+def views_picker(app: Any) -> None:
+    """Pick one of the saved views (config ``[[views]]``) or the built-in lists."""
+    from .screens.picker import Candidate, PickerScreen
+
+    views = {v.name: v for v in app.config.views}
+    cands = [
+        Candidate(
+            v.name,
+            v.name,
+            " ".join(f"{k}={val}" for k, val in v.filter) or "all open",
+            tag=f"sort {v.sort}",
+            group="saved views (config [[views]])",
+        )
+        for v in views.values()
+    ]
+    builtin = [
+        ("\x00mine", "my work", "my open items, most urgent first"),
+        ("\x00unowned", "unowned", "open items nobody owns"),
+        ("\x00breached", "breached", "open items past an SLA target"),
+        ("\x00open", "all open", "every open item"),
+    ]
+    cands += [Candidate(v, label, detail, group="built in") for v, label, detail in builtin]
+
+    def done(value: str | None) -> None:
+        from ..store.queries import ItemFilter
+
+        if value is None:
+            return
+        if value in views:
+            open_view(app, views[value])
+        elif value == "\x00mine":
+            app.open_my_work()
+        elif value == "\x00unowned":
+            app.open_items(ItemFilter(owner="-", open_only=True))
+        elif value == "\x00breached":
+            app.open_items(ItemFilter(sla_state="breached"))
+        else:
+            app.open_items(ItemFilter(open_only=True))
+
+    app.push_screen(PickerScreen("Views", cands, verb="opens"), done)
+
+
 def app_commands(app: Any) -> list[PaletteCommand]:
     from ..store.queries import ItemFilter
 
-    return [
+    views: list[PaletteCommand] = [
+        (f"View: {v.name}", f"saved view, sorted by {v.sort}", partial(open_view, app, v))
+        for v in app.config.views
+    ]
+    return views + [
+        ("Views…", "saved views and the built-in lists (v)", partial(views_picker, app)),
+        ("Items: my work", "my open items, most urgent first (M)", app.open_my_work),
         (
             "Items: all open items",
             "list every open item",

@@ -46,9 +46,7 @@ async def test_triage_flow_keyboard_only(shop_db, make):
         await settle(pilot, app)
         assert isinstance(app.screen, ItemListScreen)
         table = app.screen.query_one(ItemTable)
-        assert table.cursor_record.key == "SUP-6"
-        await pilot.press("j", "j", "j", "j", "j")  # SUP-1 (unowned, breached)
-        assert table.cursor_record.key == "SUP-1"
+        assert table.cursor_record.key == "SUP-1"  # most urgent first: unowned, breached
         await pilot.press("a")
         await settle(pilot, app)
         await pilot.press(*"alice", "enter")

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from ...store import ordering
 from ...store import panes as pane_q
 from ...store import queries as q
 from ..messages import DataChange
@@ -34,15 +35,27 @@ class ItemListScreen(ItemActions, Screen[None]):
         Binding("slash", "search", "Search"),
         Binding("f", "filters", "Filter"),
         Binding("o", "toggle_open", "Open/all"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("v", "app.views", "Views"),
+        Binding("M", "app.my_work", "Mine", show=False),
         Binding("n", "item('new')", "New"),
         *ITEM_BINDINGS,
     ]
 
     def __init__(
-        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+        self,
+        flt: q.ItemFilter,
+        *,
+        focus_key: str | None = None,
+        search: bool = False,
+        sort: str = "urgency",
+        title: str | None = None,
     ) -> None:
         super().__init__()
         self.flt = flt
+        self.sort = sort
+        #: A name for the list (a saved view, "my work"), shown in the header.
+        self.title_text = title
         self.focus_key = focus_key
         self.start_search = search
         self._ids_loaded = False
@@ -51,7 +64,7 @@ class ItemListScreen(ItemActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
-        yield StatusBar("items")
+        yield StatusBar(self.title_text or "items")
         yield Static(id="filterbar")
         yield Input(
             placeholder="search key or title (as you type; Enter to go to the list, Esc to close)",
@@ -76,26 +89,33 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.load_ids()
 
     def _show_filter(self, count: int | None = None) -> None:
-        text = Text("Filter: ", style="bold", end="")
+        text = Text("Filter: ", style="bold", end="", no_wrap=True, overflow="ellipsis")
         text.append(clean(self.flt.describe()))
         if count is not None:
             text.append(f"  ({count} item{'s' if count != 1 else ''})", style="dim")
-        text.append("   / search · f filter · o open/all", style="dim")
+        text.append("  sort: ", style="dim")
+        text.append(self.sort, style="bold")
         self.query_one("#filterbar", Static).update(text)
 
     # --- loading ---------------------------------------------------------------------------
 
     def load_ids(self) -> None:
-        self._load_ids(self.flt)
+        self._load_ids(self.flt, self.sort)
 
     @work(thread=True, exclusive=True, group="list-ids", exit_on_error=False)
-    def _load_ids(self, flt: q.ItemFilter) -> None:
+    def _load_ids(self, flt: q.ItemFilter, sort: str) -> None:
         """First the top page (paints at once at any size), then every id (ints only)."""
         app: Any = self.app
         worker = get_current_worker()
         now = app.clock.now()
+
+        def ids(conn: Any, limit: int | None) -> list[int]:
+            if flt.sla_state == "due" or (flt.sla_state and sort == "urgency"):
+                return pane_q.item_ids(conn, flt, now=now, limit=limit)  # soonest due first
+            return ordering.sorted_item_ids(conn, flt, sort=sort, now=now, limit=limit)
+
         with app.db.read() as conn:
-            top = pane_q.item_ids(conn, flt, now=now, limit=FIRST_PAGE)
+            top = ids(conn, FIRST_PAGE)
             first = q.items_by_ids(conn, top[:80]) if top else []
             focus = None
             if self.focus_key and not self._ids_loaded:
@@ -106,21 +126,27 @@ class ItemListScreen(ItemActions, Screen[None]):
             return
         complete = len(top) < FIRST_PAGE
         if complete or not self._ids_loaded:
-            self.post_message(self.IdsLoaded(flt, top, first, complete=complete))
+            self.post_message(self.IdsLoaded(flt, top, first, complete=complete, sort=sort))
         if complete:
             return
         with app.db.read() as conn:
-            ids = pane_q.item_ids(conn, flt, now=now)
+            every = ids(conn, None)
         if not worker.is_cancelled:
-            self.post_message(self.IdsLoaded(flt, ids, [], complete=True))
+            self.post_message(self.IdsLoaded(flt, every, [], complete=True, sort=sort))
 
     class IdsLoaded(Message):
         def __init__(
-            self, flt: q.ItemFilter, ids: list[int], first: list[q.ItemRecord], *, complete: bool
+            self,
+            flt: q.ItemFilter,
+            ids: list[int],
+            first: list[q.ItemRecord],
+            *,
+            complete: bool,
+            sort: str,
         ) -> None:
             super().__init__()
             self.flt, self.ids, self.first = flt, tuple(ids), tuple(first)
-            self.complete = complete
+            self.complete, self.sort = complete, sort
 
     class RowsLoaded(Message):
         def __init__(self, records: list[q.ItemRecord]) -> None:
@@ -134,7 +160,7 @@ class ItemListScreen(ItemActions, Screen[None]):
 
     def on_item_list_screen_ids_loaded(self, message: IdsLoaded) -> None:
         flt, ids, first = message.flt, list(message.ids), message.first
-        if flt != self.flt or not self.is_attached:
+        if flt != self.flt or message.sort != self.sort or not self.is_attached:
             return
         table = self.query_one(ItemTable)
         table.add_records(first)
@@ -259,6 +285,13 @@ class ItemListScreen(ItemActions, Screen[None]):
             self.set_focus(self.query_one(ItemTable))
             return
         self.app.pop_screen()
+
+    def action_cycle_sort(self) -> None:
+        """urgency -> priority -> age -> updated -> urgency."""
+        self.sort = ordering.SORTS[(ordering.SORTS.index(self.sort) + 1) % len(ordering.SORTS)]
+        self._show_filter()
+        self.query_one(ItemTable).set_ids([], keep_cursor=False, loading=True)
+        self.load_ids()
 
     def action_toggle_open(self) -> None:
         self.set_filter(replace(self.flt, open_only=not self.flt.open_only))

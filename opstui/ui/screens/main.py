@@ -28,6 +28,8 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_pane('owners')", "Owners", show=False),
         Binding("4", "focus_pane('capacity')", "Capacity", show=False),
         Binding("l", "items", "Items"),
+        Binding("v", "app.views", "Views"),
+        Binding("M", "app.my_work", "Mine"),
         Binding("slash", "search", "Search"),
         Binding("n", "new", "New"),
         Binding("p", "processes", "Processes"),

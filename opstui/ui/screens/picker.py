@@ -198,7 +198,7 @@ class PickerScreen(ModalScreen[str | None]):
 
     def _hint(self) -> None:
         c = self.highlighted()
-        hint = Text(end="")
+        hint = Text(end="", no_wrap=True, overflow="ellipsis")
         if c is None:
             query = self.query_one("#pick-filter", Input).value.strip()
             hint.append("nothing matches ", style="bold")
