@@ -130,6 +130,12 @@ class OpsApp(App[None]):
 
         return variable_defaults(self.current_theme)
 
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's system commands, less the ones opstui has as keys (one entry each)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit",):
+                yield command
+
     def colours(self) -> dict[str, str]:
         """The app's own theme colours (load-*, flag-*, sla-*) for Text built in Python."""
         variables = getattr(self, "theme_variables", {}) or {}

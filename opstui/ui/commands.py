@@ -11,6 +11,55 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 #: (name, help, callback)
 PaletteCommand = tuple[str, str, Callable[[], Any]]
 
+#: Cursor and scroll keys: listed once in the help screen, not as commands.
+NAVIGATION = {
+    "cursor_down",
+    "cursor_up",
+    "page_down",
+    "page_up",
+    "first",
+    "last",
+    "scroll('down')",
+    "scroll('up')",
+    "app.focus_next",
+    "app.focus_previous",
+    "command_palette",
+}
+
+
+def screen_bindings(screen: Any) -> list[tuple[str, str, str, Any]]:
+    """Every binding of ``screen`` (its focused widget, the screen, the app) with a
+    description: (keys, description, action, namespace), one entry per action, keys of
+    the same action joined.  The palette and the help screen are both built from this,
+    so neither can drift from the keys."""
+    app = screen.app
+    entries: dict[str, list[Any]] = {}
+    for namespace, bindings in screen._modal_binding_chain:
+        widget = namespace is not screen and namespace is not app
+        for _key, binding in bindings:
+            if not binding.description or binding.action in NAVIGATION:
+                continue
+            if widget and binding.action != "select":
+                continue  # a widget's own scroll and cursor keys are not commands
+            if app._check_action_state(binding.action, namespace) is False:
+                continue
+            action = binding.action
+            shown = app.get_key_display(binding)
+            if action in entries:
+                if entries[action][3] is namespace and shown not in entries[action][0]:
+                    entries[action][0].append(shown)
+                continue
+            entries[action] = [[shown], binding.description, action, namespace]
+    return [(", ".join(keys), desc, action, ns) for keys, desc, action, ns in entries.values()]
+
+
+def binding_commands(screen: Any) -> list[PaletteCommand]:
+    app = screen.app
+    return [
+        (desc, f"key: {keys}", partial(app.run_action, action, namespace))
+        for keys, desc, action, namespace in screen_bindings(screen)
+    ]
+
 
 def view_filter(view: Any, me: str | None) -> Any:
     """The ItemFilter of a saved view (``owner = "me"``: whoever runs opstui)."""
@@ -101,8 +150,8 @@ def app_commands(app: Any) -> list[PaletteCommand]:
         for v in app.config.views
     ]
     return views + [
-        ("Views…", "saved views and the built-in lists (v)", partial(views_picker, app)),
-        ("Items: my work", "my open items, most urgent first (M)", app.open_my_work),
+        ("Views…", "saved views and the built-in lists", partial(views_picker, app)),
+        ("Items: my work", "my open items, most urgent first", app.open_my_work),
         (
             "Items: all open items",
             "list every open item",
@@ -128,30 +177,35 @@ def app_commands(app: Any) -> list[PaletteCommand]:
             "find items by key or title",
             partial(app.open_items, ItemFilter(), search=True),
         ),
-        ("New item", "create an item (n)", partial(app.item_action, "new", None)),
-        (
-            "Processes: catalog",
-            "recurring processes, owners, next runs, findings (p)",
-            app.open_processes,
-        ),
-        ("Toggle compact layout", "one line per queue and person (z)", app.action_toggle_compact),
-        ("Reload", "read everything again (ctrl+r)", app.action_reload),
-        ("Help", "keys and what the panes mean (?)", app.action_help),
-        ("Quit", "leave opstui (q)", app.exit),
+        ("Processes: catalog", "recurring processes, owners, next runs", app.open_processes),
+        ("Review: weekly", "the weekly review", app.open_review),
+        ("Toggle compact layout", "one line per queue and person", app.action_toggle_compact),
+        ("Reload", "read everything again", app.action_reload),
     ]
 
 
 class OpsCommands(Provider):
-    """Commands from the current screen (its ``palette_commands``) and the app."""
+    """The current screen's bindings (generated, see :func:`screen_bindings`), then the
+    app's commands that have no key; one entry per command."""
 
     def _commands(self) -> list[PaletteCommand]:
-        commands: list[PaletteCommand] = []
         screen = self.screen
-        hook = getattr(screen, "palette_commands", None)
-        if hook is not None:
-            commands.extend(hook())
-        seen = {name for name, _, _ in commands}
-        commands.extend(c for c in app_commands(self.app) if c[0] not in seen)
+        commands = binding_commands(screen)
+        seen = {name.lower() for name, _, _ in commands}
+        actions = {a for _, _, a, _ in screen_bindings(screen)}
+        aliases = {
+            "app.my_work": "items: my work",
+            "app.views": "views…",
+            "processes": "processes: catalog",
+            "review": "review: weekly",
+            "app.toggle_compact": "toggle compact layout",
+            "reload": "reload",
+        }
+        seen |= {aliases[a] for a in actions if a in aliases}
+        for cmd in app_commands(self.app):
+            if cmd[0].lower() not in seen:
+                seen.add(cmd[0].lower())
+                commands.append(cmd)
         return commands
 
     async def discover(self) -> Hits:
@@ -161,6 +215,6 @@ class OpsCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
-            score = matcher.match(name)
+            score = matcher.match(f"{name} {help_text}")
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -319,16 +319,6 @@ async def test_help_and_palette(shop_db, make):
         assert isinstance(app.screen, ItemListScreen) and app.screen.flt.owner == "-"
 
 
-async def test_palette_lists_every_item_action(shop_db, make):
-    app = make(shop_db)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        await open_detail(pilot, app, "SUP-2")
-        names = [c[0] for c in app.screen.palette_commands()]
-        for word in ("New item", "Assign", "Move", "Comment", "Priority", "Edit"):
-            assert any(n.startswith(word) for n in names), word
-
-
 async def test_sla_countdown_ticks_without_queries(shop_db, make):
     from datetime import timedelta
 

@@ -43,39 +43,3 @@ class ItemActions(WorkerErrors):
             app.item_action("new", None, context={"queue": self.current_queue()})
             return
         app.item_action(kind, self.current_item_key())
-
-    def item_palette_commands(self) -> list[tuple[str, str, Any]]:
-        key = self.current_item_key()
-        cmds: list[tuple[str, str, Any]] = [
-            ("New item…", "create an item (n)", lambda: self.action_item("new"))
-        ]
-        if key:
-            cmds += [
-                (
-                    f"Assign {key}…",
-                    "give it to someone, or to nobody (a)",
-                    lambda: self.action_item("assign"),
-                ),
-                (
-                    f"Move {key}…",
-                    "to one of the workflow's next states (m)",
-                    lambda: self.action_item("move"),
-                ),
-                (f"Comment on {key}…", "add a comment (c)", lambda: self.action_item("comment")),
-                (
-                    f"Priority / estimate of {key}…",
-                    "change P1..P4 and hours (p)",
-                    lambda: self.action_item("priority"),
-                ),
-                (
-                    f"Edit title / body of {key}…",
-                    "rewrite the text (e)",
-                    lambda: self.action_item("edit"),
-                ),
-                (
-                    f"Log time on {key}…",
-                    "time spent, e.g. 1h30m (t)",
-                    lambda: self.action_item("log"),
-                ),
-            ]
-        return cmds

@@ -253,9 +253,3 @@ class ItemDetailScreen(ItemActions, Screen[None]):
                 out.append_text(literal(e.new if e.new is not None else "-"))
             out.append("\n")
         return out
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            ("Back", "to the previous screen (esc)", self.action_back),
-            *self.item_palette_commands(),
-        ]

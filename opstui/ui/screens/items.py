@@ -316,11 +316,3 @@ class ItemListScreen(ItemActions, Screen[None]):
                 self.set_filter(flt)
 
         self.app.push_screen(FilterForm(self.flt, choices), done)
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            ("Search items", "filter by key or title (/)", self.action_search),
-            ("Filter items…", "queue, owner, status, priority (f)", self.action_filters),
-            ("Toggle open / all items", "show done items too (o)", self.action_toggle_open),
-            *self.item_palette_commands(),
-        ]

@@ -23,10 +23,10 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
-        Binding("1", "focus_pane('queues')", "Queues", show=False),
-        Binding("2", "focus_pane('sla')", "SLA", show=False),
-        Binding("3", "focus_pane('owners')", "Owners", show=False),
-        Binding("4", "focus_pane('capacity')", "Capacity", show=False),
+        Binding("1", "focus_pane('queues')", "Focus the Queues pane", show=False),
+        Binding("2", "focus_pane('sla')", "Focus the SLA pane", show=False),
+        Binding("3", "focus_pane('owners')", "Focus the Owners pane", show=False),
+        Binding("4", "focus_pane('capacity')", "Focus the Capacity pane", show=False),
         Binding("l", "items", "Items"),
         Binding("v", "app.views", "Views"),
         Binding("M", "app.my_work", "Mine"),
@@ -34,10 +34,10 @@ class MainScreen(Screen[None]):
         Binding("n", "new", "New"),
         Binding("p", "processes", "Processes"),
         Binding("w", "review", "Review"),
-        Binding("a", "item('assign')", "Assign", show=False),
-        Binding("m", "item('move')", "Move", show=False),
-        Binding("c", "item('comment')", "Comment", show=False),
-        Binding("z", "app.toggle_compact", "Compact", show=False),
+        Binding("a", "item('assign')", "Assign the SLA row's item", show=False),
+        Binding("m", "item('move')", "Move the SLA row's item", show=False),
+        Binding("c", "item('comment')", "Comment on the SLA row's item", show=False),
+        Binding("z", "app.toggle_compact", "Compact layout on/off", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -165,40 +165,3 @@ class MainScreen(Screen[None]):
             else None
         )
         app.item_action("new", None, context={"queue": queue})
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        cmds: list[tuple[str, str, Any]] = [
-            (
-                "Focus: Queues pane",
-                "per queue counts (1)",
-                lambda: self.action_focus_pane("queues"),
-            ),
-            (
-                "Focus: SLA pane",
-                "nearest SLA countdowns (2)",
-                lambda: self.action_focus_pane("sla"),
-            ),
-            (
-                "Focus: Owners pane",
-                "open work per person (3)",
-                lambda: self.action_focus_pane("owners"),
-            ),
-            (
-                "Focus: Capacity pane",
-                "load vs weekly capacity (4)",
-                lambda: self.action_focus_pane("capacity"),
-            ),
-            (
-                "Items: for the selected row",
-                "the item list filtered by the focused pane (l)",
-                self.action_items,
-            ),
-        ]
-        if self.current_item_key():
-            key = self.current_item_key()
-            cmds += [
-                (f"Assign {key}…", "give it to someone (a)", lambda: self.action_item("assign")),
-                (f"Move {key}…", "next workflow state (m)", lambda: self.action_item("move")),
-                (f"Comment on {key}…", "add a comment (c)", lambda: self.action_item("comment")),
-            ]
-        return cmds

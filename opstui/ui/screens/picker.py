@@ -188,6 +188,8 @@ class PickerScreen(ModalScreen[str | None]):
         self._refilter(event.value)
 
     def highlighted(self) -> Candidate | None:
+        if not self.query("#pick-list"):
+            return None
         ol = self.query_one("#pick-list", OptionList)
         if ol.highlighted is None:
             return None
@@ -197,6 +199,8 @@ class PickerScreen(ModalScreen[str | None]):
         return self.shown[int(option.id[1:])]
 
     def _hint(self) -> None:
+        if not self.query("#pick-hint") or not self.query("#pick-list"):
+            return  # dismissed while a highlight message was on its way
         c = self.highlighted()
         hint = Text(end="", no_wrap=True, overflow="ellipsis")
         if c is None:
