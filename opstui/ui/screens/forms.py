@@ -295,8 +295,8 @@ def queue_candidates(queues: Sequence[QueueRecord], current: str | None = None) 
 class CommentForm(Form):
     TITLE_TEXT = "Comment on"
 
-    def __init__(self, item: ItemRecord) -> None:
-        super().__init__(f"{item.key} {item.title}")
+    def __init__(self, item: ItemRecord | None = None, *, subject: str = "") -> None:
+        super().__init__(f"{item.key} {item.title}" if item is not None else subject)
 
     def fields(self) -> ComposeResult:
         yield TextArea(id="f-comment", compact=True)

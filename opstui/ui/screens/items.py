@@ -40,6 +40,10 @@ class ItemListScreen(ItemActions, Screen[None]):
         Binding("M", "app.my_work", "Mine", show=False),
         Binding("n", "item('new')", "New"),
         *ITEM_BINDINGS,
+        Binding("space", "mark", "Mark"),
+        Binding("shift+down", "mark_move(1)", "Mark and move down", show=False),
+        Binding("shift+up", "mark_move(-1)", "Mark and move up", show=False),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False),
     ]
 
     def __init__(
@@ -61,6 +65,8 @@ class ItemListScreen(ItemActions, Screen[None]):
         self._ids_loaded = False
         self._focused_once = False
         self._search_timer: Any = None
+        #: Items in the complete id list (None while it loads).
+        self._count: int | None = None
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
@@ -89,12 +95,18 @@ class ItemListScreen(ItemActions, Screen[None]):
         self.load_ids()
 
     def _show_filter(self, count: int | None = None) -> None:
+        if count is None:
+            count = self._count
+        self._count = count
         text = Text("Filter: ", style="bold", end="", no_wrap=True, overflow="ellipsis")
         text.append(clean(self.flt.describe()))
         if count is not None:
             text.append(f"  ({count} item{'s' if count != 1 else ''})", style="dim")
         text.append("  sort: ", style="dim")
         text.append(self.sort, style="bold")
+        if self.query(ItemTable) and self.query_one(ItemTable).marked:
+            n = len(self.query_one(ItemTable).marked)
+            text.append(f"  {n} marked: a/m/c act on all", style="bold")
         self.query_one("#filterbar", Static).update(text)
 
     # --- loading ---------------------------------------------------------------------------
@@ -242,12 +254,53 @@ class ItemListScreen(ItemActions, Screen[None]):
         rec = self.query_one(ItemTable).cursor_record
         return rec.key if rec else None
 
+    # --- marks and bulk actions ---------------------------------------------------------
+
+    def action_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then go to the next row."""
+        table = self.query_one(ItemTable)
+        table.toggle_mark()
+        table.move_cursor(table.cursor + 1)
+        self._show_marks()
+
+    def action_mark_move(self, step: int) -> None:
+        table = self.query_one(ItemTable)
+        table.toggle_mark(on=True)
+        table.move_cursor(table.cursor + step)
+        table.toggle_mark(on=True)
+        self._show_marks()
+
+    def action_mark_all(self) -> None:
+        self.query_one(ItemTable).mark_all()
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        n = len(self.query_one(ItemTable).marked)
+        self.sub_title = f"{n} marked" if n else ""
+        self._show_filter()
+
+    def action_item(self, kind: str) -> None:
+        """With rows marked, assign / move / comment act on all of them."""
+        table = self.query_one(ItemTable)
+        if table.marked and kind in ("assign", "move", "comment"):
+            from ..bulk import start_bulk
+
+            start_bulk(self.app, kind, table.marked_ids, done=self._bulk_done)
+            return
+        super().action_item(kind)
+
+    def _bulk_done(self) -> None:
+        if self.query(ItemTable):
+            self.query_one(ItemTable).clear_marks()
+            self._show_marks()
+
     def current_queue(self) -> str | None:
         return self.flt.queue
 
     def set_filter(self, flt: q.ItemFilter) -> None:
         self.flt = flt
         self.focus_key = None
+        self._count = None
         self._show_filter()
         table = self.query_one(ItemTable)
         table.set_ids([], keep_cursor=False, loading=True)
@@ -289,6 +342,7 @@ class ItemListScreen(ItemActions, Screen[None]):
     def action_cycle_sort(self) -> None:
         """urgency -> priority -> age -> updated -> urgency."""
         self.sort = ordering.SORTS[(ordering.SORTS.index(self.sort) + 1) % len(ordering.SORTS)]
+        self._count = None
         self._show_filter()
         self.query_one(ItemTable).set_ids([], keep_cursor=False, loading=True)
         self.load_ids()

@@ -23,6 +23,8 @@ EMPTY = "no items match"
 class ItemTable(GridView):
     COLLAPSE_EMPTY = True
     COLUMNS = (
+        #: marked for a bulk action (collapses while nothing is marked)
+        Column("mark", "", 1),
         Column("key", "Key", 8),
         Column("prio", "P", 2),
         Column("status", "Status", 11, priority=1),
@@ -57,6 +59,8 @@ class ItemTable(GridView):
         self.ids: list[int] = []
         self.records: dict[int, ItemRecord] = {}
         self._requested: set[int] = set()
+        #: Ids marked for a bulk action.
+        self.marked: set[int] = set()
         self._check_pending = False
         #: (first visible row, due cell of each visible row) at the last tick
         self._due_shown: tuple[int, list[Cell | None]] = (-1, [])
@@ -76,13 +80,15 @@ class ItemTable(GridView):
         if rec is None:
             self._schedule_check()
             return None
-        return item_cells(rec, self._now())
+        mark: Cell = ("\u25cf", "bold") if rec.id in self.marked else ("", None)
+        return (mark, *item_cells(rec, self._now()))
 
     def set_ids(self, ids: list[int], *, keep_cursor: bool = True, loading: bool = False) -> None:
         """Show these ids (``loading``: a new query is on its way, say so while empty)."""
         self.empty_text = LOADING if loading else EMPTY
         key = self.cursor_key if keep_cursor else None
         self.ids = list(ids)
+        self.marked &= set(self.ids)
         self._requested.clear()
         if key is not None and key in ids:
             self.cursor = self.ids.index(key)
@@ -105,7 +111,38 @@ class ItemTable(GridView):
         shown = [self.records[i] for i in self.ids if i in self.records]
         if not shown:
             return set()
-        return {pos for pos, blank in self._COLLAPSIBLE.items() if all(blank(r) for r in shown)}
+        empty = {pos for pos, blank in self._COLLAPSIBLE.items() if all(blank(r) for r in shown)}
+        if not self.marked:
+            empty.add(0)
+        return empty
+
+    # --- marks -------------------------------------------------------------------------
+
+    def toggle_mark(self, index: int | None = None, *, on: bool | None = None) -> None:
+        key = self.row_key(self.cursor if index is None else index)
+        if not isinstance(key, int):
+            return
+        if on is None:
+            on = key not in self.marked
+        if on:
+            self.marked.add(key)
+        else:
+            self.marked.discard(key)
+        self.columns_changed()
+
+    def mark_all(self) -> None:
+        """Mark every shown row; if all are marked already, clear the marks."""
+        self.marked = set() if self.marked >= set(self.ids) else set(self.ids)
+        self.columns_changed()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.columns_changed()
+
+    @property
+    def marked_ids(self) -> list[int]:
+        """Ids of the marked rows in list order."""
+        return [i for i in self.ids if i in self.marked]
 
     def forget(self, ids: Sequence[int]) -> None:
         """Drop cached rows (changed elsewhere): they are fetched again when visible."""
