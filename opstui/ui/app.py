@@ -175,6 +175,7 @@ class OpsApp(App[None]):
             )
         self.request_panes(PANES)
         self._resolve_me()
+        self._start_presence()
         self._schedule_tick()
         if self.start_review:
             self.open_review(self.review_week, exit_on_close=True)
@@ -202,8 +203,83 @@ class OpsApp(App[None]):
         from .widgets.status import StatusBar
 
         self.my_handle = handle
+        if self.presence is not None and handle:
+            self.presence.who = handle
         for bar in self.screen.query(StatusBar):
             bar.refresh()
+
+    # --- presence: who else has an item open ---------------------------------------------
+
+    #: This terminal's presence (None until mounted, or when presence is off).
+    presence: Any = None
+    #: Others with an item open: key -> viewers (from the last look).
+    viewers: dict[str, Any] = {}
+    #: Seconds between looks while a screen that shows presence is in view.
+    presence_interval = 2.0
+
+    def _start_presence(self) -> None:
+        if not self.watch:
+            return  # tests and what-if views start it themselves (start_presence)
+        self.start_presence()
+
+    def start_presence(self) -> None:
+        import threading
+
+        from ..sync.presence import Presence
+
+        self.presence = Presence(self.db.path, self.config.me or self.db.unix_user)
+        self._presence_stop = threading.Event()
+        # a plain daemon thread, not a worker: it runs for the app's life and must not
+        # hold up "wait for the workers" nor the exit
+        threading.Thread(target=self._presence_loop, name="presence", daemon=True).start()
+
+    def presence_set(self, key: str | None, activity: str = "viewing") -> None:
+        if self.presence is not None:
+            self.presence.set(key, activity)
+
+    def _presence_wanted(self) -> bool:
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        under = next(
+            (s for s in reversed(self.screen_stack) if hasattr(s, "presence_changed")), None
+        )
+        return screen is not None and under is not None
+
+    def _presence_loop(self) -> None:
+        """Look at the presence directory every 2 s while a screen that shows it is
+        up; tell the screens only when something changed.  Nothing is written here."""
+        from ..sync.presence import by_key
+
+        last: dict[str, Any] | None = None
+        while not self._presence_stop.wait(self.presence_interval):
+            try:
+                if self.presence is not None and self._presence_wanted():
+                    now = by_key(self.presence.others())
+                    if now != last:
+                        last = now
+                        self.call_from_thread(self._presence_changed, now)
+                else:
+                    last = None
+            except RuntimeError:
+                return  # the app has stopped
+
+    def _presence_changed(self, viewers: dict[str, Any]) -> None:
+        self.viewers = viewers
+        for screen in self.screen_stack:
+            hook = getattr(screen, "presence_changed", None)
+            if hook is not None:
+                hook(viewers)
+
+    def _stop_presence(self) -> None:
+        if self.presence is not None:
+            self._presence_stop.set()
+            self.presence.close()
+
+    async def action_quit(self) -> None:
+        self._stop_presence()
+        await super().action_quit()
+
+    def on_unmount(self) -> None:
+        self._stop_presence()
 
     def action_my_work(self) -> None:
         self.open_my_work()
@@ -712,7 +788,17 @@ class OpsApp(App[None]):
                 lambda state: self._submit_move(item, state),
             )
         elif kind == "comment":
-            self.push_screen(forms.CommentForm(item), lambda text: self._submit_comment(item, text))
+            self.presence_set(item.key, "editing a comment")
+
+            def commented(text: str | None) -> None:
+                self.presence_set(None)
+                for screen in self.screen_stack:  # back to viewing, if the item is open
+                    hook = getattr(screen, "announce_presence", None)
+                    if hook is not None:
+                        hook()
+                self._submit_comment(item, text)
+
+            self.push_screen(forms.CommentForm(item), commented)
         elif kind == "priority":
             self.push_screen(
                 forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority")
@@ -982,6 +1068,7 @@ def run_app(
         if app.terminal_gone is None:
             raise
     finally:
+        app._stop_presence()  # no "is viewing" left behind
         db.dispose()
     if app.terminal_gone is not None:
         from .driver import TERMINAL_GONE_STATUS

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
@@ -56,6 +56,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.key)
+        yield Static(id="presence")
         with VerticalScroll(id="detail"):
             yield Static(Text("loading…", style="dim"), id="d-head")
             yield Static(id="d-sla")
@@ -67,6 +68,45 @@ class ItemDetailScreen(ItemActions, Screen[None]):
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#detail"))
         self.reload()
+        self.announce_presence()
+        app: Any = self.app
+        self.presence_changed(app.viewers)
+
+    # --- presence ------------------------------------------------------------------------
+
+    def announce_presence(self) -> None:
+        """Tell other terminals this item is open here (while this screen is in view)."""
+        app: Any = self.app
+        if self.is_current:
+            app.presence_set(self.key, "viewing")
+
+    def on_screen_resume(self) -> None:
+        self.announce_presence()
+
+    def on_screen_suspend(self) -> None:
+        app: Any = self.app
+        if not isinstance(app.screen, ModalScreen):
+            app.presence_set(None)
+
+    def on_unmount(self) -> None:
+        app: Any = self.app
+        app.presence_set(None)
+
+    def presence_changed(self, viewers: dict[str, Any]) -> None:
+        """Who else has this item open: one line under the header, hidden when nobody."""
+        from ...sync.presence import describe
+
+        if not self.query("#presence"):
+            return
+        others = viewers.get(self.current_item_key() or self.key, ())
+        line = self.query_one("#presence", Static)
+        line.display = bool(others)
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if others:
+            text.append("\u25cf ", style="bold")
+            text.append(clean(describe(others)), style="bold")
+            text.append(" right now", style="dim")
+        line.update(text)
 
     def reload(self) -> None:
         self._load(self.key)

@@ -213,7 +213,15 @@ class ItemListScreen(ItemActions, Screen[None]):
         rec = self.query_one(ItemTable).cursor_record
         text = Text(end="", no_wrap=True, overflow="ellipsis")
         if rec is not None:
+            from ...sync.presence import describe
+
+            app: Any = self.app
+            others = app.viewers.get(rec.key, ())
             text.append(clean(rec.key), style="bold")
+            if others:
+                text.append("  \u25cf ", style="bold")
+                text.append(clean(describe(others)), style="bold")
+                text.append(" ·")
             text.append("  ")
             text.append(clean(rec.title))
         self.query_one("#focus-title", Static).update(text)
@@ -253,6 +261,10 @@ class ItemListScreen(ItemActions, Screen[None]):
     def current_item_key(self) -> str | None:
         rec = self.query_one(ItemTable).cursor_record
         return rec.key if rec else None
+
+    def presence_changed(self, viewers: dict[str, Any]) -> None:
+        """Others with items open: shown for the focused row under the list."""
+        self._show_focus_title()
 
     # --- marks and bulk actions ---------------------------------------------------------
 
