@@ -114,7 +114,7 @@ def _run(
 ) -> None:
     if value is None or (kind != "assign" and not value):
         return
-    from ..services import items
+    from ..services import items, transitions
 
     def apply(db: Any) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {"done": [], "stale": [], "failed": []}
@@ -123,7 +123,7 @@ def _run(
                 if kind == "assign":
                     items.assign(db, r.key, value or None, expected_version=r.version)
                 elif kind == "move":
-                    items.transition(db, r.key, value, expected_version=r.version)
+                    transitions.transition(db, r.key, value, expected_version=r.version)
                 else:
                     items.comment(db, r.key, value)
                 out["done"].append(r.key)

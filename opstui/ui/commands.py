@@ -73,7 +73,7 @@ def view_filter(view: Any, me: str | None) -> Any:
         owner = "-"
     prio = f.get("priority")
     if prio is not None:
-        from ..services.items import parse_priority
+        from ..domain.fields import parse_priority
 
         prio = parse_priority(prio)
     return ItemFilter(
