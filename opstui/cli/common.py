@@ -243,20 +243,38 @@ width_option = click.option(
 )
 
 
+def _char_cells(ch: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def cell_len(value: str) -> int:
+    """Terminal cells ``value`` takes (wide CJK and emoji count two; stdlib only, so the
+    light CLI path imports no rendering library)."""
+    return len(value) if value.isascii() else sum(_char_cells(c) for c in value)
+
+
 def _fit(value: str, width: int) -> str:
     """``value`` cut (with an ellipsis) and padded to ``width`` terminal cells."""
-    from rich.cells import cell_len, set_cell_size
-
-    if cell_len(value) > width:
-        value = set_cell_size(value, max(0, width - 1)) + "\u2026"
-    return set_cell_size(value, width)
+    used = cell_len(value)
+    if used <= width:
+        return value + " " * (width - used)
+    out, used = [], 0
+    for ch in value:
+        w = _char_cells(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "\u2026" + " " * max(0, width - 1 - used)
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, flex: int = -1) -> str:
     """A plain text table that fits the output width (see :func:`terminal_width`);
     column ``flex`` absorbs the squeeze.  Widths are terminal cells, not characters."""
-    from rich.cells import cell_len
-
     cells = [[one_line("" if v is None else str(v)) for v in row] for row in rows]
     widths = [cell_len(h) for h in headers]
     for row in cells:
