@@ -33,6 +33,56 @@ class ConfigError(OpsError):
     pass
 
 
+#: Keys of a saved view's filter table and the sorts it may name.
+VIEW_FILTER_KEYS = ("queue", "owner", "status", "priority", "kind", "text", "open", "sla")
+VIEW_SORTS = ("urgency", "priority", "age", "updated")
+
+
+@dataclass(frozen=True)
+class View:
+    """A named item list: ``[[views]] name = "..."  filter = {...}  sort = "urgency"``.
+    ``owner = "me"`` means whoever runs opstui."""
+
+    name: str
+    filter: tuple[tuple[str, Any], ...] = ()
+    sort: str = "urgency"
+
+
+def parse_views(value: Any, problems: list[str]) -> tuple[View, ...]:
+    """``[[views]]`` tables; each problem is added as ``views[N]: reason``."""
+    if not isinstance(value, list):
+        problems.append("views: must be an array of tables ([[views]])")
+        return ()
+    out = []
+    for n, entry in enumerate(value, 1):
+        where = f"views[{n}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table with name, filter and sort")
+            continue
+        unknown = set(entry) - {"name", "filter", "sort"}
+        name = entry.get("name")
+        flt = entry.get("filter", {})
+        sort = entry.get("sort", "urgency")
+        if unknown:
+            problems.append(f"{where}: unknown key {', '.join(sorted(unknown))}")
+        elif not isinstance(name, str) or not name.strip():
+            problems.append(f"{where}: needs a name")
+        elif not isinstance(flt, dict):
+            problems.append(f'{where}: filter must be a table, e.g. {{queue = "support"}}')
+        elif set(flt) - set(VIEW_FILTER_KEYS):
+            bad = ", ".join(sorted(set(flt) - set(VIEW_FILTER_KEYS)))
+            problems.append(
+                f"{where}: unknown filter key {bad} (known: {', '.join(VIEW_FILTER_KEYS)})"
+            )
+        elif sort not in VIEW_SORTS:
+            problems.append(f"{where}: sort must be one of {', '.join(VIEW_SORTS)} (got {sort!r})")
+        elif any(not isinstance(v, (str, bool, int)) for v in flt.values()):
+            problems.append(f"{where}: filter values must be text, numbers or true/false")
+        else:
+            out.append(View(name.strip(), tuple(sorted(flt.items())), sort))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Config:
     #: Database used when neither --db nor OPSTUI_DB is given.
@@ -55,6 +105,8 @@ class Config:
     forecast_focus: float = 0.7
     #: Remaining work of an open item never goes below this many hours.
     remaining_floor_hours: float = 0.5
+    #: Saved item views (``[[views]]``), shown in the palette and the views picker.
+    views: tuple[View, ...] = ()
     #: Where this config came from (for messages).
     source: str = field(default="defaults", compare=False)
     #: Where each non-default value came from: key -> "file" | "env" | "flag".
@@ -232,6 +284,9 @@ def parse_config(data: dict[str, Any], source: str, *, base_dir: Path | None = N
     values: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in data.items():
+        if key == "views":
+            values["views"] = parse_views(value, problems)
+            continue
         spec = KEYS.get(key)
         if spec is None:
             problems.append(f"{key}: {_unknown_key(key)}")
@@ -338,7 +393,7 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
 
 def with_overrides(config: Config, **overrides: Any) -> Config:
     """Apply flags (None means 'not given')."""
-    known = {f.name for f in fields(Config)} - {"source", "origins"}
+    known = {f.name for f in fields(Config)} - {"source", "origins", "views"}
     given = {k: v for k, v in overrides.items() if v is not None and k in known}
     config = replace(config, **given)
     for key in given:

@@ -28,9 +28,44 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def invalid_text_argument(args: Sequence[str], commands: Sequence[str] = ()) -> str | None:
+    """A one-line error for the first argument that is not valid text (bytes that are
+    not UTF-8 arrive as lone surrogates), naming the option it belongs to, or the
+    command and the argument's position after it."""
+    command, start = "", 0
+    for n, arg in enumerate(args):
+        if not command and arg in commands:
+            command, start = arg, n + 1
+            continue
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = arg[exc.start].encode("utf-8", "surrogateescape")
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            if arg.startswith("--") and "=" in arg and exc.start > arg.index("="):
+                name, shown = shown.split("=", 1)
+            elif n and args[n - 1].startswith("-") and not arg.startswith("-"):
+                name = args[n - 1]
+            elif command:
+                name = f"{command}: argument {n - start + 1}"
+            else:
+                name = f"argument {n + 1}"
+            return (
+                f"{name}: {one_line(shown, 40)!r} is not valid UTF-8 text "
+                f"(byte 0x{bad.hex()}); nothing was changed"
+            )
+    return None
+
+
 class OpsGroup(click.Group):
     """Turns every OpsError into one line on stderr and exit 1, and anything
     unexpected into one line too (set OPSTUI_DEBUG=1 for the traceback)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        problem = invalid_text_argument(args, list(self.commands))
+        if problem:
+            fail(problem, code=2)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -167,27 +202,92 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=True, default=str))
 
 
+#: Output width forced with ``--width`` (None: the terminal's, or unlimited off a terminal).
+_FORCED_WIDTH: int | None = None
+#: "No limit": output to a pipe or a file is never cut to some terminal's width.
+UNLIMITED = 1_000_000
+
+
+def force_width(width: int | None) -> None:
+    global _FORCED_WIDTH
+    _FORCED_WIDTH = width
+
+
 def terminal_width() -> int:
+    """Columns to fit: ``--width`` if given, else the terminal's when stdout is one,
+    else unlimited (a pipe or a file gets whole lines)."""
+    if _FORCED_WIDTH is not None:
+        return _FORCED_WIDTH
+    try:
+        if not sys.stdout.isatty():
+            return UNLIMITED
+    except (AttributeError, ValueError):
+        return UNLIMITED
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def _width_callback(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    force_width(value)
+    return value
+
+
+#: ``--width N``: fit tables to N columns even off a terminal.
+width_option = click.option(
+    "--width",
+    type=click.IntRange(min=20),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_width_callback,
+    help="Fit tables to N columns (default: the terminal's; a pipe or file is never cut).",
+)
+
+
+def _char_cells(ch: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def cell_len(value: str) -> int:
+    """Terminal cells ``value`` takes (wide CJK and emoji count two; stdlib only, so the
+    light CLI path imports no rendering library)."""
+    return len(value) if value.isascii() else sum(_char_cells(c) for c in value)
+
+
+def _fit(value: str, width: int) -> str:
+    """``value`` cut (with an ellipsis) and padded to ``width`` terminal cells."""
+    used = cell_len(value)
+    if used <= width:
+        return value + " " * (width - used)
+    out, used = [], 0
+    for ch in value:
+        w = _char_cells(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "\u2026" + " " * max(0, width - 1 - used)
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, flex: int = -1) -> str:
-    """A plain text table that fits the terminal; column ``flex`` absorbs the squeeze."""
+    """A plain text table that fits the output width (see :func:`terminal_width`);
+    column ``flex`` absorbs the squeeze.  Widths are terminal cells, not characters."""
     cells = [[one_line("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [cell_len(h) for h in headers]
     for row in cells:
         for i, v in enumerate(row):
-            widths[i] = max(widths[i], len(v))
+            widths[i] = max(widths[i], cell_len(v))
     total = sum(widths) + 2 * (len(widths) - 1)
     avail = terminal_width()
     flex = flex % len(headers)
     if total > avail:
         widths[flex] = max(len(headers[flex]), widths[flex] - (total - avail))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines = ["  ".join(_fit(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in cells:
-        lines.append(
-            "  ".join(one_line(v, w).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-        )
+        lines.append("  ".join(_fit(v, w) for v, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from ..domain.fields import parse_priority
 from ..domain.text import strip_controls
-from .common import AppState, age, emit_json, pass_state, render_table
+from .common import AppState, age, emit_json, pass_state, render_table, width_option
 
 
 def source_lines(item: Any) -> list[str]:
@@ -28,6 +29,67 @@ def source_lines(item: Any) -> list[str]:
 
 def _priority(value: str | None) -> int | None:
     return parse_priority(value) if value else None
+
+
+def check_known(what: str, value: str | None, known: list[str]) -> None:
+    """Refuse a filter value nothing can match: name the close ones, or the known ones."""
+    if value is None or value in known:
+        return
+    import difflib
+
+    from ..errors import ValidationError
+
+    close = difflib.get_close_matches(value.lower(), known, n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        shown = ", ".join(known[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
+        hint = f"known: {shown or 'none yet'}"
+    raise ValidationError(f"unknown {what} {value!r}: {hint}")
+
+
+def check_filter(reader: Any, flt: Any) -> None:
+    """Every queue, owner and status in an item filter must exist (``reader``: a
+    store.lite reader, light or full)."""
+    from ..store import lite
+
+    if isinstance(reader, lite.LiteReader):
+
+        def column(sql: str) -> list[str]:
+            return [r[0] for r in reader.conn.execute(sql)]
+    else:
+        from sqlalchemy import text
+
+        def column(sql: str) -> list[str]:
+            return [r[0] for r in reader.conn.execute(text(sql))]
+
+    if flt.queue is not None:
+        check_known("queue", flt.queue, column("SELECT slug FROM queue ORDER BY id"))
+    if flt.owner not in (None, "-"):
+        people = column("SELECT handle FROM person ORDER BY handle")
+        check_known("owner", flt.owner, people + ["none"])
+    if flt.status is not None:
+        check_known(
+            "status", flt.status, column("SELECT DISTINCT name FROM workflow_state ORDER BY name")
+        )
+
+
+def versioned(call: Any, key: str, if_version: int | None) -> Any:
+    """Run a versioned change; a ``--if-version`` newer than the item is said plainly."""
+    from ..errors import Conflict
+
+    try:
+        return call()
+    except Conflict as exc:
+        if if_version is not None and exc.current_version and if_version > exc.current_version:
+            raise Conflict(
+                f"{exc.key or key.upper()} is at version {exc.current_version}: "
+                f"--if-version {if_version} is newer than the item has ever been "
+                "(a typo?); nothing was changed",
+                key=exc.key,
+                current_version=exc.current_version,
+            ) from None
+        raise
 
 
 @click.command("add")
@@ -93,6 +155,7 @@ def add_cmd(
 @click.option("--drifting", is_flag=True, help="Only items the forecast says will miss their date.")
 @click.option("-n", "--limit", default=None, type=click.IntRange(min=1), help="At most N items.")
 @click.option("--json", "as_json", is_flag=True)
+@width_option
 @pass_state
 def ls_cmd(
     state: AppState,
@@ -125,7 +188,16 @@ def ls_cmd(
         sla_state=sla_state,
         drifting=drifting,
     )
-    rows, now = state.read(lambda r, now: (r.list_items(flt, limit=limit, now=now), now))
+    if flt.queue:
+        flt = replace(flt, queue=flt.queue.strip().lower())
+
+    def read(r: Any, now: datetime) -> tuple[list[Any], datetime]:
+        rows = r.list_items(flt, limit=limit, now=now)
+        if not rows:  # nothing matched: a typo in a filter value says so, not "no items"
+            check_filter(r, flt)
+        return rows, now
+
+    rows, now = state.read(read)
     if as_json:
         emit_json([item_json(i, now) for i in rows])
         return
@@ -250,8 +322,12 @@ def mv_cmd(
     from ..services.serialize import item_json
 
     db = state.open()
-    item, done = transitions.transition(
-        db, key, state_name, expected_version=if_version, dry_run=dry_run
+    item, done = versioned(
+        lambda: transitions.transition(
+            db, key, state_name, expected_version=if_version, dry_run=dry_run
+        ),
+        key,
+        if_version,
     )
     if as_json:
         data = item_json(item, db.clock.now())
@@ -294,7 +370,11 @@ def assign_cmd(
     if bool(handle) == unassign:
         raise click.UsageError("give a HANDLE or --none (not both)")
     db = state.open()
-    item = svc.assign(db, key, None if unassign else handle, expected_version=if_version)
+    item = versioned(
+        lambda: svc.assign(db, key, None if unassign else handle, expected_version=if_version),
+        key,
+        if_version,
+    )
     if as_json:
         emit_json(item_json(item, db.clock.now()))
     else:
@@ -353,7 +433,9 @@ def edit_cmd(
             "nothing to change: give --title, --body, --kind, --priority or --estimate"
         )
     db = state.open()
-    item = svc.edit_item(db, key, expected_version=if_version, **fields)
+    item = versioned(
+        lambda: svc.edit_item(db, key, expected_version=if_version, **fields), key, if_version
+    )
     if as_json:
         emit_json(item_json(item, db.clock.now()))
     else:

@@ -620,7 +620,8 @@ def match_policy(
 
 
 def format_remaining(seconds: float) -> str:
-    """``1h05m``, ``-12m``, ``2d3h``: a compact signed countdown."""
+    """The one time format (countdowns, ages, the CLI and the dashboard alike):
+    ``45s``, ``5m``, ``2h05m``, ``3d04h``, with a leading ``-`` when past."""
     neg = seconds < 0
     s = int(abs(seconds))
     if s < 60:
@@ -630,5 +631,5 @@ def format_remaining(seconds: float) -> str:
     elif s < 86400:
         text = f"{s // 3600}h{(s % 3600) // 60:02d}m"
     else:
-        text = f"{s // 86400}d{(s % 86400) // 3600}h"
+        text = f"{s // 86400}d{(s % 86400) // 3600:02d}h"
     return f"-{text}" if neg else text

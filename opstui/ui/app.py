@@ -130,6 +130,17 @@ class OpsApp(App[None]):
 
         return variable_defaults(self.current_theme)
 
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's system commands, less the ones opstui has as keys (one entry each)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit",):
+                yield command
+
+    def colours(self) -> dict[str, str]:
+        """The app's own theme colours (load-*, flag-*, sla-*) for Text built in Python."""
+        variables = getattr(self, "theme_variables", {}) or {}
+        return {k: v for k, v in variables.items() if k.startswith(("load-", "flag-", "sla-"))}
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def get_driver_class(self) -> Any:
@@ -163,11 +174,140 @@ class OpsApp(App[None]):
                 markup=False,
             )
         self.request_panes(PANES)
+        self._resolve_me()
+        self._start_presence()
         self._schedule_tick()
         if self.start_review:
             self.open_review(self.review_week, exit_on_close=True)
         # The watcher and the housekeeping schedule start once the first panes are on
         # screen (see on_panes_loaded): they would only compete with the first paint.
+
+    #: My person handle (config ``me`` or my Unix login), once resolved; None if I am
+    #: nobody in this database.
+    my_handle: str | None = None
+
+    @work(thread=True, exclusive=True, group="me", exit_on_error=False)
+    def _resolve_me(self) -> None:
+        from ..store.queries import PERSON
+
+        with self.db.read() as conn:
+            pid = q.person_id_for_login(conn, self.db.unix_user, self.config.me or self.db.me)
+            handle = (
+                conn.execute(PERSON.select().where(PERSON.c.id == pid)).first()
+                if pid is not None
+                else None
+            )
+        self.call_from_thread(self._set_me, handle.handle if handle is not None else None)
+
+    def _set_me(self, handle: str | None) -> None:
+        from .widgets.status import StatusBar
+
+        self.my_handle = handle
+        if self.presence is not None and handle:
+            self.presence.who = handle
+        for bar in self.screen.query(StatusBar):
+            bar.refresh()
+
+    # --- presence: who else has an item open ---------------------------------------------
+
+    #: This terminal's presence (None until mounted, or when presence is off).
+    presence: Any = None
+    #: Others with an item open: key -> viewers (from the last look).
+    viewers: dict[str, Any] = {}
+    #: Seconds between looks while a screen that shows presence is in view.
+    presence_interval = 2.0
+
+    def _start_presence(self) -> None:
+        if not self.watch:
+            return  # tests and what-if views start it themselves (start_presence)
+        self.start_presence()
+
+    def start_presence(self) -> None:
+        import threading
+
+        from ..sync.presence import Presence
+
+        self.presence = Presence(self.db.path, self.config.me or self.db.unix_user)
+        self._presence_stop = threading.Event()
+        # a plain daemon thread, not a worker: it runs for the app's life and must not
+        # hold up "wait for the workers" nor the exit
+        threading.Thread(target=self._presence_loop, name="presence", daemon=True).start()
+
+    def presence_set(self, key: str | None, activity: str = "viewing") -> None:
+        if self.presence is not None:
+            self.presence.set(key, activity)
+
+    def _presence_wanted(self) -> bool:
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        under = next(
+            (s for s in reversed(self.screen_stack) if hasattr(s, "presence_changed")), None
+        )
+        return screen is not None and under is not None
+
+    def _presence_loop(self) -> None:
+        """Look at the presence directory every 2 s while a screen that shows it is
+        up; tell the screens only when something changed.  Nothing is written here."""
+        from ..sync.presence import by_key
+
+        last: dict[str, Any] | None = None
+        while not self._presence_stop.wait(self.presence_interval):
+            try:
+                if self.presence is not None and self._presence_wanted():
+                    now = by_key(self.presence.others())
+                    if now != last:
+                        last = now
+                        self.call_from_thread(self._presence_changed, now)
+                else:
+                    last = None
+            except RuntimeError:
+                return  # the app has stopped
+
+    def _presence_changed(self, viewers: dict[str, Any]) -> None:
+        self.viewers = viewers
+        for screen in self.screen_stack:
+            hook = getattr(screen, "presence_changed", None)
+            if hook is not None:
+                hook(viewers)
+
+    def _stop_presence(self) -> None:
+        if self.presence is not None:
+            self._presence_stop.set()
+            self.presence.close()
+
+    async def action_quit(self) -> None:
+        self._stop_presence()
+        await super().action_quit()
+
+    def on_unmount(self) -> None:
+        self._stop_presence()
+
+    def action_my_work(self) -> None:
+        self.open_my_work()
+
+    def action_views(self) -> None:
+        from .commands import views_picker
+
+        views_picker(self)
+
+    def open_my_work(self) -> None:
+        """My open items, most urgent first."""
+        if self.my_handle is None:
+            who = self.config.me or self.db.unix_user
+            self.notify(
+                f'no person here is {who!r}: set me = "handle" in the config file',
+                severity="warning",
+                markup=False,
+            )
+            return
+        from .screens.items import ItemListScreen
+
+        self.push_screen(
+            ItemListScreen(
+                q.ItemFilter(owner=self.my_handle, open_only=True),
+                sort="urgency",
+                title=f"my work ({self.my_handle})",
+            )
+        )
 
     def _after_first_paint(self) -> None:
         if self.housekeeping:
@@ -397,12 +537,14 @@ class OpsApp(App[None]):
 
     # --- compact mode ------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self.update_compact()
+    def on_resize(self, event: Any) -> None:
+        self.update_compact(event.size.width)
         self.call_after_refresh(self._schedule_tick)  # more or fewer SLA rows in view
 
-    def update_compact(self) -> None:
-        width = self.size.width
+    def update_compact(self, width: int | None = None) -> None:
+        """Compact below ``compact_below`` columns, from the size the terminal has now
+        (the resize event's, not the size before it)."""
+        width = self.size.width if width is None else width
         compact = self.force_compact or width < self.config.compact_below
         if compact != self.compact:
             self.compact = compact
@@ -432,8 +574,11 @@ class OpsApp(App[None]):
         While another screen hides the dashboard the panes are only marked stale: they
         reload when it comes back (:meth:`resume_panes`)."""
         if self.loaded and names and not self.main_in_view():
-            self._panes_stale |= set(names)
-            return
+            # the header's counts (queues and owners figures) stay live on every screen
+            self._panes_stale |= set(names) - {"queues", "owners"}
+            names = set(names) & {"queues", "owners"}
+            if not names:
+                return
         self._panes_pending |= set(names)
         if not self._panes_loading and self._panes_pending:
             names = frozenset(self._panes_pending)
@@ -488,6 +633,11 @@ class OpsApp(App[None]):
             if isinstance(screen, MainScreen):
                 screen.show(self.pane_data, data)
         self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
+        if (data.queues or data.owners) is not None and not isinstance(self.screen, MainScreen):
+            from .widgets.status import StatusBar
+
+            for bar in self.screen.query(StatusBar):
+                bar.refresh()  # the header's counts on the list or detail screen
 
     # --- the change feed ---------------------------------------------------------------
 
@@ -598,6 +748,10 @@ class OpsApp(App[None]):
                         conn, now, now.date(), default_estimate=self.default_estimate
                     )
                 )
+            if kind == "assign":
+                from ..store.picks import pick_context
+
+                extra["pick"] = pick_context(conn)
             if kind == "move" and item is not None:
                 extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
             if kind in ("new", "transfer"):
@@ -617,7 +771,7 @@ class OpsApp(App[None]):
         assert item is not None
         if kind == "assign":
             self.push_screen(
-                forms.AssignForm(item, extra["people"]),
+                forms.assign_picker(item, extra["people"], extra.get("pick"), self.colours()),
                 lambda handle: self._submit_assign(item, handle),
             )
         elif kind == "move":
@@ -630,7 +784,7 @@ class OpsApp(App[None]):
                 )
                 return
             self.push_screen(
-                forms.TransitionForm(item, transitions),
+                forms.state_picker(item, transitions),
                 lambda state: self._submit_move(item, state),
             )
         elif kind == "transfer":
@@ -641,7 +795,17 @@ class OpsApp(App[None]):
                 lambda slug: self._submit_transfer(item, slug),
             )
         elif kind == "comment":
-            self.push_screen(forms.CommentForm(item), lambda text: self._submit_comment(item, text))
+            self.presence_set(item.key, "editing a comment")
+
+            def commented(text: str | None) -> None:
+                self.presence_set(None)
+                for screen in self.screen_stack:  # back to viewing, if the item is open
+                    hook = getattr(screen, "announce_presence", None)
+                    if hook is not None:
+                        hook()
+                self._submit_comment(item, text)
+
+            self.push_screen(forms.CommentForm(item), commented)
         elif kind == "priority":
             self.push_screen(
                 forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority")
@@ -922,6 +1086,7 @@ def run_app(
         if app.terminal_gone is None:
             raise
     finally:
+        app._stop_presence()  # no "is viewing" left behind
         db.dispose()
     if app.terminal_gone is not None:
         from .driver import TERMINAL_GONE_STATUS

@@ -7,10 +7,12 @@ string, so markup such as ``[@click=app.quit]`` or ``[$accent]`` is never parsed
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from rich.text import Text
 
+from ..domain.sla import format_remaining
 from ..domain.text import strip_controls
 
 
@@ -27,31 +29,18 @@ def literal(value: object, style: str = "", *, single_line: bool = True) -> Text
 
 
 def duration(seconds: float) -> str:
-    """Compact signed duration (at most 6 cells): ``12:34`` under an hour, ``3h05m``, ``2d04h``."""
-    neg = seconds < 0
-    s = int(abs(seconds))
-    if s < 3600:
-        text = f"{s // 60:02d}:{s % 60:02d}"
-    elif s < 86400:
-        text = f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    else:
-        text = f"{s // 86400}d{(s % 86400) // 3600:02d}h"
-    text = f"-{text}" if neg else text
-    if len(text) > 6 and text[-1] in "mh":  # keep countdown columns six cells wide
-        text = text[:-1]
-    return text
+    """A signed countdown in the one time format: ``45s``, ``5m``, ``2h05m``, ``3d04h``,
+    ``-1d08h`` (see domain.sla.format_remaining)."""
+    return format_remaining(seconds)
 
 
 def age(now: datetime, then: datetime | None) -> str:
-    """How long ago: ``45m``, ``3h``, ``5d``."""
+    """How long ago, in the same format to its largest unit (``45s``, ``5m``, ``2h``,
+    ``3d``) so it fits four cells; ``-`` when unknown."""
     if then is None:
         return "-"
-    secs = max(0, int((now - then).total_seconds()))
-    if secs < 3600:
-        return f"{secs // 60}m"
-    if secs < 86400:
-        return f"{secs // 3600}h"
-    return f"{secs // 86400}d"
+    text = format_remaining(max(0, int((now - then).total_seconds())))
+    return re.match(r"\d+[smhd]", text).group(0)  # type: ignore[union-attr]
 
 
 def hours(value: float | None) -> str:

@@ -100,13 +100,13 @@ def test_triage_in_tmux(tmp_path: Path) -> None:
         screen = tmux.wait_for("items)", timeout=60)
         assert "no items match" not in screen
         tmux.wait_for("SUP-6", timeout=60)
-        tmux.send("G")  # last row: SUP-1
+        tmux.send("g")  # first row: SUP-1, the most urgent
         tmux.send("a")
-        tmux.wait_for("Enter to assign")
-        tmux.send("Home", "Down", "Enter")  # alice
+        tmux.wait_for("enter assigns")
+        tmux.send("a", "l", "Enter")  # typed as fast as tmux sends: narrows to alice
         tmux.wait_for("SUP-1 assigned to alice")
         tmux.send("m")
-        tmux.wait_for("Enter to move")
+        tmux.wait_for("enter moves to")
         tmux.send("Enter")
         tmux.wait_for("SUP-1 moved to in_progress")
         tmux.send("Escape")

@@ -12,8 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ...domain import targets as sla_view
@@ -24,6 +24,7 @@ from ...store import worklog as wq
 from ..messages import DataChange, ItemDetail
 from ..source_view import source_fields, source_origin
 from ..text import clean, duration, hours, literal, stamp
+from ..widgets.keybar import KeyBar
 from ..widgets.status import StatusBar
 from .base import ITEM_BINDINGS, ItemActions
 
@@ -56,17 +57,57 @@ class ItemDetailScreen(ItemActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.key)
+        yield Static(id="presence")
         with VerticalScroll(id="detail"):
             yield Static(Text("loading…", style="dim"), id="d-head")
             yield Static(id="d-sla")
             yield Static(id="d-body")
             yield Static(id="d-comments")
             yield Static(id="d-history")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#detail").focus()
+        self.set_focus(self.query_one("#detail"))
         self.reload()
+        self.announce_presence()
+        app: Any = self.app
+        self.presence_changed(app.viewers)
+
+    # --- presence ------------------------------------------------------------------------
+
+    def announce_presence(self) -> None:
+        """Tell other terminals this item is open here (while this screen is in view)."""
+        app: Any = self.app
+        if self.is_current:
+            app.presence_set(self.key, "viewing")
+
+    def on_screen_resume(self) -> None:
+        self.announce_presence()
+
+    def on_screen_suspend(self) -> None:
+        app: Any = self.app
+        if not isinstance(app.screen, ModalScreen):
+            app.presence_set(None)
+
+    def on_unmount(self) -> None:
+        app: Any = self.app
+        app.presence_set(None)
+
+    def presence_changed(self, viewers: dict[str, Any]) -> None:
+        """Who else has this item open: one line under the header, hidden when nobody."""
+        from ...sync.presence import describe
+
+        if not self.query("#presence"):
+            return
+        others = viewers.get(self.current_item_key() or self.key, ())
+        line = self.query_one("#presence", Static)
+        line.display = bool(others)
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if others:
+            text.append("\u25cf ", style="bold")
+            text.append(clean(describe(others)), style="bold")
+            text.append(" right now", style="dim")
+        line.update(text)
 
     def reload(self) -> None:
         self._load(self.key)
@@ -98,6 +139,8 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             self.reload()
 
     def tick(self) -> None:
+        if self.query(StatusBar):
+            self.query_one(StatusBar).tick()
         if (
             self.detail
             and self.detail.item.is_open
@@ -255,9 +298,3 @@ class ItemDetailScreen(ItemActions, Screen[None]):
                 out.append_text(literal(e.new if e.new is not None else "-"))
             out.append("\n")
         return out
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            ("Back", "to the previous screen (esc)", self.action_back),
-            *self.item_palette_commands(),
-        ]

@@ -17,14 +17,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from ...domain.fields import clean_body, clean_title, parse_estimate
+from ...domain.suggest import AWAY, OTHERS, SUGGESTED, TEAM, PersonLoad, rank_people, wanted_skills
 from ...errors import OpsError
 from ...store.panes import OwnerStat
+from ...store.picks import PickContext
 from ...store.queries import ItemFilter, ItemRecord, QueueRecord, TransitionRecord
 from ..text import clean, hours, literal
+from .picker import Candidate, PickerScreen, PickField
 
 PRIORITY_CHOICES = [(Text(f"P{p}"), p) for p in (1, 2, 3, 4)]
 
@@ -108,12 +110,12 @@ class NewItemForm(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("Queue")
-        yield Select(
-            [(literal(f"{q.name} ({q.slug})"), q.slug) for q in self.queues],
-            value=self.default_queue if self.default_queue else Select.NULL,
-            allow_blank=not self.queues,
+        yield PickField(
+            "Queue for the new item",
+            queue_candidates(self.queues),
+            value=self.default_queue,
+            prompt="(pick a queue)",
             id="f-queue",
-            compact=True,
         )
         yield Label("Title")
         yield Input(id="f-title", placeholder="what needs doing", compact=True)
@@ -127,11 +129,12 @@ class NewItemForm(Form):
                 yield Label("Estimate (hours)")
                 yield Input(id="f-estimate", placeholder="e.g. 2", compact=True)
         yield Label("Owner")
-        yield Select(
-            [(literal(p.handle or ""), p.handle) for p in self.people],
+        yield PickField(
+            "Owner of the new item",
+            person_candidates(self.people, nobody="leave it unowned"),
             prompt="(unowned)",
+            verb="gives it to",
             id="f-owner",
-            compact=True,
         )
         yield Label("Kind")
         yield Input(id="f-kind", value="task", compact=True)
@@ -144,144 +147,156 @@ class NewItemForm(Form):
     def collect(self) -> dict[str, Any] | None:
         from ...errors import ValidationError
 
-        queue = self.query_one("#f-queue", Select).value
-        if queue is Select.NULL or not queue:
+        queue = self.query_one("#f-queue", PickField).value
+        if not queue:
             raise ValidationError("pick a queue")
-        owner = self.query_one("#f-owner", Select).value
+        owner = self.query_one("#f-owner", PickField).value or None
         return {
             "queue": queue,
             "title": clean_title(self.query_one("#f-title", Input).value),
             "priority": self.query_one("#f-priority", Select).value,
             "estimate": parse_estimate(self.query_one("#f-estimate", Input).value),
-            "owner": None if owner is Select.NULL else owner,
+            "owner": owner,
             "kind": self.query_one("#f-kind", Input).value.strip() or "task",
             "body": clean_body(self.query_one("#f-body", TextArea).text),
         }
 
 
-def person_label(p: OwnerStat, current: str | None, colours: dict[str, str] | None = None) -> Text:
-    """``alice  Alice Moreno  3 open  12h  30% of 40h  away``; colours from the theme."""
+def person_info(p: OwnerStat, colours: dict[str, str] | None = None) -> Text:
+    """``3 open  12h  30%``: the load (of weekly capacity) coloured by the theme."""
     colours = colours or {}
     text = Text(end="")
-    text.append(f"{clean(p.handle):<10}", style="bold" if p.handle == current else "")
-    text.append(f" {clean(p.name)[:18]:<18}")
+    text.append(f"{p.open:>3} open {hours(p.hours):>5}")
     load = p.load
-    text.append(f" {p.open:>3} open {hours(p.hours):>6}")
     if load is not None:
         name = "load-over" if load > 1.0 else ("load-high" if load >= 0.8 else "load-ok")
-        style = colours.get(name, "")
-        text.append(f" {load * 100:4.0f}% of {hours(p.capacity_hours)}", style=style)
-    if p.is_away:
-        text.append("  away", style=colours.get("flag-away", "italic"))
-    if p.handle == current:
-        text.append("  (owner now)", style="dim")
+        text.append(f" {load * 100:4.0f}%", style=colours.get(name, ""))
     return text
 
 
-class AssignForm(ModalScreen[str | None]):
-    """Pick a person (with their current load) or nobody."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("q", "cancel", "Cancel", show=False),
+def person_candidates(
+    people: Sequence[OwnerStat],
+    *,
+    skills: dict[str, tuple[str, ...]] | None = None,
+    wanted: Sequence[str] = (),
+    team: str | None = None,
+    current: str | None = None,
+    colours: dict[str, str] | None = None,
+    nobody: str | None = "make it unowned",
+) -> list[Candidate]:
+    """Active people in suggestion order (see domain.suggest), each labelled with the
+    reason for its place; ``nobody`` adds a last choice with the value ``""``."""
+    colours = colours or {}
+    skills = skills or {}
+    stats = {p.handle: p for p in people if p.id is not None and p.active and p.handle}
+    loads = [
+        PersonLoad(h, p.name, p.team, skills.get(h, ()), p.load, p.is_away)
+        for h, p in stats.items()
     ]
-
-    def __init__(self, item: ItemRecord, people: Sequence[OwnerStat]) -> None:
-        super().__init__()
-        self.item = item
-        self.people = [p for p in people if p.id is not None and p.active]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="form picker"):
-            title = Text("Assign  ", style="bold", end="")
-            title.append_text(literal(f"{self.item.key} {self.item.title}"))
-            yield Static(title, classes="form-title")
-            options = [Option(Text("(nobody: make it unowned)", style="italic"), id="")]
-            app: Any = self.app
-            variables = getattr(app, "theme_variables", {}) or {}
-            colours = {k: v for k, v in variables.items() if k.startswith(("load-", "flag-"))}
-            options += [
-                Option(person_label(p, self.item.owner, colours), id=p.handle) for p in self.people
-            ]
-            yield OptionList(*options, id="people")
-            yield Static(Text("Enter to assign, Esc to cancel", style="dim"))
-
-    def on_mount(self) -> None:
-        ol = self.query_one(OptionList)
-        ol.focus()
-        for i, p in enumerate(self.people):
-            if p.handle == self.item.owner:
-                ol.highlighted = i + 1
-                return
-        # suggest the least loaded person who is not away
-        candidates = [
-            (p.load if p.load is not None else 9.9, i)
-            for i, p in enumerate(self.people)
-            if not p.is_away
-        ]
-        if candidates:
-            ol.highlighted = min(candidates)[1] + 1
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id or "")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    out: list[Candidate] = []
+    for r in rank_people(loads, skills=wanted, team=team):
+        p = stats[r.person.handle]
+        tag, style = {
+            SUGGESTED: ("suggested", "bold"),
+            TEAM: ("team", "dim"),
+            OTHERS: ("", ""),
+            AWAY: (
+                f"away ({p.away_note})" if p.away_note not in (None, "", "away") else "away",
+                colours.get("flag-away", "italic"),
+            ),
+        }[r.group]
+        if p.handle == current:
+            tag = f"{tag} (owner now)".strip()
+        out.append(
+            Candidate(
+                value=p.handle or "",
+                label=p.handle or "",
+                detail=p.name,
+                info=person_info(p, colours),
+                tag=tag,
+                tag_style=style,
+                group=r.reason,
+                keywords=(p.team, *skills.get(p.handle or "", ())),
+                dim=r.group == AWAY,
+            )
+        )
+    if nobody is not None:
+        out.append(
+            Candidate(
+                value="", label="(nobody)", detail=nobody, group="nobody", keywords=("unowned",)
+            )
+        )
+    return out
 
 
-class TransitionForm(ModalScreen[str | None]):
-    """Only the workflow's allowed next states are offered."""
+def assign_picker(
+    item: ItemRecord,
+    people: Sequence[OwnerStat],
+    ctx: PickContext | None,
+    colours: dict[str, str] | None = None,
+) -> PickerScreen:
+    """The assign dialog: a person picker ordered by who suits the item."""
+    wanted: tuple[str, ...] = ()
+    team = None
+    if ctx is not None:
+        wanted = wanted_skills(ctx.known_skills, item.kind, item.title)
+        team = ctx.queue_teams.get(item.queue)
+    title = Text("Assign  ", style="bold", end="")
+    title.append_text(literal(f"{item.key} {item.title}"))
+    cands = person_candidates(
+        people,
+        skills=ctx.skills if ctx else None,
+        wanted=wanted,
+        team=team,
+        current=item.owner,
+        colours=colours,
+    )
+    return PickerScreen(
+        title, cands, verb="assigns", placeholder="type a handle, name, team or skill"
+    )
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("q", "cancel", "Cancel", show=False),
+
+def state_picker(item: ItemRecord, transitions: Sequence[TransitionRecord]) -> PickerScreen:
+    """The move dialog: only the workflow's allowed next states are offered."""
+    title = Text("Move  ", style="bold", end="")
+    title.append_text(literal(f"{item.key} from {item.status}"))
+    cands = []
+    for t in transitions:
+        notes = []
+        if t.requires_approval:
+            notes.append("needs approval")
+        if t.actions:
+            notes.append(f"{len(t.actions)} action{'s' if len(t.actions) != 1 else ''}")
+        cands.append(
+            Candidate(
+                value=t.to_state,
+                label=f"\u2192 {t.to_state}",
+                detail=t.name,
+                tag=", ".join(notes),
+                keywords=(t.to_state,),
+            )
+        )
+    return PickerScreen(title, cands, verb="moves to", placeholder="type a state")
+
+
+def queue_candidates(queues: Sequence[QueueRecord], current: str | None = None) -> list[Candidate]:
+    return [
+        Candidate(
+            value=q.slug,
+            label=q.slug,
+            detail=q.name,
+            tag="now" if q.slug == current else "",
+            keywords=(q.prefix, q.description),
+        )
+        for q in queues
     ]
-
-    def __init__(self, item: ItemRecord, transitions: Sequence[TransitionRecord]) -> None:
-        super().__init__()
-        self.item = item
-        self.transitions = transitions
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="form picker"):
-            title = Text("Move  ", style="bold", end="")
-            title.append_text(literal(f"{self.item.key} from {self.item.status}"))
-            yield Static(title, classes="form-title")
-            options = []
-            for t in self.transitions:
-                label = Text(end="")
-                label.append(f"\u2192 {clean(t.to_state)}", style="bold")
-                if t.name:
-                    label.append("  ")
-                    label.append_text(literal(t.name, "dim"))
-                if t.requires_approval:
-                    label.append("  needs approval", style="italic")
-                if t.actions:
-                    label.append(
-                        f"  ({len(t.actions)} action{'s' if len(t.actions) != 1 else ''})",
-                        style="dim",
-                    )
-                options.append(Option(label, id=t.to_state))
-            yield OptionList(*options, id="states")
-            yield Static(Text("Enter to move, Esc to cancel", style="dim"))
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class CommentForm(Form):
     TITLE_TEXT = "Comment on"
 
-    def __init__(self, item: ItemRecord) -> None:
-        super().__init__(f"{item.key} {item.title}")
+    def __init__(self, item: ItemRecord | None = None, *, subject: str = "") -> None:
+        super().__init__(f"{item.key} {item.title}" if item is not None else subject)
 
     def fields(self) -> ComposeResult:
         yield TextArea(id="f-comment", compact=True)
@@ -387,30 +402,30 @@ class FilterForm(Form):
         self.flt = flt
         self.choices = choices
 
-    def _select(self, name: str, value: Any, prompt: str) -> Select[Any]:
-        options = [
-            (literal(c.label if name != "owner" else f"{c.value} ({c.label})"), c.value)
+    def _pick(self, name: str, value: Any, anything: str) -> PickField:
+        cands = [Candidate("", anything)]
+        if name == "owner":
+            cands.append(Candidate("-", "(unowned)", keywords=("nobody",)))
+        cands += [
+            Candidate(c.value, c.value, c.label if c.label != c.value else "")
             for c in self.choices[name]
         ]
-        known = {c.value for c in self.choices[name]}
-        if name == "owner":
-            options.insert(0, (Text("(unowned)"), "-"))
-            known.add("-")
-        return Select(
-            options,
-            value=value if value in known else Select.NULL,
-            prompt=prompt,
+        return PickField(
+            f"Filter on {name}",
+            cands,
+            value=value if value else "",
+            prompt=anything,
+            verb="filters on",
             id=f"f-{name}",
-            compact=True,
         )
 
     def fields(self) -> ComposeResult:
         yield Label("Queue")
-        yield self._select("queue", self.flt.queue, "(any queue)")
+        yield self._pick("queue", self.flt.queue, "(any queue)")
         yield Label("Owner")
-        yield self._select("owner", self.flt.owner, "(anyone)")
+        yield self._pick("owner", self.flt.owner, "(anyone)")
         yield Label("Status")
-        yield self._select("status", self.flt.status, "(any status)")
+        yield self._pick("status", self.flt.status, "(any status)")
         yield Label("Priority")
         yield Select(
             PRIORITY_CHOICES,
@@ -424,12 +439,14 @@ class FilterForm(Form):
         yield Checkbox("Open items only", value=self.flt.open_only, id="f-open", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#f-queue", Select).focus()
+        self.query_one("#f-queue", PickField).focus()
 
     def collect(self) -> ItemFilter:
         def val(name: str) -> Any:
-            v = self.query_one(f"#f-{name}", Select).value
-            return None if v is Select.NULL else v
+            if name == "priority":
+                v = self.query_one("#f-priority", Select).value
+                return None if v is Select.NULL else v
+            return self.query_one(f"#f-{name}", PickField).value or None
 
         return ItemFilter(
             queue=val("queue"),

@@ -37,18 +37,6 @@ ABOUT = (
 )
 
 
-def _keys(bindings: list[Binding]) -> list[tuple[str, str]]:
-    out = []
-    for b in bindings:
-        if not b.description:
-            continue
-        keys = ", ".join(
-            k.strip().replace("question_mark", "?").replace("slash", "/") for k in b.key.split(",")
-        )
-        out.append((keys, b.description))
-    return out
-
-
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "close", "Close"),
@@ -69,27 +57,16 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         table.add_row(Text("Keys", style="bold underline"), "")
-        seen: set[str] = set()
-        groups: list[list[Binding]] = [list(getattr(self.under, "BINDINGS", []))]
-        groups.append(list(getattr(self.app, "BINDINGS", [])))
-        for group in groups:
-            for keys, desc in _keys([b for b in group if isinstance(b, Binding)]):
-                if keys in seen:
-                    continue
-                seen.add(keys)
-                table.add_row(Text(keys), Text(desc))
+        from ..bindings import screen_bindings
+
+        for keys, desc, _action, _ns in screen_bindings(self.under):
+            table.add_row(Text(keys), Text(desc))
         for keys, desc in (
-            ("tab / shift+tab", "next / previous pane"),
             ("j k, arrows", "move the cursor; pgup/pgdn, g/G for first/last"),
-            ("enter", "open the selected row (a pane row opens the filtered item list)"),
-            ("1 2 3 4", "jump to Queues, SLA, Owners, Capacity"),
-            ("esc", "back"),
-            ("ctrl+p", "command palette: every action by name"),
-            ("ctrl+r", "reload everything"),
-            ("z", "compact layout on/off"),
+            ("tab / shift+tab", "next / previous pane or field"),
+            ("ctrl+p", "command palette: every action of this screen by name"),
         ):
-            if keys not in seen:
-                table.add_row(Text(keys), Text(desc))
+            table.add_row(Text(keys), Text(desc))
         table.add_row("", "")
         table.add_row(Text("Panes", style="bold underline"), "")
         for name, text in ABOUT:

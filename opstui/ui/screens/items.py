@@ -11,15 +11,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from ...store import ordering
 from ...store import panes as pane_q
 from ...store import queries as q
 from ..messages import DataChange
 from ..text import clean
 from ..widgets.grid import GridView
 from ..widgets.item_table import ItemTable
+from ..widgets.keybar import KeyBar
 from ..widgets.status import StatusBar
 from .base import ITEM_BINDINGS, ItemActions
 
@@ -33,24 +35,42 @@ class ItemListScreen(ItemActions, Screen[None]):
         Binding("slash", "search", "Search"),
         Binding("f", "filters", "Filter"),
         Binding("o", "toggle_open", "Open/all"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("v", "app.views", "Views"),
+        Binding("M", "app.my_work", "Mine", show=False),
         Binding("n", "item('new')", "New"),
         *ITEM_BINDINGS,
+        Binding("space", "mark", "Mark"),
+        Binding("shift+down", "mark_move(1)", "Mark and move down", show=False),
+        Binding("shift+up", "mark_move(-1)", "Mark and move up", show=False),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False),
     ]
 
     def __init__(
-        self, flt: q.ItemFilter, *, focus_key: str | None = None, search: bool = False
+        self,
+        flt: q.ItemFilter,
+        *,
+        focus_key: str | None = None,
+        search: bool = False,
+        sort: str = "urgency",
+        title: str | None = None,
     ) -> None:
         super().__init__()
         self.flt = flt
+        self.sort = sort
+        #: A name for the list (a saved view, "my work"), shown in the header.
+        self.title_text = title
         self.focus_key = focus_key
         self.start_search = search
         self._ids_loaded = False
         self._focused_once = False
         self._search_timer: Any = None
+        #: Items in the complete id list (None while it loads).
+        self._count: int | None = None
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
-        yield StatusBar("items")
+        yield StatusBar(self.title_text or "items")
         yield Static(id="filterbar")
         yield Input(
             placeholder="search key or title (as you type; Enter to go to the list, Esc to close)",
@@ -58,7 +78,8 @@ class ItemListScreen(ItemActions, Screen[None]):
             compact=True,
         )
         yield ItemTable(app.clock.now, id="items")
-        yield Footer(compact=True)
+        yield Static(id="focus-title")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         search = self.query_one("#search", Input)
@@ -68,32 +89,45 @@ class ItemListScreen(ItemActions, Screen[None]):
         self._show_filter()
         if self.start_search:
             search.display = True
-            search.focus()
+            self.set_focus(search)
         else:
-            self.query_one(ItemTable).focus()
+            self.set_focus(self.query_one(ItemTable))
         self.load_ids()
 
     def _show_filter(self, count: int | None = None) -> None:
-        text = Text("Filter: ", style="bold", end="")
+        if count is None:
+            count = self._count
+        self._count = count
+        text = Text("Filter: ", style="bold", end="", no_wrap=True, overflow="ellipsis")
         text.append(clean(self.flt.describe()))
         if count is not None:
             text.append(f"  ({count} item{'s' if count != 1 else ''})", style="dim")
-        text.append("   / search · f filter · o open/all", style="dim")
+        text.append("  sort: ", style="dim")
+        text.append(self.sort, style="bold")
+        if self.query(ItemTable) and self.query_one(ItemTable).marked:
+            n = len(self.query_one(ItemTable).marked)
+            text.append(f"  {n} marked: a/m/c act on all", style="bold")
         self.query_one("#filterbar", Static).update(text)
 
     # --- loading ---------------------------------------------------------------------------
 
     def load_ids(self) -> None:
-        self._load_ids(self.flt)
+        self._load_ids(self.flt, self.sort)
 
     @work(thread=True, exclusive=True, group="list-ids", exit_on_error=False)
-    def _load_ids(self, flt: q.ItemFilter) -> None:
+    def _load_ids(self, flt: q.ItemFilter, sort: str) -> None:
         """First the top page (paints at once at any size), then every id (ints only)."""
         app: Any = self.app
         worker = get_current_worker()
         now = app.clock.now()
+
+        def ids(conn: Any, limit: int | None) -> list[int]:
+            if flt.sla_state == "due" or (flt.sla_state and sort == "urgency"):
+                return pane_q.item_ids(conn, flt, now=now, limit=limit)  # soonest due first
+            return ordering.sorted_item_ids(conn, flt, sort=sort, now=now, limit=limit)
+
         with app.db.read() as conn:
-            top = pane_q.item_ids(conn, flt, now=now, limit=FIRST_PAGE)
+            top = ids(conn, FIRST_PAGE)
             first = q.items_by_ids(conn, top[:80]) if top else []
             focus = None
             if self.focus_key and not self._ids_loaded:
@@ -104,21 +138,27 @@ class ItemListScreen(ItemActions, Screen[None]):
             return
         complete = len(top) < FIRST_PAGE
         if complete or not self._ids_loaded:
-            self.post_message(self.IdsLoaded(flt, top, first, complete=complete))
+            self.post_message(self.IdsLoaded(flt, top, first, complete=complete, sort=sort))
         if complete:
             return
         with app.db.read() as conn:
-            ids = pane_q.item_ids(conn, flt, now=now)
+            every = ids(conn, None)
         if not worker.is_cancelled:
-            self.post_message(self.IdsLoaded(flt, ids, [], complete=True))
+            self.post_message(self.IdsLoaded(flt, every, [], complete=True, sort=sort))
 
     class IdsLoaded(Message):
         def __init__(
-            self, flt: q.ItemFilter, ids: list[int], first: list[q.ItemRecord], *, complete: bool
+            self,
+            flt: q.ItemFilter,
+            ids: list[int],
+            first: list[q.ItemRecord],
+            *,
+            complete: bool,
+            sort: str,
         ) -> None:
             super().__init__()
             self.flt, self.ids, self.first = flt, tuple(ids), tuple(first)
-            self.complete = complete
+            self.complete, self.sort = complete, sort
 
     class RowsLoaded(Message):
         def __init__(self, records: list[q.ItemRecord]) -> None:
@@ -132,7 +172,7 @@ class ItemListScreen(ItemActions, Screen[None]):
 
     def on_item_list_screen_ids_loaded(self, message: IdsLoaded) -> None:
         flt, ids, first = message.flt, list(message.ids), message.first
-        if flt != self.flt or not self.is_attached:
+        if flt != self.flt or message.sort != self.sort or not self.is_attached:
             return
         table = self.query_one(ItemTable)
         table.add_records(first)
@@ -147,6 +187,7 @@ class ItemListScreen(ItemActions, Screen[None]):
                 self._focused_once = True
         self._ids_loaded = True
         self._show_filter(len(ids) if message.complete else None)
+        self._show_focus_title()
 
     @on(ItemTable.NeedRows)
     def _need_rows(self, event: ItemTable.NeedRows) -> None:
@@ -162,6 +203,28 @@ class ItemListScreen(ItemActions, Screen[None]):
     def on_item_list_screen_rows_loaded(self, message: RowsLoaded) -> None:
         if self.is_attached:
             self.query_one(ItemTable).add_records(message.records)
+            self._show_focus_title()
+
+    @on(GridView.Highlighted)
+    def _show_focus_title(self) -> None:
+        """The focused row's whole title on one line under the list."""
+        if not self.query("#focus-title"):
+            return
+        rec = self.query_one(ItemTable).cursor_record
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if rec is not None:
+            from ...sync.presence import describe
+
+            app: Any = self.app
+            others = app.viewers.get(rec.key, ())
+            text.append(clean(rec.key), style="bold")
+            if others:
+                text.append("  \u25cf ", style="bold")
+                text.append(clean(describe(others)), style="bold")
+                text.append(" ·")
+            text.append("  ")
+            text.append(clean(rec.title))
+        self.query_one("#focus-title", Static).update(text)
 
     def data_changed(self, change: DataChange) -> None:
         if not self.query(ItemTable):
@@ -183,8 +246,8 @@ class ItemListScreen(ItemActions, Screen[None]):
     def tick(self) -> None:
         if not self.query(ItemTable):
             return
-        table = self.query_one(ItemTable)
-        table.tick()
+        self.query_one(StatusBar).tick()
+        self.query_one(ItemTable).tick()
 
     # --- interaction -----------------------------------------------------------------------
 
@@ -199,12 +262,57 @@ class ItemListScreen(ItemActions, Screen[None]):
         rec = self.query_one(ItemTable).cursor_record
         return rec.key if rec else None
 
+    def presence_changed(self, viewers: dict[str, Any]) -> None:
+        """Others with items open: shown for the focused row under the list."""
+        self._show_focus_title()
+
+    # --- marks and bulk actions ---------------------------------------------------------
+
+    def action_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then go to the next row."""
+        table = self.query_one(ItemTable)
+        table.toggle_mark()
+        table.move_cursor(table.cursor + 1)
+        self._show_marks()
+
+    def action_mark_move(self, step: int) -> None:
+        table = self.query_one(ItemTable)
+        table.toggle_mark(on=True)
+        table.move_cursor(table.cursor + step)
+        table.toggle_mark(on=True)
+        self._show_marks()
+
+    def action_mark_all(self) -> None:
+        self.query_one(ItemTable).mark_all()
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        n = len(self.query_one(ItemTable).marked)
+        self.sub_title = f"{n} marked" if n else ""
+        self._show_filter()
+
+    def action_item(self, kind: str) -> None:
+        """With rows marked, assign / move / comment act on all of them."""
+        table = self.query_one(ItemTable)
+        if table.marked and kind in ("assign", "move", "comment"):
+            from .bulk import start_bulk
+
+            start_bulk(self.app, kind, table.marked_ids, done=self._bulk_done)
+            return
+        super().action_item(kind)
+
+    def _bulk_done(self) -> None:
+        if self.query(ItemTable):
+            self.query_one(ItemTable).clear_marks()
+            self._show_marks()
+
     def current_queue(self) -> str | None:
         return self.flt.queue
 
     def set_filter(self, flt: q.ItemFilter) -> None:
         self.flt = flt
         self.focus_key = None
+        self._count = None
         self._show_filter()
         table = self.query_one(ItemTable)
         table.set_ids([], keep_cursor=False, loading=True)
@@ -213,7 +321,7 @@ class ItemListScreen(ItemActions, Screen[None]):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.display = True
-        search.focus()
+        self.set_focus(search)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -233,15 +341,23 @@ class ItemListScreen(ItemActions, Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
         self._apply_search()
-        self.query_one(ItemTable).focus()
+        self.set_focus(self.query_one(ItemTable))
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
             search.display = bool(self.flt.text)
-            self.query_one(ItemTable).focus()
+            self.set_focus(self.query_one(ItemTable))
             return
         self.app.pop_screen()
+
+    def action_cycle_sort(self) -> None:
+        """urgency -> priority -> age -> updated -> urgency."""
+        self.sort = ordering.SORTS[(ordering.SORTS.index(self.sort) + 1) % len(ordering.SORTS)]
+        self._count = None
+        self._show_filter()
+        self.query_one(ItemTable).set_ids([], keep_cursor=False, loading=True)
+        self.load_ids()
 
     def action_toggle_open(self) -> None:
         self.set_filter(replace(self.flt, open_only=not self.flt.open_only))
@@ -266,11 +382,3 @@ class ItemListScreen(ItemActions, Screen[None]):
                 self.set_filter(flt)
 
         self.app.push_screen(FilterForm(self.flt, choices), done)
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            ("Search items", "filter by key or title (/)", self.action_search),
-            ("Filter items…", "queue, owner, status, priority (f)", self.action_filters),
-            ("Toggle open / all items", "show done items too (o)", self.action_toggle_open),
-            *self.item_palette_commands(),
-        ]

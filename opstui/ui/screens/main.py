@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ...store.panes import SlaRow
 from ...store.queries import ItemFilter
 from ..messages import PaneData
 from ..widgets.grid import GridView
+from ..widgets.keybar import KeyBar
 from ..widgets.panes import CapacityPane, OwnersPane, QueuesPane, SlaPane
 from ..widgets.status import StatusBar
 
@@ -23,19 +23,21 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
-        Binding("1", "focus_pane('queues')", "Queues", show=False),
-        Binding("2", "focus_pane('sla')", "SLA", show=False),
-        Binding("3", "focus_pane('owners')", "Owners", show=False),
-        Binding("4", "focus_pane('capacity')", "Capacity", show=False),
+        Binding("1", "focus_pane('queues')", "Focus the Queues pane", show=False),
+        Binding("2", "focus_pane('sla')", "Focus the SLA pane", show=False),
+        Binding("3", "focus_pane('owners')", "Focus the Owners pane", show=False),
+        Binding("4", "focus_pane('capacity')", "Focus the Capacity pane", show=False),
         Binding("l", "items", "Items"),
+        Binding("v", "app.views", "Views"),
+        Binding("M", "app.my_work", "Mine"),
         Binding("slash", "search", "Search"),
         Binding("n", "new", "New"),
         Binding("p", "processes", "Processes"),
         Binding("w", "review", "Review"),
-        Binding("a", "item('assign')", "Assign", show=False),
-        Binding("m", "item('move')", "Move", show=False),
-        Binding("c", "item('comment')", "Comment", show=False),
-        Binding("z", "app.toggle_compact", "Compact", show=False),
+        Binding("a", "item('assign')", "Assign the SLA row's item", show=False),
+        Binding("m", "item('move')", "Move the SLA row's item", show=False),
+        Binding("c", "item('comment')", "Comment on the SLA row's item", show=False),
+        Binding("z", "app.toggle_compact", "Compact layout on/off", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -46,12 +48,12 @@ class MainScreen(Screen[None]):
             yield SlaPane(app.clock.now)
             yield OwnersPane()
             yield CapacityPane()
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         app: Any = self.app
         self.set_class(app.compact, "-compact")
-        self.query_one(QueuesPane).focus()
+        self.set_focus(self.query_one(QueuesPane))
         if app.pane_data is not None:
             self.show(app.pane_data, app.pane_data)
 
@@ -94,16 +96,23 @@ class MainScreen(Screen[None]):
         elif isinstance(grid, (OwnersPane, CapacityPane)):
             app.open_items(ItemFilter(owner=str(key), open_only=True))
         elif isinstance(grid, SlaPane):
-            row = grid.row_for(key)
-            state = grid.state_of(row) if row else None
-            app.open_items(ItemFilter(sla_state=state or "due"), focus_key=str(key))
+            app.open_item(str(key))  # the item itself; `l` opens the list of its state
 
     def action_focus_pane(self, pane_id: str) -> None:
+        """Focus at once (not after a refresh), so a key typed right after the pane's
+        number (``3`` then Enter, as tmux send-keys or a fast typist sends them) acts
+        on the new pane."""
         pane = self.query_one(f"#{pane_id}", GridView)
         if pane.display:
-            pane.focus()
+            self.set_focus(pane)
 
     def action_items(self) -> None:
+        focused = self.focused
+        if isinstance(focused, SlaPane) and focused.cursor_key is not None:
+            row = focused.row_for(focused.cursor_key)
+            state = focused.state_of(row) if row else None
+            self.app_open(ItemFilter(sla_state=state or "due"), focus_key=str(focused.cursor_key))
+            return
         self.app_open(self._filter_for_focus())
 
     def app_open(self, flt: ItemFilter, **kw: Any) -> None:
@@ -156,40 +165,3 @@ class MainScreen(Screen[None]):
             else None
         )
         app.item_action("new", None, context={"queue": queue})
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        cmds: list[tuple[str, str, Any]] = [
-            (
-                "Focus: Queues pane",
-                "per queue counts (1)",
-                lambda: self.action_focus_pane("queues"),
-            ),
-            (
-                "Focus: SLA pane",
-                "nearest SLA countdowns (2)",
-                lambda: self.action_focus_pane("sla"),
-            ),
-            (
-                "Focus: Owners pane",
-                "open work per person (3)",
-                lambda: self.action_focus_pane("owners"),
-            ),
-            (
-                "Focus: Capacity pane",
-                "load vs weekly capacity (4)",
-                lambda: self.action_focus_pane("capacity"),
-            ),
-            (
-                "Items: for the selected row",
-                "the item list filtered by the focused pane (l)",
-                self.action_items,
-            ),
-        ]
-        if self.current_item_key():
-            key = self.current_item_key()
-            cmds += [
-                (f"Assign {key}…", "give it to someone (a)", lambda: self.action_item("assign")),
-                (f"Move {key}…", "next workflow state (m)", lambda: self.action_item("move")),
-                (f"Comment on {key}…", "add a comment (c)", lambda: self.action_item("comment")),
-            ]
-        return cmds

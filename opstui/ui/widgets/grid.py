@@ -72,6 +72,9 @@ class GridView(ScrollView, can_focus=True):
     for a virtual source, or call :meth:`set_rows` with a small list."""
 
     COMPONENT_CLASSES = STYLE_CLASSES
+    #: Collapse columns that are blank in every row (a grid whose rows say when they
+    #: change, through set_rows or columns_changed, opts in).
+    COLLAPSE_EMPTY = False
 
     BINDINGS = [
         Binding("enter", "select", "Open", show=True),
@@ -131,6 +134,8 @@ class GridView(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.show_header = show_header
         self._grid_layout: tuple[int, list[tuple[Column, int]]] | None = None
+        #: Positions of columns empty in every row (collapsed); None = not computed yet.
+        self._empty: frozenset[int] | None = None
 
     # --- data --------------------------------------------------------------------------
 
@@ -140,8 +145,27 @@ class GridView(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self._columns = tuple(columns)
+        self.columns_changed()
+
+    def columns_changed(self) -> None:
+        """Rows changed in a way that may empty or fill a column: lay out again."""
+        self._empty = None
         self._grid_layout = None
         self.refresh()
+
+    def empty_columns(self) -> set[int]:
+        """Positions of the columns whose cells are blank in every row (they collapse).
+        A virtual source overrides this with a cheaper test on its records."""
+        empty = {n for n, c in enumerate(self._columns) if not c.flex}
+        for row in self._rows:
+            for pos in list(empty):
+                cell = row.cells[pos] if pos < len(row.cells) else ("", None)
+                text = cell.plain if isinstance(cell, Text) else cell[0]
+                if text.strip():
+                    empty.discard(pos)
+            if not empty:
+                break
+        return empty
 
     def row_count(self) -> int:
         return len(self._rows)
@@ -169,6 +193,8 @@ class GridView(ScrollView, can_focus=True):
                     self.cursor = i
                     break
         self._clamp_cursor()
+        self._empty = None
+        self._grid_layout = None
         self._rows_changed(old_count != len(rows))
 
     def _rows_changed(self, count_changed: bool) -> None:
@@ -282,9 +308,17 @@ class GridView(ScrollView, can_focus=True):
     # --- rendering ---------------------------------------------------------------------
 
     def layout_for(self, width: int) -> list[tuple[Column, int]]:
-        """Columns that fit ``width`` (least important dropped first) and their widths."""
+        """Columns that fit ``width`` (least important dropped first, columns blank in
+        every row collapsed) and their widths; the flex column takes what is left."""
         if self._grid_layout is not None and self._grid_layout[0] == width:
             return self._grid_layout[1]
+        if self._empty is None:
+            self._empty = (
+                frozenset(self.empty_columns())
+                if self.COLLAPSE_EMPTY and self.row_count()
+                else frozenset()
+            )
+        collapsed = {self._columns[n] for n in self._empty if n < len(self._columns)}
 
         def need(cols: list[Column]) -> int:
             return sum(c.width for c in cols) + max(0, len(cols) - 1)
@@ -294,6 +328,8 @@ class GridView(ScrollView, can_focus=True):
         chosen: list[Column] = []
         order = sorted(self._columns, key=lambda c: (c.priority, self._columns.index(c)))
         for col in order:
+            if col in collapsed:
+                continue
             if col.priority == 0 or need([*chosen, col]) <= width:
                 chosen.append(col)
         chosen.sort(key=self._columns.index)

@@ -21,7 +21,10 @@ EMPTY = "no items match"
 
 
 class ItemTable(GridView):
+    COLLAPSE_EMPTY = True
     COLUMNS = (
+        #: marked for a bulk action (collapses while nothing is marked)
+        Column("mark", "", 1),
         Column("key", "Key", 8),
         Column("prio", "P", 2),
         Column("status", "Status", 11, priority=1),
@@ -30,8 +33,17 @@ class ItemTable(GridView):
         Column("est", "Est", 4, "right", priority=4),
         Column("age", "Age", 4, "right", priority=2),
         Column("due", "Due", 7, "right", priority=2),
-        Column("title", "Title", 12, flex=True),
+        #: at least 28 cells: less important columns go first at 80 columns
+        Column("title", "Title", 28, flex=True),
     )
+    #: Columns that collapse when blank for every loaded row (position, blank test).
+    _COLLAPSIBLE = {
+        5: lambda r: r.estimate_hours is None,
+        7: lambda r: (
+            not r.is_open
+            or (r.next_due_at is None and r.sla_fr_due is None and r.sla_res_due is None)
+        ),
+    }
 
     class NeedRows(Message):
         """Ids on (or near) screen whose records are not loaded yet."""
@@ -47,6 +59,8 @@ class ItemTable(GridView):
         self.ids: list[int] = []
         self.records: dict[int, ItemRecord] = {}
         self._requested: set[int] = set()
+        #: Ids marked for a bulk action.
+        self.marked: set[int] = set()
         self._check_pending = False
         #: (first visible row, due cell of each visible row) at the last tick
         self._due_shown: tuple[int, list[Cell | None]] = (-1, [])
@@ -66,13 +80,15 @@ class ItemTable(GridView):
         if rec is None:
             self._schedule_check()
             return None
-        return item_cells(rec, self._now())
+        mark: Cell = ("\u25cf", "bold") if rec.id in self.marked else ("", None)
+        return (mark, *item_cells(rec, self._now()))
 
     def set_ids(self, ids: list[int], *, keep_cursor: bool = True, loading: bool = False) -> None:
         """Show these ids (``loading``: a new query is on its way, say so while empty)."""
         self.empty_text = LOADING if loading else EMPTY
         key = self.cursor_key if keep_cursor else None
         self.ids = list(ids)
+        self.marked &= set(self.ids)
         self._requested.clear()
         if key is not None and key in ids:
             self.cursor = self.ids.index(key)
@@ -81,14 +97,52 @@ class ItemTable(GridView):
         self._clamp_cursor()
         self._update_virtual_size()
         self.scroll_to_cursor()
-        self.refresh()
+        self.columns_changed()
         self._schedule_check()
 
     def add_records(self, records: Sequence[ItemRecord]) -> None:
         for r in records:
             self.records[r.id] = r
             self._requested.discard(r.id)
-        self.refresh()
+        self.columns_changed()
+
+    def empty_columns(self) -> set[int]:
+        """Est and Due collapse when blank for every loaded row of the list."""
+        shown = [self.records[i] for i in self.ids if i in self.records]
+        if not shown:
+            return set()
+        empty = {pos for pos, blank in self._COLLAPSIBLE.items() if all(blank(r) for r in shown)}
+        if not self.marked:
+            empty.add(0)
+        return empty
+
+    # --- marks -------------------------------------------------------------------------
+
+    def toggle_mark(self, index: int | None = None, *, on: bool | None = None) -> None:
+        key = self.row_key(self.cursor if index is None else index)
+        if not isinstance(key, int):
+            return
+        if on is None:
+            on = key not in self.marked
+        if on:
+            self.marked.add(key)
+        else:
+            self.marked.discard(key)
+        self.columns_changed()
+
+    def mark_all(self) -> None:
+        """Mark every shown row; if all are marked already, clear the marks."""
+        self.marked = set() if self.marked >= set(self.ids) else set(self.ids)
+        self.columns_changed()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.columns_changed()
+
+    @property
+    def marked_ids(self) -> list[int]:
+        """Ids of the marked rows in list order."""
+        return [i for i in self.ids if i in self.marked]
 
     def forget(self, ids: Sequence[int]) -> None:
         """Drop cached rows (changed elsewhere): they are fetched again when visible."""
@@ -161,7 +215,7 @@ def item_cells(rec: ItemRecord, now: datetime) -> tuple[Cell, ...]:
         (clean(rec.status), status_style),
         (clean(rec.owner), None) if rec.owner else ("-", "flag-unowned" if rec.is_open else "dim"),
         (clean(rec.queue), None),
-        (hours(rec.estimate_hours), None),
+        ("" if rec.estimate_hours is None else hours(rec.estimate_hours), None),
         (age(now, rec.created_at), None),
         due,
         (clean(rec.title), status_style),

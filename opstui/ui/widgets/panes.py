@@ -249,10 +249,11 @@ class SlaPane(Pane):
 
     COLUMNS = (
         Column("state", "State", 6),
-        Column("left", "Left", 6, "right"),
+        Column("left", "Left", 7, "right"),
         Column("key", "Item", 8),
-        Column("owner", "Owner", 6, priority=1),
-        Column("title", "Title", 6, flex=True, priority=2),
+        Column("owner", "Owner", 6, priority=3),
+        #: at least 12 cells: at 80 columns the owner gives way to the title
+        Column("title", "Title", 12, flex=True, priority=1),
         Column("target", "Tgt", 4, priority=3),
     )
 

@@ -52,6 +52,10 @@ class StatusBar(Static):
         if mode == "watching":
             clock = Text("\u25cf live  ", style="dim", end="") + clock
         parts: list[Text] = []
+        me = getattr(app, "my_handle", None)
+        if me and data is not None and data.owners is not None:
+            mine = next((o.open for o in data.owners if o.handle == me), 0)
+            parts.append(Text(f"{mine} mine", style="bold" if mine else "", end=""))
         if data is not None and data.queues:
             open_n = sum(q.open for q in data.queues)
             breach = sum(q.breaching for q in data.queues)
