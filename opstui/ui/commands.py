@@ -47,6 +47,7 @@ def app_commands(app: Any) -> list[PaletteCommand]:
             "recurring processes, owners, next runs, findings (p)",
             app.open_processes,
         ),
+        ("Wall view", "big-screen layout that cycles by itself (W)", app.action_wall),
         ("Toggle compact layout", "one line per queue and person (z)", app.action_toggle_compact),
         ("Reload", "read everything again (ctrl+r)", app.action_reload),
         ("Help", "keys and what the panes mean (?)", app.action_help),
