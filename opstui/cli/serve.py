@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..web.session import VIEWS, SessionCommand, is_loopback, new_token
@@ -69,7 +71,12 @@ def serve(
     if token is None and not is_loopback(host):
         token = printed = new_token()
     command = SessionCommand(path, view=view, allow_edit=not read_only)
-    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::", ""):  # every address: name this machine in the link
+        import socket
+
+        shown = socket.gethostname()
+    else:
+        shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
 
     def ready() -> None:
@@ -81,6 +88,7 @@ def serve(
         elif token:
             click.echo(f"opstui: open {url}?token=...&as=YOUR-NAME")
         click.echo(f"opstui: at most {max_sessions} browser sessions at once; Ctrl+C stops")
+        sys.stdout.flush()  # the token line must not wait in a pipe's buffer
 
     server = OpsServer(
         command.for_user,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -72,13 +72,27 @@ class OpsServer(Server):
                 web.static("/static", self.statics_path, name="static"),
             ]
         )
-        app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
         return app
 
-    async def on_startup(self, app: web.Application) -> None:
-        if self.on_ready is not None:
-            self.on_ready()
+    def serve(self, debug: bool = False) -> None:
+        """Listen until Ctrl+C / SIGTERM; ``on_ready`` runs once the port is bound."""
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.request_exit)
+            except NotImplementedError:  # pragma: no cover - not on this platform
+                pass
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            handle_signals=False,
+            loop=loop,
+            print=lambda *args: self.on_ready() if self.on_ready else None,
+        )
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Stopping: close every browser connection, which ends its app process."""
@@ -177,8 +191,3 @@ class OpsServer(Server):
 
     def running(self) -> int:
         return len(self.sessions)
-
-
-def serve(server: OpsServer) -> Any:
-    """Run until Ctrl+C / SIGTERM."""
-    return server.serve()
