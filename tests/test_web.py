@@ -183,7 +183,7 @@ async def test_token_ticket_and_session_cap(team_db) -> None:
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
-    done = run_cli("serve", "--port", "0", db=tmp_path / "none.db")
+    done = run_cli("serve", "--port", "8080", db=tmp_path / "none.db")
     assert done.returncode == 1 and "no database" in done.stderr
 
 

@@ -12,7 +12,7 @@ from .common import AppState, fail, pass_state
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--read-only/--allow-edit",
     "read_only",
