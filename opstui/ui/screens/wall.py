@@ -19,8 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Digits, Static
 
+from ...domain import targets
 from ...store.panes import QueueStat, SlaRow
-from .. import sla_view
 from ..messages import PaneData
 from ..text import clean, duration
 from ..widgets.panes import CapacityPane, OwnersPane, QueuesPane, SlaPane
@@ -61,18 +61,18 @@ def totals(queues: Sequence[QueueStat]) -> dict[str, int]:
     }
 
 
-def breached_rows(rows: Sequence[SlaRow], now: datetime) -> list[tuple[SlaRow, sla_view.Target]]:
+def breached_rows(rows: Sequence[SlaRow], now: datetime) -> list[tuple[SlaRow, targets.Target]]:
     """SLA rows whose nearest target is breached, the longest overdue first."""
     out = []
     for r in rows:
-        t = sla_view.nearest(r, now, r.warn_at)
+        t = targets.nearest(r, now)
         if t is not None and t.state == "breached":
             out.append((r, t))
     out.sort(key=lambda pair: (pair[1].left, pair[0].id))
     return out
 
 
-def breached_text(pairs: Sequence[tuple[SlaRow, sla_view.Target]], limit: int) -> Text:
+def breached_text(pairs: Sequence[tuple[SlaRow, targets.Target]], limit: int) -> Text:
     """The breached list: key and how long over on one line, owner and title below."""
     if not pairs:
         return Text("nothing breached", style="italic", end="")
