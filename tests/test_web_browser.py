@@ -152,7 +152,7 @@ async def test_dashboard_in_chromium(chromium: str, served: Served, demo_db: Pat
         await browser.goto(f"{served.url}?token={TOKEN}&as=wall-test")
         # the four panes, drawn by the app process this tab started
         screen = await browser.wait_for_text(
-            "─ Queues ─", "─ SLA ─", "─ Owners ─", "─ Capacity ─", "read-only", "│support "
+            "╭─ Queues", "╭─ SLA", "╭─ Owners", "╭─ Capacity", "read-only", "│support "
         )
         assert " started" in served.output()
         before = _support_open(screen)
@@ -183,7 +183,7 @@ async def test_dashboard_in_chromium(chromium: str, served: Served, demo_db: Pat
         try:
             await browser.goto(f"{wall.url}?token={TOKEN}&as=wall-test&fontsize=18")
             screen = await browser.wait_for_text(
-                "Breached now: ", "Unowned", "─ Queues ─", "│support "
+                "Breached now: ", "Unowned", "─ Queues", "│support "
             )
             # the list and the status bar count the same breached work
             listed = re.search(r"Breached now: (\d+)", screen)
