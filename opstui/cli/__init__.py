@@ -29,6 +29,15 @@ from .common import AppState, fail, opstui_group
 @click.option("--theme", metavar="NAME", help="Theme for the dashboard.")
 @click.option("--compact", is_flag=True, default=None, help="Compact layout for a small pane.")
 @click.option("--poll", is_flag=True, help="Poll the database instead of watching the file.")
+@click.option(
+    "--view",
+    type=click.Choice(["dashboard", "review", "wall"]),
+    default="dashboard",
+    help="Open on the dashboard, the weekly review or the wall view (big screen, no keys).",
+)
+@click.option(
+    "--web-user", "web_user", hidden=True, help="Set by `opstui serve` for a browser tab."
+)
 @click.version_option(package_name="opstui", prog_name="opstui")
 @click.pass_context
 def main(
@@ -39,12 +48,15 @@ def main(
     theme: str | None,
     compact: bool | None,
     poll: bool,
+    view: str,
+    web_user: str | None,
 ) -> None:
     """opstui: live queues, owners, SLA countdowns and capacity for small ops teams.
 
     Run without a command to open the dashboard.
     """
     ctx.obj = AppState.from_options(db_path, now, read_only, theme, compact, poll)
+    ctx.obj.view, ctx.obj.web_user = view, web_user
     if ctx.invoked_subcommand is None:
         from .dashboard import open_dashboard
 
@@ -65,6 +77,7 @@ COMMAND_MODULES = (
     "migrate",
     "transfer",
     "importing",
+    "serve",
 )
 
 

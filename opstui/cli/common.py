@@ -99,6 +99,10 @@ class AppState:
     config: Config
     config_error: str | None = None
     poll: bool = False
+    #: What the dashboard opens on ("dashboard", "review", "wall").
+    view: str = "dashboard"
+    #: Set in a browser tab started by ``opstui serve``: the name given at login ("" if none).
+    web_user: str | None = None
     _db: Any = field(default=None, repr=False)
     _warned: bool = field(default=False, repr=False)
 
@@ -184,11 +188,21 @@ class AppState:
                 self._warn_config()
             from ..store.schema import open_database
 
+            unix_user, me = None, self.config.me
+            if self.web_user is not None:
+                # a browser tab: recorded as the server's Unix user plus the name given
+                # at login; that name is a label, never mapped to a person
+                from ..web.session import check_name, web_actor
+
+                if self.web_user and (why := check_name(self.web_user)):
+                    raise click.BadParameter(why, param_hint="--web-user")
+                unix_user, me = web_actor(self.web_user), None
             self._db = open_database(
                 self.db_path,
                 create=create,
                 clock=self.clock(live),
-                me=self.config.me,
+                unix_user=unix_user,
+                me=me,
                 readonly=self.read_only,
             )
         return self._db

@@ -9,4 +9,19 @@ def open_dashboard(state: AppState) -> None:
     db = state.open(create=False, live=True)
     from ..ui.app import run_app
 
-    run_app(db, state.config, poll=state.poll, config_error=state.config_error)
+    web = state.web_user is not None
+    note = None
+    if web and db.readonly:
+        from ..web.session import READ_ONLY_NOTE
+
+        note = READ_ONLY_NOTE
+    run_app(
+        db,
+        state.config,
+        poll=state.poll,
+        config_error=state.config_error,
+        view=state.view,
+        read_only_note=note,
+        # a browser tab never rewrites the server user's remembered theme
+        persist_theme=not web,
+    )

@@ -63,6 +63,7 @@ class OpsApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("W", "wall", "Wall view", show=False),
     ]
 
     def __init__(
@@ -78,12 +79,18 @@ class OpsApp(App[None]):
         persist_theme: bool = True,
         review: bool = False,
         review_week: date | str | None = None,
+        view: str = "dashboard",
+        read_only_note: str | None = None,
     ) -> None:
         super().__init__()
         #: Open the weekly review over the dashboard at start, and quit when it closes
         #: (``opstui review``).
         self.start_review = review
         self.review_week = review_week
+        #: What the app opens on: "dashboard", "review" or "wall".
+        self.view = view
+        #: Why nothing can be changed, when the database is read-only (a browser tab says so).
+        self.read_only_note = read_only_note
         self.db = db
         self.config = config
         self.clock = clock or db.clock
@@ -154,6 +161,10 @@ class OpsApp(App[None]):
         return driver
 
     def get_default_screen(self) -> Any:
+        if self.view == "wall":
+            from .screens.wall import WallScreen
+
+            return WallScreen()
         from .screens.main import MainScreen
 
         return MainScreen()
@@ -179,6 +190,8 @@ class OpsApp(App[None]):
         self._schedule_tick()
         if self.start_review:
             self.open_review(self.review_week, exit_on_close=True)
+        elif self.view == "review":
+            self.open_review()
         # The watcher and the housekeeping schedule start once the first panes are on
         # screen (see on_panes_loaded): they would only compete with the first paint.
 
@@ -459,8 +472,6 @@ class OpsApp(App[None]):
         """Countdowns and the clock of the screen in view (no database)."""
         from textual.screen import ModalScreen
 
-        from .screens.main import MainScreen
-
         # the screen under any dialogs is the one the user sees
         screen = next(
             (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
@@ -473,7 +484,7 @@ class OpsApp(App[None]):
                 self._housekeeping()
         if screen is None or not screen.children:
             return  # a slow start: the first tick can come before the screen is composed
-        if isinstance(screen, MainScreen):
+        if isinstance(screen, pane_screens()):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
                 self.request_panes({"queues", "owners"})
@@ -562,11 +573,9 @@ class OpsApp(App[None]):
         """Is the dashboard the screen the user sees (possibly under a dialog)?"""
         from textual.screen import ModalScreen
 
-        from .screens.main import MainScreen
-
         for screen in reversed(self.screen_stack):
             if not isinstance(screen, ModalScreen):
-                return isinstance(screen, MainScreen)
+                return isinstance(screen, pane_screens())
         return False
 
     def request_panes(self, names: set[str] | frozenset[str]) -> None:
@@ -627,13 +636,11 @@ class OpsApp(App[None]):
             loaded_at=data.loaded_at,
             cursor=self.event_cursor,
         )
-        from .screens.main import MainScreen
-
         for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
+            if isinstance(screen, pane_screens()):
                 screen.show(self.pane_data, data)
         self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
-        if (data.queues or data.owners) is not None and not isinstance(self.screen, MainScreen):
+        if (data.queues or data.owners) is not None and not isinstance(self.screen, pane_screens()):
             from .widgets.status import StatusBar
 
             for bar in self.screen.query(StatusBar):
@@ -714,9 +721,12 @@ class OpsApp(App[None]):
     # --- item actions ------------------------------------------------------------------
 
     def refuse_if_readonly(self) -> bool:
+        """The one gate for writes from this app: refused with a notification when the
+        database is open read-only (a browser tab of a server without --allow-edit)."""
         if self.db.readonly:
             self.notify(
-                "the database is open read-only: nothing can be changed here",
+                self.read_only_note
+                or "the database is open read-only: nothing can be changed here",
                 severity="warning",
                 markup=False,
             )
@@ -983,6 +993,13 @@ class OpsApp(App[None]):
         screen = ReviewScreen(week=week, stuck_days=self.config.stuck_days)
         self.push_screen(screen, (lambda _result: self.exit()) if exit_on_close else None)
 
+    def action_wall(self) -> None:
+        """The wall view over the dashboard (escape comes back)."""
+        from .screens.wall import WallScreen
+
+        if not isinstance(self.screen, WallScreen):
+            self.push_screen(WallScreen())
+
     def open_item(self, key: str) -> None:
         from .screens.detail import ItemDetailScreen
 
@@ -1026,6 +1043,14 @@ _ITEM_FIELD_PANES: dict[str, frozenset[str]] = {
 }
 
 
+def pane_screens() -> tuple[type, ...]:
+    """Screens that show the dashboard panes' data (they get ``show`` and ``tick``)."""
+    from .screens.main import MainScreen
+    from .screens.wall import WallScreen
+
+    return (MainScreen, WallScreen)
+
+
 def panes_for_item_field(field: str | None) -> frozenset[str]:
     """The panes an item event with this field may change."""
     return _ITEM_FIELD_PANES.get(field or "", PANES)
@@ -1043,6 +1068,8 @@ def make_app(
     persist_theme: bool = True,
     review: bool = False,
     review_week: date | str | None = None,
+    view: str = "dashboard",
+    read_only_note: str | None = None,
 ) -> OpsApp:
     """The one app factory (CLI and tests).
 
@@ -1061,6 +1088,8 @@ def make_app(
         persist_theme=persist_theme,
         review=review,
         review_week=review_week,
+        view=view,
+        read_only_note=read_only_note,
     )
 
 
@@ -1072,11 +1101,22 @@ def run_app(
     *,
     review: bool = False,
     review_week: date | str | None = None,
+    view: str = "dashboard",
+    read_only_note: str | None = None,
+    persist_theme: bool = True,
 ) -> None:
     """Open the dashboard in this terminal (called by ``opstui`` and ``opstui demo``), or
     the weekly review over it (``opstui review``)."""
     app = make_app(
-        db, config, poll=poll, config_error=config_error, review=review, review_week=review_week
+        db,
+        config,
+        poll=poll,
+        config_error=config_error,
+        review=review,
+        review_week=review_week,
+        view=view,
+        read_only_note=read_only_note,
+        persist_theme=persist_theme,
     )
     try:
         app.run()
