@@ -300,3 +300,27 @@ async def test_colours_are_the_themes_app_variables_and_follow_a_theme_change(db
         app.theme = "opstui-dark"
         await settle(app, pilot)
         assert breached() != light and risk_style() == f"bold {breached()}"
+
+
+async def test_agenda_lines_jump_to_their_tabs_and_the_tabs_fit_at_80_columns(db: Any) -> None:
+    from textual.widgets import Tab
+
+    from opstui.ui.screens.review.screen import TABS
+    from opstui.ui.screens.review.tabs import TAB_ORDER
+
+    assert tuple(pane for pane, _label, _cls in TABS) == TAB_ORDER
+    app = review_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert all(t.region.right <= 80 and t.region.width > 0 for t in screen.query(Tab))
+        agenda = screen.query_one("#t-agenda", DataTable)
+        keys = [
+            agenda.coordinate_to_cell_key((r, 0)).row_key.value for r in range(agenda.row_count)
+        ]
+        for key, tab in (("unowned", "unowned"), ("approvals", "approvals"), ("done", "trends")):
+            await pilot.press("1")
+            agenda.move_cursor(row=keys.index(key))
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert screen.query_one("TabbedContent").active == tab, key

@@ -50,11 +50,11 @@ from .trends import TrendsTab
 TABS: tuple[tuple[str, str, type[ReviewTab]], ...] = (
     ("agenda", "1 Agenda", AgendaTab),
     ("sla", "2 SLA", SlaTab),
-    ("blocked", "3 Blocked/stuck", BlockedTab),
+    ("blocked", "3 Blocked", BlockedTab),
     ("unowned", "4 Unowned", UnownedTab),
     ("approvals", "5 Approvals", ApprovalsTab),
     ("load", "6 Load", LoadTab),
-    ("risks", "7 Bus factor", RisksTab),
+    ("risks", "7 Risks", RisksTab),
     ("trends", "8 Trends", TrendsTab),
 )
 
@@ -363,6 +363,10 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         if action in ("toggle", "accept"):
             return self._active() == "load"
         return True
+
+    @on(AgendaTab.Jump)
+    def _jump(self, message: AgendaTab.Jump) -> None:
+        self.action_tab(message.tab)
 
     # --- approvals -------------------------------------------------------------------
 
