@@ -19,6 +19,8 @@ EVENT = models.Event.__table__
 LINK = models.ItemLink.__table__
 APPROVAL = models.Approval.__table__
 REVIEW = models.Review.__table__
+PROCESS = models.Process.__table__
+RUN = models.ProcessRun.__table__
 
 OWNER = PERSON.alias("owner")
 
@@ -190,6 +192,26 @@ def pending_approvals(conn: Connection) -> Sequence[Row[Any]]:
         )
         .where(APPROVAL.c.status == "pending")
         .order_by(APPROVAL.c.requested_at, APPROVAL.c.id)
+    ).all()
+
+
+def process_runs_created(conn: Connection, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+    """Process runs created in ``[start, end)`` with their process and item, oldest first."""
+    return conn.execute(
+        select(
+            PROCESS.c.key.label("process"),
+            PROCESS.c.name,
+            ITEM.c.key.label("item"),
+            RUN.c.occurrence_at,
+            RUN.c.created_at,
+        )
+        .select_from(
+            RUN.join(PROCESS, PROCESS.c.id == RUN.c.process_id).outerjoin(
+                ITEM, ITEM.c.id == RUN.c.item_id
+            )
+        )
+        .where(RUN.c.created_at >= start, RUN.c.created_at < end)
+        .order_by(RUN.c.created_at, RUN.c.id)
     ).all()
 
 

@@ -128,6 +128,13 @@ def to_markdown(rv: WeeklyReview) -> str:
         [(p.key, p.name, p.finding) for p in rv.process_findings],
         "Every process has an owner, a trigger and a runbook.",
     )
+    if rv.late_runs:
+        lines += ["### Late process runs (created after their due time)", ""]
+        lines += _table(
+            ("Process", "Item", "Due", "Created"),
+            [(r.process, r.item or "-", _ts(r.due), _ts(r.created)) for r in rv.late_runs],
+            "",
+        )
     lines += ["## Pending approvals", ""]
     lines += _table(
         ("Item", "Title", "Owner", "Move to", "Requested by", "Requested at", "Note"),
@@ -361,6 +368,10 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
         "process_findings": [
             {"process": p.key, "name": p.name, "finding": p.finding, "kind": p.kind}
             for p in rv.process_findings
+        ],
+        "late_runs": [
+            {"process": r.process, "item": r.item, "due": r.due, "created": r.created}
+            for r in rv.late_runs
         ],
         "approvals": [
             {

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ...domain import figures
+from ...domain import workflow as wfl
 from ...store import review_queries as rq
 from ..processes.catalog import ProcessCatalog
 from .records import (
@@ -22,6 +23,7 @@ from .records import (
     BlockedItem,
     Blocker,
     HeldReview,
+    LateRun,
     PendingApproval,
     ProcessFinding,
     QueueCycle,
@@ -165,6 +167,16 @@ def process_findings(catalog: ProcessCatalog) -> list[ProcessFinding]:
         text = f.text.removeprefix(f"{key}: ") if key else f.text
         out.append(ProcessFinding(key, names.get(key, ""), text, f.kind))
     return out
+
+
+def late_runs(conn: Connection, start: datetime, end: datetime) -> list[LateRun]:
+    """Process occurrences created in the week after their due time
+    (``workflow.is_late``: the same rule that marks their items late)."""
+    return [
+        LateRun(r.process, r.name, r.item, r.occurrence_at, r.created_at)
+        for r in rq.process_runs_created(conn, start, end)
+        if wfl.is_late(r.occurrence_at, r.created_at)
+    ]
 
 
 def pending_approvals(conn: Connection) -> list[PendingApproval]:

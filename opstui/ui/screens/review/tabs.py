@@ -265,8 +265,10 @@ class UnownedTab(ReviewTab):
                 for u in rv.unowned
             ]
         )
+        late = f"; {len(rv.late_runs)} late run(s)" if rv.late_runs else ""
         self._section(
-            "h-process", f"Process findings ({len(rv.process_findings)}, as `opstui processes`)"
+            "h-process",
+            f"Process findings ({len(rv.process_findings)}, as `opstui processes`){late}",
         )
         self._table("t-process").fill(
             [
@@ -275,6 +277,17 @@ class UnownedTab(ReviewTab):
                     (lit(p.key), lit(p.finding, style=pal.warn), lit(p.name, 50)),
                 )
                 for p in rv.process_findings
+            ]
+            + [
+                (
+                    f"late:{r.process}:{r.due.isoformat()}",
+                    (
+                        lit(r.process),
+                        Text(f"late run {r.item or '-'}: due {ts(r.due)}", style=pal.bad),
+                        lit(r.name, 50),
+                    ),
+                )
+                for r in rv.late_runs
             ]
         )
 
