@@ -484,10 +484,9 @@ def test_bad_catch_up_is_refused_with_its_place(tmp_path: Path) -> None:
 
 async def test_opening_the_dashboard_catches_up_once_late_and_says_so(tmp_path: Path) -> None:
     from opstui.config import Config
+    from opstui.services.loading import load_data
     from opstui.services.review import weekly_review
     from opstui.ui.app import make_app
-
-    from opstui.services.loading import load_data
 
     db = make_db(tmp_path, data_with(extra={"processes": CATCH_UP[1:]}))
     # the weekly ones last ran on Monday 9 November (a terminal was open then)
