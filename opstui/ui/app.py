@@ -383,15 +383,25 @@ class OpsApp(App[None]):
             self.call_from_thread(self.refresh_from_events, events)
 
     def _announce_runs(self, created: list[Any]) -> None:
-        """Opening the dashboard never creates work quietly: say what and why."""
-        for run in created:
-            self.notify(
-                one_line(run.text),
-                title="Process run (caught up late)" if run.late else "Process run",
-                severity="warning" if run.late else "information",
-                markup=False,
-                timeout=15 if run.late else 6,
-            )
+        """Opening the dashboard never creates work quietly: say what and why (one notice)."""
+        late = [r for r in created if r.late]
+        if len(created) == 1:
+            text = one_line(created[0].text)
+        else:
+            lines = [
+                f"{r.item} {r.process}"
+                + (f": due {r.occurrence_at:%Y-%m-%d %H:%M} UTC, LATE" if r.late else "")
+                for r in created
+            ]
+            why = " (missed while nothing was running)" if late else ""
+            text = f"created {len(created)} process items{why}:\n" + "\n".join(lines)
+        self.notify(
+            text,
+            title="Process runs caught up late" if late else "Process run",
+            severity="warning" if late else "information",
+            markup=False,
+            timeout=20 if late else 6,
+        )
 
     def forecast_settings(self) -> Any:
         from ..services.forecast import Settings
