@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
             "no-steps",
             "restore-test",
         ]
-        assert cells(screen.query_one("#t-approvals", DataTable), 5) == ["Refund customer"]
+        assert cells(screen.query_one("#t-approvals", DataTable), 6) == ["Refund customer"]
         assert cells(screen.query_one("#t-skills", DataTable), 0)[0] == "firewall"
         assert screen.query_one("#t-weeks", DataTable).row_count == 8
         moves = screen.query_one("#t-moves", DataTable)
@@ -324,3 +325,91 @@ async def test_agenda_lines_jump_to_their_tabs_and_the_tabs_fit_at_80_columns(db
             await pilot.press("enter")
             await settle(app, pilot)
             assert screen.query_one("TabbedContent").active == tab, key
+
+
+async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None:
+    """a (assign), m (move), c (comment), Enter (open) from the item tabs; approvals in a
+    batch with one note; every decision lands in the review's minutes, and the next
+    review shows them as decided last week."""
+    from textual.widgets import OptionList, TextArea
+
+    from opstui.services import transitions
+    from opstui.services.review import weekly_review
+    from opstui.ui.screens.detail import ItemDetailScreen
+
+    loader.load_data(
+        db,
+        {
+            "items": [
+                {
+                    "queue": "web",
+                    "title": "Second refund",
+                    "owner": "bo",
+                    "approval": "done",
+                }
+            ]
+        },
+        source="more",
+    )
+    transitions.transition(db, "WEB-3", "in_progress")
+    app = review_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        unowned = screen.review.unowned[0].key  # type: ignore[union-attr]
+        # 4: assign the unowned item through the app's assign form
+        await pilot.press("4", "a")
+        await settle(app, pilot)
+        people = app.screen.query_one(OptionList)
+        people.highlighted = next(
+            i for i in range(people.option_count) if people.get_option_at_index(i).id == "cy"
+        )
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # 3: comment on the blocked item under the cursor
+        await pilot.press("3")
+        blocked = screen.current_item_key()
+        await pilot.press("c")
+        await settle(app, pilot)
+        app.screen.query_one(TextArea).insert("asked the vendor")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        # ... and move it
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # 3: Enter opens the item under the cursor
+        await pilot.press("3")
+        await settle(app, pilot)
+        opened = screen.current_item_key()
+        assert opened is not None
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ItemDetailScreen) and app.screen.key == opened
+        await pilot.press("escape")
+        await settle(app, pilot)
+        # 5: both approvals in a batch with one note
+        await pilot.press("5", "space", "space")
+        await settle(app, pilot)
+        tab5 = screen.query_one("#tab-approvals")
+        assert len(tab5.selected) == 2, (screen.review.approvals, screen.focused, screen._active())
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press(*"both fine", "enter")
+        await settle(app, pilot)
+        assert screen.review.approvals == (), [n.message for n in app._notifications]  # type: ignore[union-attr]
+        kinds = sorted(d.kind for d in screen.decisions)
+        assert kinds == ["approve", "approve", "assign", "comment", "move"], screen.decisions
+        with db.read() as conn:
+            assert q.get_item(conn, unowned).owner == "cy"  # type: ignore[union-attr]
+        assert {d.item for d in screen.decisions if d.kind in ("comment", "move")} == {blocked}
+        await pilot.press("escape")
+        await settle(app, pilot)
+    with db.read() as conn:
+        row = conn.execute(select(REVIEW)).one()
+    assert len(row.decisions) == 5 and row.held_by == "lead"
+    assert {d["detail"] for d in row.decisions if d["kind"] == "approve"} == {"both fine"}
+    later = weekly_review(db, now=NOW + timedelta(days=7))
+    assert later.last_review is not None and later.last_review.decisions == 5

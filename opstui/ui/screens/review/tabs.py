@@ -38,8 +38,24 @@ class ReviewTab(Vertical):
     ReviewTab .half { height: 1fr; width: 1fr; }
     """
 
+    #: Tables whose rows are items (their first column is the item's key).
+    ITEM_TABLES: tuple[str, ...] = ()
+
     def show(self, rv: WeeklyReview) -> None:
         raise NotImplementedError
+
+    def current_item(self) -> str | None:
+        """The key of the item under the cursor of this tab's focused (or first) item
+        table; None when the tab's rows are not items."""
+        tables = [self._table(t) for t in self.ITEM_TABLES]
+        if not tables:
+            return None
+        focused = self.screen.focused
+        table = next((t for t in tables if t is focused), tables[0])
+        if not table.row_count:
+            return None
+        cell = table.get_cell_at((table.cursor_row, 0))
+        return getattr(cell, "plain", str(cell)) or None
 
     def first_table(self) -> DataTable[object] | None:
         tables = list(self.query(DataTable))
@@ -106,6 +122,8 @@ class AgendaTab(ReviewTab):
 class SlaTab(ReviewTab):
     """2: SLA breaches and near misses, then both counted by queue and by owner."""
 
+    ITEM_TABLES = ("t-sla",)
+
     def compose(self) -> ComposeResult:
         yield Static("SLA breaches and near misses", classes="section", id="h-sla")
         yield ReviewTable(
@@ -170,6 +188,8 @@ class SlaTab(ReviewTab):
 
 class BlockedTab(ReviewTab):
     """3: blocked items (with their blockers) and stuck items."""
+
+    ITEM_TABLES = ("t-blocked", "t-stuck")
 
     def compose(self) -> ComposeResult:
         yield Static("Blocked", classes="section", id="h-blocked")
@@ -238,6 +258,8 @@ class BlockedTab(ReviewTab):
 class UnownedTab(ReviewTab):
     """4: unowned open items and the process catalog's findings."""
 
+    ITEM_TABLES = ("t-unowned",)
+
     def compose(self) -> ComposeResult:
         yield Static("Unowned items", classes="section", id="h-unowned")
         yield ReviewTable(
@@ -293,42 +315,77 @@ class UnownedTab(ReviewTab):
 
 
 class ApprovalsTab(ReviewTab):
-    """5: pending approvals; the screen's ``a`` / ``x`` act on :meth:`current`."""
+    """5: pending approvals; the screen's ``a`` / ``x`` act on :meth:`chosen` (the
+    selected ones, or the current one) with one note."""
+
+    ITEM_TABLES = ("t-approvals",)
+    selected: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield Static("a: approve   x: reject (each asks for an optional note)", classes="section")
+        yield Static(
+            "a approve  x reject (selected or current, one note)  space select  Enter open",
+            classes="section",
+        )
         yield ReviewTable(
             "Item",
             "Owner",
             "Move to",
-            "Requested",
+            "Reason",
             "By",
+            "Requested",
             "Title",
-            "Note",
             id="t-approvals",
             classes="grow",
         )
 
     def show(self, rv: WeeklyReview) -> None:
         self._approvals = rv.approvals
+        self.selected = self.selected & {str(a.approval_id) for a in rv.approvals}
+        self._fill()
+
+    def _fill(self) -> None:
         pal = Palette.of(self.app)
         self._table("t-approvals").fill(
             [
                 (
                     str(a.approval_id),
                     (
-                        lit(a.key),
+                        lit(("* " if str(a.approval_id) in self.selected else "") + a.key),
                         lit(a.owner or "(unowned)"),
                         lit(a.to_state, style=pal.info),
-                        Text(ts(a.requested_at)),
+                        lit(a.note or "(no reason given)", 24),
                         lit(a.requested_by),
+                        Text(ts(a.requested_at)),
                         lit(a.title, 50),
-                        lit(a.note, 30),
                     ),
                 )
-                for a in rv.approvals
+                for a in self._approvals
             ]
         )
+
+    def current_item(self) -> str | None:
+        a = self.current()
+        return a.key if a else None
+
+    def toggle(self) -> None:
+        """Select or unselect the current approval, then go to the next one."""
+        table = self._table("t-approvals")
+        key = table.current_key()
+        if key is None:
+            return
+        self.selected ^= {key}
+        row = table.cursor_row
+        self._fill()
+        table.move_cursor(row=min(row + 1, table.row_count - 1))
+
+    def chosen(self) -> list[PendingApproval]:
+        """The selected approvals, or the current one."""
+        approvals: tuple[PendingApproval, ...] = getattr(self, "_approvals", ())
+        picked = [a for a in approvals if str(a.approval_id) in self.selected]
+        if picked:
+            return picked
+        current = self.current()
+        return [current] if current else []
 
     def current(self) -> PendingApproval | None:
         key = self._table("t-approvals").current_key()
