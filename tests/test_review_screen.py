@@ -413,3 +413,54 @@ async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None
     assert {d["detail"] for d in row.decisions if d["kind"] == "approve"} == {"both fine"}
     later = weekly_review(db, now=NOW + timedelta(days=7))
     assert later.last_review is not None and later.last_review.decisions == 5
+
+
+async def test_export_from_the_screen_writes_both_formats_as_the_cli_does(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html as html_lib
+    import re
+
+    from opstui.services.review import to_markdown, weekly_review
+    from opstui.services.review.html import to_html
+
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    app = review_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("E")
+        await settle(app, pilot)
+        paths = screen.exported
+        notes = [n.message for n in app._notifications]
+    assert [p.suffix for p in paths] == [".md", ".html"]
+    assert any(str(paths[0]) in n and str(paths[1]) in n for n in notes)  # the paths shown
+    rv = weekly_review(db, stuck_days=3)
+    md = paths[0].read_text()
+    page = paths[1].read_text()
+    assert md == to_markdown(rv)
+    assert page == to_html(rv)
+    # self-contained: inline SVG charts, no scripts or outside resources; DB text escaped
+    assert page.count("<svg") == 2 and "<script" not in page and "src=" not in page
+    assert "Nobody&#x27;s &lt;b&gt;[red]job[/red]&lt;/b&gt;" in page
+    for heading in re.findall(r"^## (.+)$", md, flags=re.M):
+        assert f"<h2>{html_lib.escape(heading)}</h2>" in page
+    # the same content as the command line's --markdown and --html
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPSTUI_CONFIG": str(tmp_path / "none.toml")}
+    for flag, written in (("--markdown", md), ("--html", page)):
+        cli = subprocess.run(
+            [sys.executable, "-m", "opstui", "--db", str(tmp_path / "team.db")]
+            + ["--now", NOW.isoformat(), "review", flag],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert cli.stdout == written, flag

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -149,6 +151,7 @@ class ReviewScreen(ItemActions, Screen[None]):
         Binding("enter", "accept", "Accept move", priority=False),
         Binding("r", "reload", "Reload"),
         Binding("h", "record", "Record review"),
+        Binding("E", "export", "Export"),
         Binding("escape,q", "leave", "Leave"),
     ]
 
@@ -207,6 +210,8 @@ class ReviewScreen(ItemActions, Screen[None]):
         #: Items acted on from this screen (assign, move, comment): their events are minutes.
         self._acted: set[str] = set()
         self._minutes_cursor = 0
+        #: The files the last export wrote.
+        self.exported: list[Path] = []
 
     @property
     def db(self) -> Database:
@@ -593,6 +598,47 @@ class ReviewScreen(ItemActions, Screen[None]):
         self.app.refresh_from_events(message.events)  # type: ignore[attr-defined]
         if message.errors:
             self.reload()  # a refused move: show the suggestion as it is now
+
+    # --- export ----------------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            (
+                "Export the review",
+                "write it as Markdown and self-contained HTML files (E)",
+                self.action_export,
+            ),
+            *self.item_palette_commands(),
+        ]
+
+    def action_export(self) -> None:
+        if self.review is None:
+            self.notify("nothing loaded yet", severity="warning")
+            return
+        self.export(self.review, Path.cwd())
+
+    @work(thread=True, group="review-export", exit_on_error=False)
+    def export(self, rv: review_svc.WeeklyReview, directory: Path) -> None:
+        from ....services.review.files import export_files
+
+        try:
+            paths = export_files(rv, directory)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify,
+                f"export failed: {one_line(str(exc))}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.exported = paths
+        self.app.call_from_thread(
+            self.notify,
+            "review written to " + " and ".join(str(p) for p in paths),
+            title="Exported",
+            markup=False,
+            timeout=15,
+        )
 
     # --- recording -------------------------------------------------------------------
 
