@@ -314,7 +314,9 @@ def test_catalog_and_findings(tmp_path: Path) -> None:
     inv = procs["invoices"]
     assert inv.trigger_text == "cron 0 9 1 * * (Europe/London)"
     assert inv.next_run == datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
-    assert inv.last_run == NOW and inv.last_item and inv.runs == 1
+    # the last run is the occurrence's due date, not the moment it was created
+    assert inv.last_run == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert inv.last_item and inv.runs == 1
     assert inv.steps == ("Export hours", "Reconcile `contracts`", "Send invoices")
     assert (
         procs["onqa"].next_run is None
@@ -360,7 +362,31 @@ def test_cli_processes_json_and_text(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert [p["key"] for p in data["processes"]] == ["audit", "idle", "invoices", "onqa", "orphan"]
-    assert data["processes"][2]["next_run"] == "2027-01-01T09:00:00+00:00"
+    # processes and run-due agree on what is due: the missed 1 December run, due now
+    assert data["processes"][2]["next_run"] == "2026-12-01T09:00:00+00:00"
+    run_due = [*base[:-1], "run-due", "--json"]
+
+    def cli(*args: str) -> Any:
+        out = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    dry = cli(*run_due, "--dry-run")
+    due_now = {p["key"]: p["next_run"] for p in data["processes"] if p["due_now"]}
+    assert due_now == {r["process"]: r["occurrence_at"] for r in dry}
+    assert due_now["invoices"] == "2026-12-01T09:00:00+00:00"
+    ran = cli(*run_due)
+    assert [(r["process"], r["occurrence_at"]) for r in ran] == [
+        (r["process"], r["occurrence_at"]) for r in dry
+    ]
+    after = {p["key"]: p for p in cli(*base, "--json")["processes"]}
+    assert not any(p["due_now"] for p in after.values())
+    assert cli(*run_due, "--dry-run") == []
+    inv = after["invoices"]
+    assert (inv["next_run"], inv["last_run"]) == (
+        "2027-01-01T09:00:00+00:00",
+        "2026-12-01T09:00:00+00:00",
+    )
     assert {
         "kind": "no_owner",
         "process": "orphan",
@@ -385,10 +411,150 @@ def test_read_only_terminal_runs_nothing(tmp_path: Path) -> None:
 
 def test_next_run_at_is_the_soonest_schedule(tmp_path: Path) -> None:
     db = make_db(tmp_path, proc_data())
+    # missed occurrences are due now: the oldest (audit, 2 November) wakes a terminal
+    assert processes.next_run_at(db) == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    processes.run_due(db)
     # orphan: weekdays 08:30 New York = 13:30 UTC; next after Friday 16:45 UTC is Monday
     assert processes.next_run_at(db) == datetime(
         2026, 12, 7, 10, 0, tzinfo=UTC
     )  # audit, 1st Monday
+    # seen on Tuesday 00:00 with nothing run since Friday: Monday's audit is due (missed)
     assert processes.next_run_at(db, datetime(2026, 12, 8, 0, 0, tzinfo=UTC)) == datetime(
-        2026, 12, 8, 13, 30, tzinfo=UTC
+        2026, 12, 7, 10, 0, tzinfo=UTC
     )
+
+
+# --- catching up on missed occurrences ------------------------------------------------
+
+
+def test_pending_occurrences_catch_up_latest_all_or_skip() -> None:
+    weekly = wfl.Trigger("cron", "0 9 * * 1", "UTC")  # Mondays 09:00
+    last = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    mondays = [datetime(2026, 11, d, 9, 0, tzinfo=UTC) for d in (16, 23, 30)]
+    assert wfl.pending_occurrences(weekly, last, NOW, "latest") == mondays[-1:]
+    assert wfl.pending_occurrences(weekly, last, NOW, "all") == mondays
+    assert wfl.pending_occurrences(weekly, last, NOW, "skip") == []
+    on_time = mondays[-1] + timedelta(minutes=1)
+    assert wfl.pending_occurrences(weekly, last, on_time, "skip") == mondays[-1:]
+    assert wfl.pending_occurrences(weekly, mondays[-1], NOW, "all") == []
+    assert wfl.pending_occurrences(weekly, None, NOW, "all") == mondays[-1:]  # no backlog
+    long_ago = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)
+    assert len(wfl.pending_occurrences(weekly, long_ago, NOW, "all")) == wfl.MAX_CATCH_UP
+    with pytest.raises(wfl.TriggerError, match="catch_up"):
+        wfl.pending_occurrences(weekly, last, NOW, "sometimes")
+
+
+CATCH_UP = [
+    {  # quarterly, two months late when the dashboard opens: one late item
+        "key": "backup",
+        "name": "Quarterly backup test",
+        "owner": "ann",
+        "queue": "work",
+        "trigger": {"cron": "0 9 1 */3 *"},
+        "runbook": "1. Restore",
+    },
+    {  # weekly, catches up every missed Monday
+        "key": "weekly",
+        "name": "Weekly check",
+        "owner": "ben",
+        "queue": "work",
+        "trigger": {"cron": "0 9 * * 1"},
+        "catch_up": "all",
+        "runbook": "1. Check",
+    },
+    {  # weekly too, but a missed one is skipped
+        "key": "skipper",
+        "name": "Skippable",
+        "owner": "ben",
+        "queue": "work",
+        "trigger": {"cron": "0 9 * * 1"},
+        "catch_up": "skip",
+        "runbook": "1. Check",
+    },
+]
+
+
+def test_bad_catch_up_is_refused_with_its_place(tmp_path: Path) -> None:
+    from opstui.services.loading import LoadError
+
+    bad = [{**CATCH_UP[0], "catch_up": "sometimes"}]
+    with pytest.raises(LoadError, match=r"processes.*catch_up must be one of latest, all, skip"):
+        make_db(tmp_path, data_with(extra={"processes": bad}))
+
+
+async def test_opening_the_dashboard_catches_up_once_late_and_says_so(tmp_path: Path) -> None:
+    from opstui.config import Config
+    from opstui.services.loading import load_data
+    from opstui.services.review import weekly_review
+    from opstui.ui.app import make_app
+
+    db = make_db(tmp_path, data_with(extra={"processes": CATCH_UP[1:]}))
+    # the weekly ones last ran on Monday 9 November (a terminal was open then)
+    db.clock = Clock.frozen(datetime(2026, 11, 9, 9, 1, tzinfo=UTC))
+    first = processes.run_due(db)
+    assert {(r.process, r.late) for r in first} == {("weekly", False), ("skipper", False)}
+    # ... then nothing ran until Friday 4 December 16:45 (the backup test defined meanwhile)
+    db.clock = Clock.frozen(NOW)
+    load_data(db, {"processes": CATCH_UP[:1]}, source="more.toml")
+    cat = {p.key: p for p in catalog.process_catalog(db).processes}
+    due = processes.due_occurrences(db)
+    first_due: dict[str, datetime] = {}
+    for _pid, okey, at in due:  # oldest first per process
+        first_due.setdefault(okey.split("@")[0], at)
+    assert {p.key: p.next_run for p in cat.values() if p.due_now} == first_due
+    assert len(due) == 4  # backup once, weekly three times
+    assert cat["skipper"].next_run == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    assert not cat["skipper"].due_now
+
+    app = make_app(db, Config(), clock=db.clock, watch=False, housekeeping=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(30):
+            await pilot.pause(0.1)
+            await app.workers.wait_for_complete()
+            if len(app._notifications):
+                break
+        notes = [(n.title, n.message) for n in app._notifications]
+    # one notice says what was created and why
+    assert len(notes) == 1, notes
+    title, text = notes[0]
+    assert title == "Process runs caught up late"
+    assert text.startswith("created 4 process items (missed while nothing was running):")
+    assert "backup: due 2026-10-01 09:00 UTC, LATE" in text
+    assert text.count("weekly: due 2026-11-") == 3
+
+    with db.read() as conn:
+        made = [
+            (r.process_id, r.occurrence_at, r.key, r.due_at, r.data)
+            for r in conn.execute(
+                select(
+                    RUN.c.process_id, RUN.c.occurrence_at, ITEM.c.key, ITEM.c.due_at, ITEM.c.data
+                )
+                .join(ITEM, ITEM.c.id == RUN.c.item_id)
+                .where(RUN.c.created_at == NOW)
+                .order_by(RUN.c.occurrence_at)
+            )
+        ]
+    # one late item for the quarterly backup test, three for the weekly (catch_up = all),
+    # none for the skipper; each carries its due date and is marked late
+    assert len(made) == 4
+    assert sorted(at.date().isoformat() for _p, at, *_ in made) == [
+        "2026-10-01",
+        "2026-11-16",
+        "2026-11-23",
+        "2026-11-30",
+    ]
+    for _pid, at, _key, due_at, data in made:
+        assert due_at.replace(tzinfo=UTC) == at.replace(tzinfo=UTC) and data["late"] is True
+
+    # created once: another terminal (or run-due) finds nothing due; the catalog agrees
+    assert processes.run_due(db) == [] and processes.due_occurrences(db) == []
+    cat = {p.key: p for p in catalog.process_catalog(db).processes}
+    assert not any(p.due_now for p in cat.values())
+    assert cat["backup"].last_run == datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    assert cat["backup"].next_run == datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
+    assert cat["weekly"].last_run == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    # the review's agenda has the late runs line
+    rv = weekly_review(db)
+    assert rv.counts["late_runs"] == 4
+    assert {r.process for r in rv.late_runs} == {"backup", "weekly"}
+    db.dispose()

@@ -115,7 +115,8 @@ async def test_catalog_screen_reloads_in_place_and_closes(tmp_path: Path) -> Non
                 break
         await pilot.pause()
         rows = screen.snapshot_for_tests()["rows"]
-        assert rows[1][3].startswith("2026-12-04 16:45 WRK-")  # last run filled in, in place
+        # last run filled in, in place: the occurrence's due date (1 December), not the run time
+        assert rows[1][3].startswith("2026-12-01 09:00 WRK-")
         assert screen.selected().key == "orphan"  # the cursor stayed put
         await pilot.press("escape")
         await pilot.pause()

@@ -24,7 +24,8 @@ def table_rows(text: str) -> list[list[str]]:
 
 
 def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) -> None:
-    md = rsvc.to_markdown(rsvc.weekly_review(sample_db, stuck_days=3))
+    rv = rsvc.weekly_review(sample_db, stuck_days=3)
+    md = rsvc.to_markdown(rv)
     assert md.startswith("# Weekly review: 2026-11-27 16:45 to 2026-12-04 16:45 UTC\n")
     s = sections(md)
     assert list(s) == [
@@ -54,7 +55,10 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
     assert summary["Blocked items"] == "2"
     assert summary["Pending approvals"] == "3"
     assert summary["Overloaded people"] == "1"
-    assert summary["Single-person skills"] == "1"
+    # the summary is the agenda (services.review.agenda), as on the screen's first tab
+    risks = len(rv.capacity.skill_risks) + len(rv.capacity.process_risks)
+    assert summary["Bus-factor risks"] == str(risks)
+    assert sum(1 for c in rv.capacity.skills if c.count == 1) == 1
 
     blocked = table_rows(s["Blocked items"])[1:]
     assert {(r[0], r[4]) for r in blocked} == {("PRJ-31", "PRJ-21"), ("PRJ-34", "PRJ-23")}
@@ -64,7 +68,7 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
 
     unowned = table_rows(s["Unowned items"])
     assert unowned[0] == ["Item", "Title", "Queue", "Priority", "Status", "Created", "Next due"]
-    assert len(unowned) - 1 == int(summary["Unowned open items"]) == 16
+    assert len(unowned) - 1 == int(summary["Unowned items"]) == 16
     assert unowned[1][0] == "SUP-183" and unowned[1][3] == "P1"  # most urgent first
 
     procs = table_rows(s["Process findings"])

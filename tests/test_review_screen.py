@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ async def test_screen_shows_every_section_with_literal_db_text(db: Any) -> None:
             "no-steps",
             "restore-test",
         ]
-        assert cells(screen.query_one("#t-approvals", DataTable), 5) == ["Refund customer"]
+        assert cells(screen.query_one("#t-approvals", DataTable), 6) == ["Refund customer"]
         assert cells(screen.query_one("#t-skills", DataTable), 0)[0] == "firewall"
         assert screen.query_one("#t-weeks", DataTable).row_count == 8
         moves = screen.query_one("#t-moves", DataTable)
@@ -300,3 +301,166 @@ async def test_colours_are_the_themes_app_variables_and_follow_a_theme_change(db
         app.theme = "opstui-dark"
         await settle(app, pilot)
         assert breached() != light and risk_style() == f"bold {breached()}"
+
+
+async def test_agenda_lines_jump_to_their_tabs_and_the_tabs_fit_at_80_columns(db: Any) -> None:
+    from textual.widgets import Tab
+
+    from opstui.ui.screens.review.screen import TABS
+    from opstui.ui.screens.review.tabs import TAB_ORDER
+
+    assert tuple(pane for pane, _label, _cls in TABS) == TAB_ORDER
+    app = review_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert all(t.region.right <= 80 and t.region.width > 0 for t in screen.query(Tab))
+        agenda = screen.query_one("#t-agenda", DataTable)
+        keys = [
+            agenda.coordinate_to_cell_key((r, 0)).row_key.value for r in range(agenda.row_count)
+        ]
+        for key, tab in (("unowned", "unowned"), ("approvals", "approvals"), ("done", "trends")):
+            await pilot.press("1")
+            agenda.move_cursor(row=keys.index(key))
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert screen.query_one("TabbedContent").active == tab, key
+
+
+async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None:
+    """a (assign), m (move), c (comment), Enter (open) from the item tabs; approvals in a
+    batch with one note; every decision lands in the review's minutes, and the next
+    review shows them as decided last week."""
+    from textual.widgets import OptionList, TextArea
+
+    from opstui.services import transitions
+    from opstui.services.review import weekly_review
+    from opstui.ui.screens.detail import ItemDetailScreen
+
+    loader.load_data(
+        db,
+        {
+            "items": [
+                {
+                    "queue": "web",
+                    "title": "Second refund",
+                    "owner": "bo",
+                    "approval": "done",
+                }
+            ]
+        },
+        source="more",
+    )
+    transitions.transition(db, "WEB-3", "in_progress")
+    app = review_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        unowned = screen.review.unowned[0].key  # type: ignore[union-attr]
+        # 4: assign the unowned item through the app's assign form
+        await pilot.press("4", "a")
+        await settle(app, pilot)
+        people = app.screen.query_one(OptionList)
+        people.highlighted = next(
+            i for i in range(people.option_count) if people.get_option_at_index(i).id == "cy"
+        )
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # 3: comment on the blocked item under the cursor
+        await pilot.press("3")
+        blocked = screen.current_item_key()
+        await pilot.press("c")
+        await settle(app, pilot)
+        app.screen.query_one(TextArea).insert("asked the vendor")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        # ... and move it
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # 3: Enter opens the item under the cursor
+        await pilot.press("3")
+        await settle(app, pilot)
+        opened = screen.current_item_key()
+        assert opened is not None
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ItemDetailScreen) and app.screen.key == opened
+        await pilot.press("escape")
+        await settle(app, pilot)
+        # 5: both approvals in a batch with one note
+        await pilot.press("5", "space", "space")
+        await settle(app, pilot)
+        tab5 = screen.query_one("#tab-approvals")
+        assert len(tab5.selected) == 2, (screen.review.approvals, screen.focused, screen._active())
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press(*"both fine", "enter")
+        await settle(app, pilot)
+        assert screen.review.approvals == (), [n.message for n in app._notifications]  # type: ignore[union-attr]
+        kinds = sorted(d.kind for d in screen.decisions)
+        assert kinds == ["approve", "approve", "assign", "comment", "move"], screen.decisions
+        with db.read() as conn:
+            assert q.get_item(conn, unowned).owner == "cy"  # type: ignore[union-attr]
+        assert {d.item for d in screen.decisions if d.kind in ("comment", "move")} == {blocked}
+        await pilot.press("escape")
+        await settle(app, pilot)
+    with db.read() as conn:
+        row = conn.execute(select(REVIEW)).one()
+    assert len(row.decisions) == 5 and row.held_by == "lead"
+    assert {d["detail"] for d in row.decisions if d["kind"] == "approve"} == {"both fine"}
+    later = weekly_review(db, now=NOW + timedelta(days=7))
+    assert later.last_review is not None and later.last_review.decisions == 5
+
+
+async def test_export_from_the_screen_writes_both_formats_as_the_cli_does(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html as html_lib
+    import re
+
+    from opstui.services.review import to_markdown, weekly_review
+    from opstui.services.review.html import to_html
+
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    app = review_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press("E")
+        await settle(app, pilot)
+        paths = screen.exported
+        notes = [n.message for n in app._notifications]
+    assert [p.suffix for p in paths] == [".md", ".html"]
+    assert any(str(paths[0]) in n and str(paths[1]) in n for n in notes)  # the paths shown
+    rv = weekly_review(db, stuck_days=3)
+    md = paths[0].read_text()
+    page = paths[1].read_text()
+    assert md == to_markdown(rv)
+    assert page == to_html(rv)
+    # self-contained: inline SVG charts, no scripts or outside resources; DB text escaped
+    assert page.count("<svg") == 2 and "<script" not in page and "src=" not in page
+    assert "Nobody&#x27;s &lt;b&gt;[red]job[/red]&lt;/b&gt;" in page
+    for heading in re.findall(r"^## (.+)$", md, flags=re.M):
+        assert f"<h2>{html_lib.escape(heading)}</h2>" in page
+    # the same content as the command line's --markdown and --html
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPSTUI_CONFIG": str(tmp_path / "none.toml")}
+    for flag, written in (("--markdown", md), ("--html", page)):
+        cli = subprocess.run(
+            [sys.executable, "-m", "opstui", "--db", str(tmp_path / "team.db")]
+            + ["--now", NOW.isoformat(), "review", flag],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert cli.stdout == written, flag

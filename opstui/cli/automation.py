@@ -155,7 +155,8 @@ def _next(p: catalog.ProcessInfo) -> str:
         return "on event"
     if not p.trigger_kind:
         return "never"
-    return _when(p.next_run, p.timezone, short=True)
+    due = " DUE NOW" if p.due_now else ""
+    return _when(p.next_run, p.timezone, short=True) + due
 
 
 @click.command("approvals")

@@ -89,20 +89,30 @@ def capacity_cmd(state: AppState, as_json: bool) -> None:
 )
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the review as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@click.option(
+    "--html", "as_html", is_flag=True, help="Print the review as one self-contained HTML file."
+)
 @pass_state
-def review_cmd(state: AppState, week: str | None, as_markdown: bool, as_json: bool) -> None:
-    """The weekly review: a screen, or a report with --markdown / --json."""
+def review_cmd(
+    state: AppState, week: str | None, as_markdown: bool, as_json: bool, as_html: bool
+) -> None:
+    """The weekly review: a screen, or a report with --markdown / --html / --json."""
     from ..services import review as review_svc
 
-    if as_markdown and as_json:
-        raise click.UsageError("choose one of --markdown and --json")
-    db = state.open(live=not (as_markdown or as_json))
+    if sum((as_markdown, as_json, as_html)) > 1:
+        raise click.UsageError("choose one of --markdown, --html and --json")
+    report = as_markdown or as_json or as_html
+    db = state.open(live=not report)
     now = db.clock.now()
     start, _end = review_svc.week_bounds(now, week)  # fail early on a bad --week
-    if as_markdown or as_json:
+    if report:
         rv = review_svc.weekly_review(db, week=week, stuck_days=state.config.stuck_days)
         if as_json:
             emit_json(review_svc.to_json(rv))
+        elif as_html:
+            from ..services.review.html import to_html
+
+            click.echo(to_html(rv), nl=False)
         else:
             click.echo(review_svc.to_markdown(rv), nl=False)
         return

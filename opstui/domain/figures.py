@@ -26,6 +26,13 @@ Item figures (open items only: category ``new``, ``active`` or ``waiting``):
   due date or SLA resolution target while there is still time to act (rules:
   ``domain.forecast``); the latest ``drifting`` event of the item holds what it said
   (``services.drift`` records one when an item starts and one, empty, when it stops).
+* **throughput** (a week): items that reached a done state (``resolved_at``) in it;
+  **cycle time**: created -> resolved of those items (:func:`cycle_hours`), shown as the
+  median and the 85th percentile (nearest rank, :func:`percentile`).
+* **late** (a process occurrence): an item a process created after its due time passed
+  (caught up); it carries the occurrence's due date, which is the process's last run.
+* **process findings**: the process catalog's findings (no owner, no trigger, no runbook,
+  ...), one list for ``opstui processes``, the catalog screen and the review.
 * The Owners pane's breached column is the same *breached* rule counted per owner.
 
 People figures:
@@ -43,6 +50,7 @@ People figures:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -50,6 +58,7 @@ from typing import Any
 from .sla import target_state
 
 OPEN_CATEGORIES = ("new", "active", "waiting")
+DONE_CATEGORY = "done"
 DEFAULT_ESTIMATE_HOURS = 2.0
 #: The planning window: the next WINDOW_DAYS working days from today.
 WINDOW_DAYS = 5
@@ -68,6 +77,24 @@ ITEM_SLA_STATES = ("breached", "warning", "paused", "ok")
 
 def is_open(category: str | None) -> bool:
     return category in OPEN_CATEGORIES
+
+
+def is_done(category: str | None) -> bool:
+    return category == DONE_CATEGORY
+
+
+def cycle_hours(created_at: datetime, resolved_at: datetime) -> float:
+    """Cycle time of a done item: created -> resolved, in hours (never negative)."""
+    return max(0.0, (resolved_at - created_at).total_seconds() / 3600)
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile (``pct`` in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def is_unowned(row: Any) -> bool:

@@ -438,6 +438,8 @@ class Process(Declared):
         _ts("last_run_at"),
         _str("item_title", ""),
         Column("estimate_hours", Float, nullable=True),
+        #: latest | all | skip: how missed occurrences are created (``workflow.CATCH_UP``).
+        _str("catch_up", "latest", server_default="latest"),
         CheckConstraint(
             "trigger_kind IS NULL OR trigger_kind IN ('cron','rrule','event')",
             name="process_trigger_kind",

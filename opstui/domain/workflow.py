@@ -174,6 +174,48 @@ def next_occurrence(trigger: Trigger, now: datetime) -> datetime | None:
     return found.astimezone(UTC)
 
 
+#: How a schedule catches up on occurrences missed while nothing ran (the app was closed,
+#: the server was down): ``latest`` creates only the latest missed one, ``all`` every one
+#: since the last run (at most :data:`MAX_CATCH_UP`), ``skip`` none (the next on time).
+CATCH_UP = ("latest", "all", "skip")
+MAX_CATCH_UP = 24
+#: An occurrence created more than this after its due time is *late* (a caught-up one).
+LATE_AFTER = timedelta(minutes=15)
+
+
+def is_late(due: datetime, created: datetime) -> bool:
+    """An occurrence created more than :data:`LATE_AFTER` after it was due."""
+    return created - due > LATE_AFTER
+
+
+def pending_occurrences(
+    trigger: Trigger, last: datetime | None, now: datetime, catch_up: str = "latest"
+) -> list[datetime]:
+    """The occurrences of a schedule to create at ``now``, oldest first: those after the
+    last run's occurrence ``last`` and at or before ``now``, as ``catch_up`` says.
+
+    The latest occurrence is always among them while it is on time (not late); without a
+    last run only the latest occurrence counts (a new process has no backlog).
+    """
+    if catch_up not in CATCH_UP:
+        raise TriggerError(f"catch_up must be one of {', '.join(CATCH_UP)} (got {catch_up!r})")
+    latest = latest_occurrence(trigger, now)
+    if latest is None or (last is not None and latest <= last):
+        return []
+    if catch_up == "skip":
+        return [] if is_late(latest, now) else [latest]
+    if catch_up == "latest" or last is None:
+        return [latest]
+    # walk back from the latest: bounded however long nothing ran
+    found: list[datetime] = [latest]
+    while len(found) < MAX_CATCH_UP:
+        at = latest_occurrence(trigger, found[-1] - timedelta(seconds=1))
+        if at is None or at <= last:
+            break
+        found.append(at)
+    return found[::-1]
+
+
 # --- templates -------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

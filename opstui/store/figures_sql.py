@@ -15,15 +15,20 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 
 from ..domain import models
-from ..domain.figures import DEFAULT_ESTIMATE_HOURS, OPEN_CATEGORIES
+from ..domain.figures import DEFAULT_ESTIMATE_HOURS, DONE_CATEGORY, OPEN_CATEGORIES
 
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
 
 
-def is_open() -> Any:
-    """``domain.figures.is_open``."""
-    return ITEM.c.category.in_(OPEN_CATEGORIES)
+def is_open(table: Any = ITEM) -> Any:
+    """``domain.figures.is_open`` (of ``table``: the item table or an alias of it)."""
+    return table.c.category.in_(OPEN_CATEGORIES)
+
+
+def done(table: Any = ITEM) -> Any:
+    """``domain.figures.is_done``: the item reached a done state."""
+    return table.c.category == DONE_CATEGORY
 
 
 def unowned() -> Any:

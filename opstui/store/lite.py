@@ -29,7 +29,7 @@ from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, Transit
 #: ``PRAGMA application_id`` of an opstui database ("OPST").
 APPLICATION_ID = 0x4F505354
 #: ``PRAGMA user_version``: the schema version this build reads and writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_S = 30.0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from ..domain import models
+from . import figures_sql as fsql
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -18,6 +19,8 @@ EVENT = models.Event.__table__
 LINK = models.ItemLink.__table__
 APPROVAL = models.Approval.__table__
 REVIEW = models.Review.__table__
+PROCESS = models.Process.__table__
+RUN = models.ProcessRun.__table__
 
 OWNER = PERSON.alias("owner")
 
@@ -101,7 +104,7 @@ def blocked_links(conn: Connection) -> Sequence[Row[Any]]:
             .join(src, src.c.id == LINK.c.src_id)
             .outerjoin(src_owner, src_owner.c.id == src.c.owner_id)
         )
-        .where(ITEM.c.category != "done", src.c.category != "done")
+        .where(fsql.is_open(), fsql.is_open(src))
         .order_by(ITEM.c.priority, ITEM.c.id, src.c.id)
     ).all()
 
@@ -118,7 +121,7 @@ def in_blocked_state(conn: Connection) -> Sequence[Row[Any]]:
             ITEM.c.status,
         )
         .select_from(_items_from())
-        .where(ITEM.c.category != "done", ITEM.c.status == "blocked")
+        .where(fsql.is_open(), ITEM.c.status == "blocked")
         .order_by(ITEM.c.priority, ITEM.c.id)
     ).all()
 
@@ -145,7 +148,7 @@ def open_item_activity(conn: Connection) -> Sequence[Row[Any]]:
             last_ts.label("last_ts"),
         )
         .select_from(_items_from())
-        .where(ITEM.c.category != "done")
+        .where(fsql.is_open())
     ).all()
 
 
@@ -163,7 +166,7 @@ def unowned_open(conn: Connection) -> Sequence[Row[Any]]:
             ITEM.c.version,
         )
         .select_from(ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id))
-        .where(ITEM.c.category != "done", ITEM.c.owner_id.is_(None))
+        .where(fsql.unowned())
         .order_by(ITEM.c.priority, ITEM.c.created_at)
     ).all()
 
@@ -192,12 +195,32 @@ def pending_approvals(conn: Connection) -> Sequence[Row[Any]]:
     ).all()
 
 
+def process_runs_created(conn: Connection, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+    """Process runs created in ``[start, end)`` with their process and item, oldest first."""
+    return conn.execute(
+        select(
+            PROCESS.c.key.label("process"),
+            PROCESS.c.name,
+            ITEM.c.key.label("item"),
+            RUN.c.occurrence_at,
+            RUN.c.created_at,
+        )
+        .select_from(
+            RUN.join(PROCESS, PROCESS.c.id == RUN.c.process_id).outerjoin(
+                ITEM, ITEM.c.id == RUN.c.item_id
+            )
+        )
+        .where(RUN.c.created_at >= start, RUN.c.created_at < end)
+        .order_by(RUN.c.created_at, RUN.c.id)
+    ).all()
+
+
 def done_between(conn: Connection, first: datetime, upto: datetime) -> Sequence[Row[Any]]:
     """(queue slug, created_at, resolved_at) of items resolved in ``[first, upto)``."""
     return conn.execute(
         select(QUEUE.c.slug, ITEM.c.created_at, ITEM.c.resolved_at)
         .select_from(ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id))
-        .where(ITEM.c.category == "done", ITEM.c.resolved_at >= first, ITEM.c.resolved_at < upto)
+        .where(fsql.done(), ITEM.c.resolved_at >= first, ITEM.c.resolved_at < upto)
     ).all()
 
 

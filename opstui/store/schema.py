@@ -67,12 +67,22 @@ def _migrate_4_to_5(conn: Connection) -> None:
     )
 
 
+def _migrate_5_to_6(conn: Connection) -> None:
+    """v6 added how a process catches up on missed occurrences (``process.catch_up``)."""
+    have = dialect.column_names(conn, "process")
+    if "catch_up" not in have:
+        conn.exec_driver_sql(
+            "ALTER TABLE process ADD COLUMN catch_up VARCHAR NOT NULL DEFAULT 'latest'"
+        )
+
+
 #: from-version -> step that upgrades it by one.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
+    5: _migrate_5_to_6,
 }
 
 

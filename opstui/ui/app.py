@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..config import Config
 from ..domain.actions import describe_action
 from ..domain.clock import Clock
+from ..domain.text import one_line
 from ..errors import Conflict, NotFound, OpsError
 from ..services.capacity import DEFAULT_ESTIMATE_HOURS
 from ..store import panes as pane_q
@@ -519,7 +520,9 @@ class OpsApp(App[None]):
 
         try:
             sla.record_sla_crossings(self.db)
-            processes.run_due(self.db)
+            created = processes.run_due(self.db)
+            if created:
+                self.call_from_thread(self._announce_runs, created)
             now = self.clock.now()
             if self.next_drift_check is not None and self.next_drift_check <= now:
                 drift.record_drift(self.db, self.forecast_settings())
@@ -529,6 +532,27 @@ class OpsApp(App[None]):
             self.call_from_thread(self._housekeeping_done)
         if events:
             self.call_from_thread(self.refresh_from_events, events)
+
+    def _announce_runs(self, created: list[Any]) -> None:
+        """Opening the dashboard never creates work quietly: say what and why (one notice)."""
+        late = [r for r in created if r.late]
+        if len(created) == 1:
+            text = one_line(created[0].text)
+        else:
+            lines = [
+                f"{r.item} {r.process}"
+                + (f": due {r.occurrence_at:%Y-%m-%d %H:%M} UTC, LATE" if r.late else "")
+                for r in created
+            ]
+            why = " (missed while nothing was running)" if late else ""
+            text = f"created {len(created)} process items{why}:\n" + "\n".join(lines)
+        self.notify(
+            text,
+            title="Process runs caught up late" if late else "Process run",
+            severity="warning" if late else "information",
+            markup=False,
+            timeout=20 if late else 6,
+        )
 
     def forecast_settings(self) -> Any:
         from ..services.forecast import Settings

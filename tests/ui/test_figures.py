@@ -17,9 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from textual.widgets import DataTable
 from ui_helpers import ANCHOR, settle
 
-from opstui.domain import figures
+from opstui.domain import figures, models
 from opstui.domain.clock import Clock
 from opstui.services import items, people, transitions
 from opstui.services.loading import load_data
@@ -39,7 +41,9 @@ RULES = {
             "warn_at": "80%",
             "pause_in": ["waiting_on_customer"],
         }
-    ]
+    ],
+    # no owner, no trigger, no runbook: three findings, and no work created on opening
+    "processes": [{"key": "orphan", "name": "Orphan process", "queue": "infra"}],
 }
 NOW = ANCHOR  # Friday 16:45 UTC: the window is Fri, Mon-Thu
 T0 = NOW - timedelta(hours=6)
@@ -47,7 +51,7 @@ T0 = NOW - timedelta(hours=6)
 
 def build(path: Path) -> None:
     """The seeded shop; every write at its own moment (the clock is moved, not faked)."""
-    clock = Clock.frozen(T0)
+    clock = Clock.frozen(T0 - timedelta(days=10))
     db = open_database(path, clock=clock, unix_user="tester")
     today = NOW.date()
     people.add_person(db, handle="alice", name="Alice", capacity=40)
@@ -61,6 +65,10 @@ def build(path: Path) -> None:
 
     def at(delta: timedelta) -> None:
         clock.advance(T0 + delta - clock.now())
+
+    # INF-1: nobody touched it for ten days: stuck (no SLA policy on infra)
+    items.create_item(db, queue="infra", title="idle", owner="bob", estimate=1)
+    at(timedelta(0))
 
     # SUP-1: answered, resolution due T0+4h, breached, then waiting on the customer at T0+5h
     a = items.create_item(
@@ -134,6 +142,10 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
                 for state in ("breached", "warning", "paused", "ok")
             }
             sla_rows = pane_q.sla_rows(conn, 200)
+            ev = models.Event.__table__
+            last_event = dict(
+                conn.execute(select(ev.c.item_id, func.max(ev.c.ts)).group_by(ev.c.item_id)).all()
+            )
 
         # the definition, applied to every item
         state = {i.key: figures.item_sla_state(i, NOW) for i in every}
@@ -149,6 +161,12 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
         unowned = {i.key for i in every if figures.is_unowned(i)}
         assert unowned == {"SUP-4"}
         breached_by_owner = Counter(i.owner for i in every if i.key in keys["breached"])
+        stuck = {
+            i.key
+            for i in every
+            if figures.is_stuck(i.category, last_event[i.id].replace(tzinfo=NOW.tzinfo), NOW, 3)
+        }
+        assert stuck == {"INF-1"}
 
         # store: Queues pane counts, Owners pane counts, the item list filter and its count
         assert sum(s.breaching for s in queues) == len(keys["breached"])
@@ -184,6 +202,32 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
         top, share = figures.busiest_share({h: o.hours for h, o in owners.items() if h})
         assert (cap["busiest"]["handle"], cap["busiest"]["share"]) == (top, round(share, 3))
 
+        # the review (its JSON, hence its Markdown and screen, which share the record)
+        review = cli_json(seeded, "review")
+        counts = review["counts"]
+        assert counts["unowned"] == len(unowned)
+        assert {u["item"] for u in review["unowned"]} == unowned
+        assert {s["item"] for s in review["stuck"]} == stuck
+        assert counts["stuck"] == len(stuck)
+        catalog = cli_json(seeded, "processes")
+        assert counts["process_findings"] == len(catalog["findings"]) == 3
+        assert review["capacity"]["rules"]["load_basis"] == figures.BASIS_AVAILABLE
+        for p in review["capacity"]["people"]:
+            assert p["utilisation"] == util[p["handle"]], p["handle"]
+        md = subprocess.run(
+            [sys.executable, "-m", "opstui", "--db", str(seeded), "--now", NOW.isoformat()]
+            + ["review", "--markdown"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+            cwd=ROOT,
+        ).stdout
+        assert f"| Unowned items | {len(unowned)} |" in md
+        assert f"| Stuck items | {len(stuck)} |" in md
+        assert f"| Process findings | {counts['process_findings']} |" in md
+        assert "Load % of available hours" in md
+
         # the dashboard a user sees: header, Queues, Owners, SLA and Capacity panes
         app = make(db)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -208,6 +252,26 @@ async def test_every_surface_shows_the_same_figures(seeded: Path, make) -> None:
             cpane = app.query_one("#capacity")
             assert re.search(rf"busiest {top} holds {share * 100:.0f}%", cpane.border_subtitle)
             assert "Load of avail hrs" in [c.label for c in cpane.COLUMNS]
+
+            # the review screen: its agenda and its Load tab say the same numbers
+            await pilot.press("w")
+            await settle(pilot, app)
+            agenda = app.screen.query_one("#t-agenda", DataTable)
+            shown_counts = {
+                str(agenda.coordinate_to_cell_key((r, 0)).row_key.value): int(
+                    agenda.get_cell_at((r, 1)).plain
+                )
+                for r in range(agenda.row_count)
+            }
+            assert shown_counts["unowned"] == len(unowned)
+            assert shown_counts["stuck"] == len(stuck)
+            assert shown_counts["procs"] == counts["process_findings"]
+            assert shown_counts["breaches"] == counts["breaches"]
+            load = app.screen.query_one("#t-load", DataTable)
+            for r in range(load.row_count):
+                handle = load.get_cell_at((r, 0)).plain
+                if util.get(handle) is not None:
+                    assert load.get_cell_at((r, 4)).plain == f"{util[handle]:.0%}", handle
     finally:
         db.dispose()
 

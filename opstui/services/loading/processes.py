@@ -26,6 +26,7 @@ PROCESS_KEYS = {
     "title",
     "active",
     "description",
+    "catch_up",
 }
 
 
@@ -93,8 +94,12 @@ def load_process_entry(ld: Loading, where: str, entry: dict[str, Any]) -> None:
         estimate = parse_estimate(entry.get("estimate"))
     except OpsError as exc:
         raise bad(str(exc)) from None
+    catch_up = str(entry.get("catch_up", "latest")).strip().lower()
+    if catch_up not in wfl.CATCH_UP:
+        raise bad(f"catch_up must be one of {', '.join(wfl.CATCH_UP)} (got {entry['catch_up']!r})")
     values = {
         "key": key,
+        "catch_up": catch_up,
         "name": str(entry.get("name") or key),
         "owner_id": owner_id,
         "trigger_kind": trigger_kind,

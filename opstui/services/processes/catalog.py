@@ -13,6 +13,7 @@ from ...domain import models
 from ...domain import workflow as wfl
 from ...store import queries as q
 from ...store.engine import Database
+from .run import pending_in
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -55,6 +56,10 @@ class ProcessInfo:
     able: tuple[str, ...]
     active: bool
     findings: tuple[str, ...]
+    #: ``next_run`` is an occurrence due and not yet created (``run-due`` creates it now).
+    due_now: bool = False
+    #: latest | all | skip (``workflow.CATCH_UP``).
+    catch_up: str = "latest"
 
 
 @dataclass(frozen=True)
@@ -79,16 +84,25 @@ def process_catalog(db: Database, now: datetime | None = None) -> ProcessCatalog
         )
         last_runs: dict[int, tuple[datetime, str | None, int]] = {}
         latest = (
-            select(RUN.c.process_id, func.max(RUN.c.id).label("rid"), func.count().label("n"))
+            select(
+                RUN.c.process_id, func.max(RUN.c.occurrence_at).label("at"), func.count().label("n")
+            )
             .group_by(RUN.c.process_id)
             .subquery()
         )
         for r in conn.execute(
-            select(RUN.c.process_id, RUN.c.created_at, ITEM.c.key, latest.c.n)
-            .join(latest, and_(latest.c.rid == RUN.c.id))
+            select(RUN.c.process_id, RUN.c.occurrence_at, ITEM.c.key, latest.c.n)
+            .join(
+                latest,
+                and_(latest.c.process_id == RUN.c.process_id, latest.c.at == RUN.c.occurrence_at),
+            )
             .outerjoin(ITEM, ITEM.c.id == RUN.c.item_id)
         ):
-            last_runs[r.process_id] = (r.created_at, r.key, int(r.n))
+            last_runs[r.process_id] = (r.occurrence_at, r.key, int(r.n))
+        # what is due now: the same answer run-due acts on
+        pending: dict[str, datetime] = {}
+        for proc, _okey, at in pending_in(conn, now):
+            pending.setdefault(proc.key, at)
 
     def away(pid: int) -> bool:
         return any(start <= today <= end for start, end, _note in people[pid].away)
@@ -160,6 +174,9 @@ def process_catalog(db: Database, now: datetime | None = None) -> ProcessCatalog
                 next_run = wfl.next_occurrence(trig, now) if r.active else None
             except wfl.TriggerError:
                 next_run = None
+        due_now = r.key in pending
+        if due_now:
+            next_run = pending[r.key]
         last = last_runs.get(r.id)
         procs.append(
             ProcessInfo(
@@ -183,6 +200,8 @@ def process_catalog(db: Database, now: datetime | None = None) -> ProcessCatalog
                 able=able,
                 active=bool(r.active),
                 findings=tuple(n[2] for n in notes),
+                due_now=due_now,
+                catch_up=r.catch_up or "latest",
             )
         )
         findings.extend(Finding(kind, r.key, person, text) for kind, person, text in notes)
@@ -207,6 +226,8 @@ def catalog_json(cat: ProcessCatalog) -> dict[str, Any]:
                 "timezone": p.timezone,
                 "queue": p.queue,
                 "next_run": iso(p.next_run),
+                "due_now": p.due_now,
+                "catch_up": p.catch_up,
                 "last_run": iso(p.last_run),
                 "last_item": p.last_item,
                 "runs": p.runs,

@@ -2,8 +2,11 @@
 
 Processes run when due (:func:`run_due`); each occurrence has a unique
 ``ProcessRun.occurrence_key`` so it is created exactly once however many terminals run
-at the same moment.  Only the latest missed occurrence of a schedule is created (a
-terminal that was closed for a month does not flood the queue with a backlog).  An
+at the same moment.  Occurrences missed while nothing ran are caught up as the process
+says (``catch_up``: the latest one by default, every one, or none; rules in
+:func:`opstui.domain.workflow.pending_occurrences`); an occurrence created after its due
+time is *late*: its item carries the due date (``due_at``) and ``data.late``, and the
+result says so, for the notice the dashboard shows and the review's late-runs line.  An
 event-triggered process runs when an item reaches its state
 (:func:`run_event_processes`, called by the transitions).
 """
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ...domain import models
 from ...domain import workflow as wfl
@@ -42,6 +45,8 @@ class ProcessRunResult:
     owner: str | None
     queue: str
     text: str
+    #: created after its due time (caught up): see ``workflow.is_late``.
+    late: bool = False
 
 
 def _process_rows(conn: Any, *, kinds: tuple[str, ...], where: Any = None) -> list[Any]:
@@ -103,6 +108,7 @@ def _run_occurrence(
     if trigger_item is not None and not proc.item_title:
         title_t = "{name}: {title}"
     steps = wfl.runbook_steps(proc.runbook)
+    late = trigger_item is None and wfl.is_late(at, ctx.now)
     owner = proc.owner_handle if proc.owner_handle and proc.owner_active else None
     data = {
         "process": proc.key,
@@ -111,6 +117,8 @@ def _run_occurrence(
     }
     if trigger_item is not None:
         data["origin"] = trigger_item.key
+    if late:
+        data["late"] = True
     item = create_item_in(
         ctx,
         queue=proc.queue_slug,
@@ -122,13 +130,14 @@ def _run_occurrence(
         parent_id=trigger_item.id if trigger_item else None,
         data=data,
         requester=f"process {proc.key}",
+        due_at=at if late else None,
     )
     if trigger_item is not None:
         ctx.conn.execute(
             LINK.insert().values(src_id=trigger_item.id, dst_id=item.id, kind="followup")
         )
     ctx.conn.execute(update(RUN).where(RUN.c.id == run_id).values(item_id=item.id))
-    ctx.conn.execute(update(PROCESS).where(PROCESS.c.id == proc.id).values(last_run_at=ctx.now))
+    ctx.conn.execute(update(PROCESS).where(PROCESS.c.id == proc.id).values(last_run_at=at))
     ctx.record(
         "process_run",
         None,
@@ -144,6 +153,11 @@ def _run_occurrence(
         who = f"UNOWNED: owner {proc.owner_handle} is inactive"
     else:
         who = "UNOWNED: the process has no owner"
+    if late:
+        who += (
+            f"; LATE: due {at:%Y-%m-%d %H:%M} UTC, missed while nothing was running"
+            f" (catch_up = {proc.catch_up})"
+        )
     return ProcessRunResult(
         process=proc.key,
         name=proc.name,
@@ -152,6 +166,7 @@ def _run_occurrence(
         item=item.key,
         owner=owner,
         queue=proc.queue_slug,
+        late=late,
         text=(
             f"would create an item in {proc.queue_slug} for process {proc.key}, {who}"
             if ctx.dry_run
@@ -196,32 +211,58 @@ def run_event_processes(ctx: Ctx, item: q.ItemRecord, state: str) -> list[dict[s
     return out
 
 
+def _last_occurrences(conn: Any) -> dict[int, datetime]:
+    """The newest occurrence time run of each process."""
+    return {
+        int(pid): at
+        for pid, at in conn.execute(
+            select(RUN.c.process_id, func.max(RUN.c.occurrence_at)).group_by(RUN.c.process_id)
+        )
+    }
+
+
+def occurrence_key(process_key: str, at: datetime) -> str:
+    return f"{process_key}@{at.strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+def pending_in(conn: Any, now: datetime) -> list[tuple[Any, str, datetime]]:
+    """(process row, occurrence key, time) of every scheduled occurrence to create at
+    ``now`` and not yet run, oldest first per process (``workflow.pending_occurrences``).
+    The one answer to "what is due": ``run-due`` creates these, ``processes`` shows the
+    first as the next run."""
+    last = _last_occurrences(conn)
+    due = []
+    for p in _process_rows(conn, kinds=("cron", "rrule")):
+        if p.queue_slug is None:
+            continue
+        trigger = wfl.Trigger(p.trigger_kind, p.trigger, p.timezone)
+        try:
+            times = wfl.pending_occurrences(trigger, last.get(p.id), now, p.catch_up or "latest")
+        except wfl.TriggerError:
+            continue
+        for at in times:
+            okey = occurrence_key(p.key, at)
+            if not conn.execute(select(RUN.c.id).where(RUN.c.occurrence_key == okey)).first():
+                due.append((p, okey, at))
+    return due
+
+
 def due_occurrences(db: Database, now: datetime | None = None) -> list[tuple[int, str, datetime]]:
     """(process id, occurrence key, time) of scheduled occurrences due and not yet run."""
     now = now or db.clock.now()
     with db.read() as conn:
-        procs = _process_rows(conn, kinds=("cron", "rrule"))
-        due = []
-        for p in procs:
-            if p.queue_slug is None:
-                continue
-            try:
-                at = wfl.latest_occurrence(wfl.Trigger(p.trigger_kind, p.trigger, p.timezone), now)
-            except wfl.TriggerError:
-                continue
-            if at is None:
-                continue
-            okey = f"{p.key}@{at.strftime('%Y-%m-%dT%H:%MZ')}"
-            if not conn.execute(select(RUN.c.id).where(RUN.c.occurrence_key == okey)).first():
-                due.append((int(p.id), okey, at))
-    return due
+        return [(int(p.id), okey, at) for p, okey, at in pending_in(conn, now)]
 
 
 def next_run_at(db: Database, now: datetime | None = None) -> datetime | None:
     """When the soonest scheduled process is next due (a terminal can sleep until then
-    instead of polling); None if no process has a schedule."""
+    instead of polling): an occurrence due and not yet created (missed while nothing ran)
+    if any, else the soonest future one; None if no process has a schedule."""
     now = now or db.clock.now()
     with db.read() as conn:
+        pending = pending_in(conn, now)
+        if pending:
+            return min(at for _p, _k, at in pending)
         procs = _process_rows(conn, kinds=("cron", "rrule"))
     soonest: datetime | None = None
     for p in procs:
@@ -237,7 +278,7 @@ def next_run_at(db: Database, now: datetime | None = None) -> datetime | None:
 def run_due(db: Database, *, dry_run: bool = False) -> list[ProcessRunResult]:
     """Create the item of every scheduled occurrence due up to ``db.clock.now()``.
 
-    Only the latest occurrence of each process is considered (no backlog flood), and each
+    Missed occurrences are caught up as each process says (``catch_up``), and each
     occurrence is created exactly once across every terminal and ``opstui run-due``.
     Cheap when nothing is due: one read, no write transaction.  A read-only database runs
     nothing (returns ``[]``): processes are left to terminals that can write.

@@ -19,6 +19,8 @@ What each section means (the screen, ``--markdown`` and ``--json`` share these r
 * **Stuck**: open items without any event for ``stuck_days`` working days (config).
 * **Process findings**: the process catalog's findings, the same list and count as
   ``opstui processes`` (:func:`opstui.services.processes.catalog.process_catalog`).
+* **Late process runs**: process occurrences created in the week after their due time
+  (caught up after the app or server was down; ``workflow.is_late``).
 * **Throughput**: items reaching a done state per week; **cycle time**: created -> resolved
   of those items, median and 85th percentile (nearest rank), over :data:`TREND_WEEKS` weeks.
 
@@ -40,6 +42,7 @@ from .records import (
     BlockedItem,
     Blocker,
     HeldReview,
+    LateRun,
     PendingApproval,
     ProcessFinding,
     QueueCycle,
@@ -59,6 +62,7 @@ __all__ = [
     "BlockedItem",
     "Blocker",
     "HeldReview",
+    "LateRun",
     "PendingApproval",
     "ProcessFinding",
     "QueueCycle",

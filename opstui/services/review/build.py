@@ -56,6 +56,7 @@ def weekly_review(
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
         drifting, rescues = _drift(conn, now) if end >= now else ((), ())
+        late = sections.late_runs(conn, start, upto)
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -67,6 +68,7 @@ def weekly_review(
         "approvals": len(approvals),
         "drifting": len(drifting),
         "rescues": len(rescues),
+        "late_runs": len(late),
     }
     return WeeklyReview(
         now=now,
@@ -84,6 +86,7 @@ def weekly_review(
         weeks=tuple(weeks),
         queues=tuple(queues),
         last_review=held,
+        late_runs=tuple(late),
         counts=counts,
         drifting=drifting,
         rescues=rescues,

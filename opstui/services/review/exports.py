@@ -9,32 +9,9 @@ from typing import Any
 
 from ...domain.text import one_line
 from .. import capacity as capacity_svc
+from .agenda import agenda
 from .records import SlaMiss, WeeklyReview
-
-
-def hours_text(h: float | None) -> str:
-    if h is None:
-        return "-"
-    if h < 1:
-        return f"{h * 60:.0f}m"
-    if h < 48:
-        return f"{h:.1f}h"
-    return f"{h / 24:.1f}d"
-
-
-def margin_text(seconds: float | None) -> str:
-    return "-" if seconds is None else hours_text(seconds / 3600)
-
-
-def change_text(now_v: float | None, before: float | None, *, unit: str = "") -> str:
-    """``+3 (+25%)``, ``-1.5h (-20%)``, ``±0``; ``-`` when either side is unknown."""
-    if now_v is None or before is None:
-        return "-"
-    diff = now_v - before
-    sign = "+" if diff > 0 else ("-" if diff < 0 else "±")
-    size = hours_text(abs(diff)) if unit == "h" else f"{abs(diff):g}"
-    pct = f" ({diff / before:+.0%})" if before and diff else ""
-    return f"{sign}{size}{pct}"
+from .text import bar, change_text, hours_text, margin_text
 
 
 def _ts(t: datetime | None) -> str:
@@ -54,12 +31,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) ->
     return out + [""]
 
 
-def bar(value: float, top: float, width: int = 20) -> str:
-    if top <= 0 or value <= 0:
-        return ""
-    return "█" * max(1, round(value / top * width))
-
-
 def to_markdown(rv: WeeklyReview) -> str:
     cap = rv.capacity
     lines = [
@@ -71,24 +42,8 @@ def to_markdown(rv: WeeklyReview) -> str:
         "",
     ]
     this, prev = rv.this_week, rv.prev_week
-    summary = [
-        ("SLA breaches", rv.counts["breaches"]),
-        ("SLA near misses", rv.counts["near_misses"]),
-        ("Blocked items", rv.counts["blocked"]),
-        (f"Stuck items (no event for {rv.stuck_days} working days)", rv.counts["stuck"]),
-        ("Unowned open items", rv.counts["unowned"]),
-        ("Process findings", rv.counts["process_findings"]),
-        ("Pending approvals", rv.counts["approvals"]),
-        ("Overloaded people", len(cap.overloaded)),
-        ("Rebalancing suggestions", len(cap.moves)),
-        ("Drifting items (forecast: will miss their date)", rv.counts.get("drifting", 0)),
-        ("Single-person skills", sum(1 for c in cap.skills if c.count == 1)),
-        (
-            "Done this week",
-            f"{this.done} ({change_text(this.done, prev.done if prev else None)} vs week before)",
-        ),
-    ]
-    lines += _table(("What", "Count"), summary, "nothing")
+    summary = [(line.title, line.count, line.note) for line in agenda(rv)]
+    lines += _table(("What", "Count", "Notes"), summary, "nothing")
 
     def miss_rows(misses: Sequence[SlaMiss]) -> list[tuple[str, ...]]:
         return [
@@ -173,6 +128,13 @@ def to_markdown(rv: WeeklyReview) -> str:
         [(p.key, p.name, p.finding) for p in rv.process_findings],
         "Every process has an owner, a trigger and a runbook.",
     )
+    if rv.late_runs:
+        lines += ["### Late process runs (created after their due time)", ""]
+        lines += _table(
+            ("Process", "Item", "Due", "Created"),
+            [(r.process, r.item or "-", _ts(r.due), _ts(r.created)) for r in rv.late_runs],
+            "",
+        )
     lines += ["## Pending approvals", ""]
     lines += _table(
         ("Item", "Title", "Owner", "Move to", "Requested by", "Requested at", "Note"),
@@ -200,7 +162,7 @@ def to_markdown(rv: WeeklyReview) -> str:
         ]
     top = max((p.utilisation or 0 for p in cap.people), default=0) or 1
     lines += _table(
-        ("Person", "Open", "Load", "Available", "Utilisation", "Chart", "Flag"),
+        ("Person", "Open", "Load", "Available", "Load % of available hours", "Chart", "Flag"),
         [
             (
                 p.handle,
@@ -406,6 +368,10 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
         "process_findings": [
             {"process": p.key, "name": p.name, "finding": p.finding, "kind": p.kind}
             for p in rv.process_findings
+        ],
+        "late_runs": [
+            {"process": r.process, "item": r.item, "due": r.due, "created": r.created}
+            for r in rv.late_runs
         ],
         "approvals": [
             {

@@ -84,6 +84,17 @@ class ProcessFinding:
 
 
 @dataclass(frozen=True)
+class LateRun:
+    """A process occurrence created in the week after its due time (caught up)."""
+
+    process: str
+    name: str
+    item: str | None
+    due: datetime
+    created: datetime
+
+
+@dataclass(frozen=True)
 class PendingApproval:
     approval_id: int
     key: str
@@ -153,6 +164,7 @@ class WeeklyReview:
     weeks: tuple[WeekStat, ...]
     queues: tuple[QueueCycle, ...]
     last_review: HeldReview | None = None
+    late_runs: tuple[LateRun, ...] = ()
     counts: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
     #: Drifting work now (only in the review of the current week: a forecast is about
     #: the future, and a past week's review shows nothing after its end).

@@ -5,7 +5,6 @@ The meaning of each section is in the package's docstring (:mod:`opstui.services
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -13,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ...domain.capacity import working_days_between
+from ...domain import figures
+from ...domain import workflow as wfl
 from ...store import review_queries as rq
 from ..processes.catalog import ProcessCatalog
 from .records import (
@@ -23,6 +23,7 @@ from .records import (
     BlockedItem,
     Blocker,
     HeldReview,
+    LateRun,
     PendingApproval,
     ProcessFinding,
     QueueCycle,
@@ -32,14 +33,7 @@ from .records import (
     WeekStat,
 )
 
-
-def percentile(values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile (``pct`` in 0..100)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+percentile = figures.percentile
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -153,8 +147,8 @@ def stuck_items(
     out = []
     for r in rq.open_item_activity(conn):
         last = max(t for t in (r.last_ts, r.updated_at) if t is not None)
-        idle = working_days_between(last, now, holidays)
-        if idle >= stuck_days:
+        idle = figures.working_days_between(last, now, holidays)
+        if figures.idle_is_stuck(idle, stuck_days):
             out.append(StuckItem(r.key, r.title, r.queue, r.owner, r.status, last, round(idle, 1)))
     return sorted(out, key=lambda s: (-s.idle_days, s.key))
 
@@ -175,6 +169,16 @@ def process_findings(catalog: ProcessCatalog) -> list[ProcessFinding]:
     return out
 
 
+def late_runs(conn: Connection, start: datetime, end: datetime) -> list[LateRun]:
+    """Process occurrences created in the week after their due time
+    (``workflow.is_late``: the same rule that marks their items late)."""
+    return [
+        LateRun(r.process, r.name, r.item, r.occurrence_at, r.created_at)
+        for r in rq.process_runs_created(conn, start, end)
+        if wfl.is_late(r.occurrence_at, r.created_at)
+    ]
+
+
 def pending_approvals(conn: Connection) -> list[PendingApproval]:
     return [PendingApproval(**dict(r._mapping)) for r in rq.pending_approvals(conn)]
 
@@ -190,7 +194,7 @@ def trends(
     per_queue: dict[str, list[tuple[int, float]]] = {}
     for slug, created, resolved in rq.done_between(conn, first, upto):
         idx = min(weeks - 1, int((resolved - first) / WEEK))
-        hours = max(0.0, (resolved - created).total_seconds() / 3600)
+        hours = figures.cycle_hours(created, resolved)
         bins[idx].append(hours)
         per_queue.setdefault(slug, []).append((idx, hours))
     stats = [

@@ -58,7 +58,7 @@ def _next(p: ProcessInfo) -> str:
         return "never"
     if not p.active:
         return "inactive"
-    return _when(p.next_run, p.timezone)
+    return _when(p.next_run, p.timezone) + (" (due now)" if p.due_now else "")
 
 
 def _owner(p: ProcessInfo) -> Text:

@@ -12,8 +12,9 @@ from textual.widgets import DataTable, Static
 
 from ....domain.capacity import Move
 from ....services.review import WeeklyReview, bar
+from ....services.review.agenda import busiest_text
 from .parts import Palette, ReviewTable, lit
-from .tabs import ReviewTab, busiest_text
+from .tabs import ReviewTab
 
 
 class LoadTab(ReviewTab):
@@ -33,7 +34,7 @@ class LoadTab(ReviewTab):
     def compose(self) -> ComposeResult:
         yield Static("", classes="section", id="h-load")
         yield ReviewTable(
-            "Person", "Open", "Load", "Avail", "Util", "Chart", "Flag", id="t-load", classes="grow"
+            "Person", "Open", "Load", "Avail", "Load%", "Chart", "Flag", id="t-load", classes="grow"
         )
         yield Static(
             "Suggestions: space selects, Enter reassigns the selected (or the current) item",
@@ -57,7 +58,8 @@ class LoadTab(ReviewTab):
         self._section(
             "h-load",
             Text.assemble(
-                f"Load for {cap.window_start:%a %d %b} to {cap.window_end:%a %d %b}: ",
+                f"Load % of available hours, {cap.window_start:%a %d %b} to "
+                f"{cap.window_end:%a %d %b}: ",
                 (busiest_text(rv), pal.over if cap.busiest_warning else ""),
             ),
         )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -22,7 +24,16 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ....domain.capacity import Move
@@ -32,7 +43,7 @@ from ....services import review as review_svc
 from ....store import queries as q
 from ....store.engine import Database
 from ...messages import DataChange
-from ..base import WorkerErrors
+from ..base import ItemActions
 from .load import LoadTab
 from .parts import Palette, lit
 from .tabs import (
@@ -50,13 +61,20 @@ from .trends import TrendsTab
 TABS: tuple[tuple[str, str, type[ReviewTab]], ...] = (
     ("agenda", "1 Agenda", AgendaTab),
     ("sla", "2 SLA", SlaTab),
-    ("blocked", "3 Blocked/stuck", BlockedTab),
+    ("blocked", "3 Blocked", BlockedTab),
     ("unowned", "4 Unowned", UnownedTab),
     ("approvals", "5 Approvals", ApprovalsTab),
     ("load", "6 Load", LoadTab),
-    ("risks", "7 Bus factor", RisksTab),
+    ("risks", "7 Risks", RisksTab),
     ("trends", "8 Trends", TrendsTab),
 )
+
+
+#: Tabs whose rows are items: a (assign), m (move), c (comment), Enter (open) act there.
+ITEM_TABS = ("sla", "blocked", "unowned", "approvals")
+ITEM_TABLE_IDS = ("t-sla", "t-blocked", "t-stuck", "t-unowned", "t-approvals")
+#: Event fields that are decisions when taken from the review (field -> minutes kind).
+MINUTE_FIELDS = {"owner": "assign", "status": "move", "queue": "transfer", "comment": "comment"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +125,7 @@ class NoteDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ReviewScreen(WorkerErrors, Screen[None]):
+class ReviewScreen(ItemActions, Screen[None]):
     """The weekly review.  ``ReviewScreen(week=None, stuck_days=3)``; the database is the
     app's (``db`` overrides it)."""
 
@@ -125,12 +143,15 @@ class ReviewScreen(WorkerErrors, Screen[None]):
             Binding(str(n), f"tab('{pane}')", label.split(" ", 1)[1], show=False)
             for n, (pane, label, _cls) in enumerate(TABS, 1)
         ),
-        Binding("a", "approve", "Approve"),
+        Binding("a", "assign_or_approve", "Assign/approve"),
         Binding("x", "reject", "Reject"),
+        Binding("m", "item('move')", "Move"),
+        Binding("c", "item('comment')", "Comment"),
         Binding("space", "toggle", "Select"),
         Binding("enter", "accept", "Accept move", priority=False),
         Binding("r", "reload", "Reload"),
         Binding("h", "record", "Record review"),
+        Binding("E", "export", "Export"),
         Binding("escape,q", "leave", "Leave"),
     ]
 
@@ -186,6 +207,11 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self._leaving = False
         #: Recording on leave failed once: the next leave closes without recording.
         self._record_failed = False
+        #: Items acted on from this screen (assign, move, comment): their events are minutes.
+        self._acted: set[str] = set()
+        self._minutes_cursor = 0
+        #: The files the last export wrote.
+        self.exported: list[Path] = []
 
     @property
     def db(self) -> Database:
@@ -210,6 +236,7 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._minutes_cursor = self.app.event_cursor  # type: ignore[attr-defined]
         self.reload()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
@@ -221,6 +248,8 @@ class ReviewScreen(WorkerErrors, Screen[None]):
 
     def data_changed(self, change: DataChange) -> None:
         """Called by the app for every batch of events (ours and other terminals')."""
+        if self._acted:
+            self._collect_minutes()
         if self._in_view():
             self.reload()
         else:
@@ -356,13 +385,80 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.review is None and action in ("approve", "reject", "toggle", "accept"):
+        if self.review is None and action in (
+            "approve",
+            "reject",
+            "toggle",
+            "accept",
+            "item",
+            "assign_or_approve",
+        ):
             return False
         if action in ("approve", "reject"):
             return self._active() == "approvals"
-        if action in ("toggle", "accept"):
+        if action == "toggle":
+            return self._active() in ("load", "approvals")
+        if action == "accept":
             return self._active() == "load"
+        if action in ("item", "assign_or_approve"):
+            return self._active() in ITEM_TABS
         return True
+
+    # --- acting on items: the app's one item-action path (forms, services, feed) ------
+
+    def current_item_key(self) -> str | None:
+        return self.query_one(f"#tab-{self._active()}", ReviewTab).current_item()
+
+    def action_item(self, kind: str) -> None:
+        key = self.current_item_key()
+        if key is None:
+            self.notify("no item under the cursor", severity="warning")
+            return
+        self._acted.add(key)
+        super().action_item(kind)
+
+    def action_assign_or_approve(self) -> None:
+        """``a``: approve on the approvals tab, assign elsewhere."""
+        if self._active() == "approvals":
+            self._decide(True)
+        else:
+            self.action_item("assign")
+
+    @on(DataTable.RowSelected)
+    def _open_row(self, event: DataTable.RowSelected) -> None:
+        """Enter on an item row opens the item (the agenda and the moves handle their own)."""
+        if event.data_table.id not in ITEM_TABLE_IDS:
+            return
+        event.stop()
+        key = self.current_item_key()
+        if key is not None:
+            self.app.open_item(key)  # type: ignore[attr-defined]
+
+    def _minutes_from(self, events: list[q.EventRecord]) -> list[Decision]:
+        """Decisions taken from this screen, from our own events on the items we acted on."""
+        out = []
+        for e in events:
+            kind = MINUTE_FIELDS.get(e.field)
+            if (
+                kind is None
+                or e.item_key not in self._acted
+                or e.unix_user != self.db.unix_user
+                or e.id <= self._minutes_cursor
+            ):
+                continue
+            detail = (
+                one_line(e.new or "", 200)
+                if kind == "comment"
+                else (f"{e.old or 'nobody'} -> {e.new or 'nobody'}")
+            )
+            out.append(Decision(kind, e.item_key or "", detail, e.ts))
+        if events:
+            self._minutes_cursor = max(self._minutes_cursor, max(e.id for e in events))
+        return out
+
+    @on(AgendaTab.Jump)
+    def _jump(self, message: AgendaTab.Jump) -> None:
+        self.action_tab(message.tab)
 
     # --- approvals -------------------------------------------------------------------
 
@@ -373,54 +469,82 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self._decide(False)
 
     def _decide(self, approve: bool) -> None:
-        pending = self.query_one(ApprovalsTab).current()
-        if pending is None:
+        tab = self.query_one(ApprovalsTab)
+        chosen = tab.chosen()
+        if not chosen:
             self.notify("no pending approval selected", severity="warning")
             return
         if self.app.refuse_if_readonly():  # type: ignore[attr-defined]
             return
         verb = "Approve" if approve else "Reject"
-        title = Text.assemble(
-            (f"{verb} ", "bold"),
-            lit(pending.key),
-            " -> ",
-            lit(pending.to_state),
-            ": ",
-            lit(pending.title, 50),
-        )
+        if len(chosen) == 1:
+            pending = chosen[0]
+            title = Text.assemble(
+                (f"{verb} ", "bold"),
+                lit(pending.key),
+                " -> ",
+                lit(pending.to_state),
+                ": ",
+                lit(pending.title, 50),
+            )
+        else:
+            title = Text.assemble(
+                (f"{verb} {len(chosen)} approvals ", "bold"),
+                lit(", ".join(a.key for a in chosen), 50),
+                " (one note for all)",
+            )
+        keys = [a.key for a in chosen]
 
         def done(note: str | None) -> None:
             if note is not None:
-                self.run_approval(pending.key, approve, note)
+                tab.selected.clear()
+                self.run_approval(keys, approve, note)
 
         self.app.push_screen(NoteDialog(title), done)
+
+    @work(thread=True, group="review-minutes", exit_on_error=False)
+    def _collect_minutes(self) -> None:
+        events = self._events_since(self._minutes_cursor)
+        self.app.call_from_thread(self._add_minutes, events)
+
+    def _add_minutes(self, events: list[q.EventRecord]) -> None:
+        found = self._minutes_from(events)
+        if found:
+            self.decisions.extend(found)
+            self._status()
 
     def _events_since(self, cursor: int) -> list[q.EventRecord]:
         with self.db.read() as conn:
             return q.events_after(conn, cursor, 5000)
 
     @work(thread=True, group="review-action", exit_on_error=False)
-    def run_approval(self, key: str, approve: bool, note: str) -> None:
+    def run_approval(self, keys: list[str], approve: bool, note: str) -> None:
+        """Decide each approval (each its own transaction: one refused leaves the others)."""
         from ....services import approvals
 
         cursor = self.app.event_cursor  # type: ignore[attr-defined]
-        now = self.db.clock.now()
-        try:
-            if approve:
-                approvals.approve(self.db, key, note)
-            else:
-                approvals.reject(self.db, key, note)
-        except OpsError as exc:
-            self.post_message(self.ActionsDone([], [f"{key}: {exc}"], []))
-            return
         kind = "approve" if approve else "reject"
-        decision = Decision(kind, key, one_line(note, 200), now)
-        self.post_message(self.ActionsDone([decision], [], self._events_since(cursor)))
+        done: list[Decision] = []
+        errors: list[str] = []
+        for key in keys:
+            try:
+                if approve:
+                    approvals.approve(self.db, key, note)
+                else:
+                    approvals.reject(self.db, key, note)
+            except OpsError as exc:
+                errors.append(f"{key}: {exc}")
+                continue
+            done.append(Decision(kind, key, one_line(note, 200), self.db.clock.now()))
+        self.post_message(self.ActionsDone(done, errors, self._events_since(cursor)))
 
     # --- rebalancing -----------------------------------------------------------------
 
     def action_toggle(self) -> None:
-        self.query_one(LoadTab).toggle()
+        if self._active() == "approvals":
+            self.query_one(ApprovalsTab).toggle()
+        else:
+            self.query_one(LoadTab).toggle()
         self._status()
 
     def action_accept(self) -> None:
@@ -474,6 +598,47 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self.app.refresh_from_events(message.events)  # type: ignore[attr-defined]
         if message.errors:
             self.reload()  # a refused move: show the suggestion as it is now
+
+    # --- export ----------------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            (
+                "Export the review",
+                "write it as Markdown and self-contained HTML files (E)",
+                self.action_export,
+            ),
+            *self.item_palette_commands(),
+        ]
+
+    def action_export(self) -> None:
+        if self.review is None:
+            self.notify("nothing loaded yet", severity="warning")
+            return
+        self.export(self.review, Path.cwd())
+
+    @work(thread=True, group="review-export", exit_on_error=False)
+    def export(self, rv: review_svc.WeeklyReview, directory: Path) -> None:
+        from ....services.review.files import export_files
+
+        try:
+            paths = export_files(rv, directory)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify,
+                f"export failed: {one_line(str(exc))}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.exported = paths
+        self.app.call_from_thread(
+            self.notify,
+            "review written to " + " and ".join(str(p) for p in paths),
+            title="Exported",
+            markup=False,
+            timeout=15,
+        )
 
     # --- recording -------------------------------------------------------------------
 

@@ -9,18 +9,21 @@ theme's app variables (:class:`~.parts.Palette`), read at each ``show``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ....services.review import (
     PendingApproval,
     WeeklyReview,
-    change_text,
-    hours_text,
     margin_text,
 )
+from ....services.review.agenda import AgendaLine, agenda
 from .parts import Palette, ReviewTable, lit, ts
 
 
@@ -35,8 +38,24 @@ class ReviewTab(Vertical):
     ReviewTab .half { height: 1fr; width: 1fr; }
     """
 
+    #: Tables whose rows are items (their first column is the item's key).
+    ITEM_TABLES: tuple[str, ...] = ()
+
     def show(self, rv: WeeklyReview) -> None:
         raise NotImplementedError
+
+    def current_item(self) -> str | None:
+        """The key of the item under the cursor of this tab's focused (or first) item
+        table; None when the tab's rows are not items."""
+        tables = [self._table(t) for t in self.ITEM_TABLES]
+        if not tables:
+            return None
+        focused = self.screen.focused
+        table = next((t for t in tables if t is focused), tables[0])
+        if not table.row_count:
+            return None
+        cell = table.get_cell_at((table.cursor_row, 0))
+        return getattr(cell, "plain", str(cell)) or None
 
     def first_table(self) -> DataTable[object] | None:
         tables = list(self.query(DataTable))
@@ -49,91 +68,61 @@ class ReviewTab(Vertical):
         return self.query_one(f"#{table_id}", ReviewTable)
 
 
-def busiest_text(rv: WeeklyReview) -> str:
-    cap = rv.capacity
-    if cap.busiest and cap.busiest_share is not None:
-        return f"{cap.busiest} holds {cap.busiest_share:.0%} of owned load" + (
-            " (warning)" if cap.busiest_warning else ""
-        )
-    return "no owned open load"
-
-
-def drift_text(rv: WeeklyReview) -> str:
-    """``3 could be saved by moving them to alice, bob (tab 6)`` for the agenda line."""
-    if not rv.drifting:
-        return "the forecast sees no work missing its date"
-    if not rv.rescues:
-        return "no move found that brings any back on time"
-    to = ", ".join(sorted({m.to_handle for m in rv.rescues}))
-    return f"{len(rv.rescues)} could be saved by moving them to {to} (tab 6)"
+#: The review's tabs in meeting order (pane ids); keys 1-8 switch to them.
+TAB_ORDER = ("agenda", "sla", "blocked", "unowned", "approvals", "load", "risks", "trends")
+TAB_NUMBERS = {pane: n for n, pane in enumerate(TAB_ORDER, 1)}
 
 
 class AgendaTab(ReviewTab):
-    """1: every section's count with a note, in meeting order."""
+    """1: every agenda line (``services.review.agenda``); Enter jumps to the line's tab."""
+
+    lines: dict[str, AgendaLine] = {}
+
+    @dataclass
+    class Jump(Message):
+        """Enter on an agenda line: show the tab it is about."""
+
+        tab: str
+
+    @on(DataTable.RowSelected, "#t-agenda")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        tab = self.current_tab()
+        if tab is not None:
+            self.post_message(self.Jump(tab))
 
     def compose(self) -> ComposeResult:
-        yield ReviewTable("Section", "Count", "Notes", id="t-agenda", classes="grow")
+        yield Static("Enter on a line opens its tab", classes="section")
+        yield ReviewTable("Section", "Count", "Tab", "Notes", id="t-agenda", classes="grow")
 
     def show(self, rv: WeeklyReview) -> None:
-        cap, c = rv.capacity, rv.counts
-        this, prev = rv.this_week, rv.prev_week
-        cycle = change_text(this.median_h, prev.median_h if prev else None, unit="h")
-        agenda = [
-            ("breaches", "1. SLA breaches", c["breaches"], "by queue and owner on tab 2"),
-            (
-                "near",
-                "   SLA near misses",
-                c["near_misses"],
-                "met with under 20% of the window left",
-            ),
-            ("blocked", "2. Blocked items", c["blocked"], "and what blocks them (tab 3)"),
-            ("stuck", "   Stuck items", c["stuck"], f"no event for {rv.stuck_days}+ working days"),
-            ("unowned", "3. Unowned items", c["unowned"], "give each an owner (tab 4)"),
-            (
-                "procs",
-                "   Process findings",
-                c["process_findings"],
-                "from the process catalog (tab 4)",
-            ),
-            ("approvals", "4. Pending approvals", c["approvals"], "a / x on tab 5"),
-            ("overloaded", "5. Overloaded people", len(cap.overloaded), busiest_text(rv)),
-            ("moves", "   Suggested moves", len(cap.moves), "space + Enter on tab 6"),
-            ("drifting", "   Drifting work", c.get("drifting", 0), drift_text(rv)),
-            (
-                "risks",
-                "6. Bus-factor risks",
-                len(cap.skill_risks) + len(cap.process_risks),
-                ", ".join(x.name for x in (*cap.skill_risks, *cap.process_risks))[:80] or "none",
-            ),
-            (
-                "done",
-                "7. Done in the week",
-                this.done,
-                f"{change_text(this.done, prev.done if prev else None)} vs week before; "
-                f"cycle median {hours_text(this.median_h)} ({cycle})",
-            ),
-        ]
-        if rv.last_review is not None:
-            held = rv.last_review
-            agenda.append(
-                (
-                    "last",
-                    "   Last review",
-                    held.decisions,
-                    f"held by {held.held_by} on {held.held_at:%a %d %b %H:%M}, "
-                    f"week of {held.week_start:%d %b} (decisions)",
-                )
-            )
+        self.lines = {line.key: line for line in agenda(rv)}
         self._table("t-agenda").fill(
             [
-                (k, (Text(label), Text(str(n), style="bold" if n else "dim"), lit(note)))
-                for k, label, n, note in agenda
+                (
+                    line.key,
+                    (
+                        Text(line.label),
+                        Text(str(line.count), style="bold" if line.count else "dim"),
+                        Text(str(TAB_NUMBERS.get(line.tab, "")), style="dim"),
+                        lit(line.note),
+                    ),
+                )
+                for line in self.lines.values()
             ]
         )
+
+    def current_tab(self) -> str | None:
+        """The tab the agenda line under the cursor is about."""
+        key = self._table("t-agenda").current_key()
+        line = self.lines.get(key) if key else None
+        return line.tab if line else None
 
 
 class SlaTab(ReviewTab):
     """2: SLA breaches and near misses, then both counted by queue and by owner."""
+
+    ITEM_TABLES = ("t-sla",)
 
     def compose(self) -> ComposeResult:
         yield Static("SLA breaches and near misses", classes="section", id="h-sla")
@@ -199,6 +188,8 @@ class SlaTab(ReviewTab):
 
 class BlockedTab(ReviewTab):
     """3: blocked items (with their blockers) and stuck items."""
+
+    ITEM_TABLES = ("t-blocked", "t-stuck")
 
     def compose(self) -> ComposeResult:
         yield Static("Blocked", classes="section", id="h-blocked")
@@ -267,6 +258,8 @@ class BlockedTab(ReviewTab):
 class UnownedTab(ReviewTab):
     """4: unowned open items and the process catalog's findings."""
 
+    ITEM_TABLES = ("t-unowned",)
+
     def compose(self) -> ComposeResult:
         yield Static("Unowned items", classes="section", id="h-unowned")
         yield ReviewTable(
@@ -294,8 +287,10 @@ class UnownedTab(ReviewTab):
                 for u in rv.unowned
             ]
         )
+        late = f"; {len(rv.late_runs)} late run(s)" if rv.late_runs else ""
         self._section(
-            "h-process", f"Process findings ({len(rv.process_findings)}, as `opstui processes`)"
+            "h-process",
+            f"Process findings ({len(rv.process_findings)}, as `opstui processes`){late}",
         )
         self._table("t-process").fill(
             [
@@ -305,46 +300,92 @@ class UnownedTab(ReviewTab):
                 )
                 for p in rv.process_findings
             ]
+            + [
+                (
+                    f"late:{r.process}:{r.due.isoformat()}",
+                    (
+                        lit(r.process),
+                        Text(f"late run {r.item or '-'}: due {ts(r.due)}", style=pal.bad),
+                        lit(r.name, 50),
+                    ),
+                )
+                for r in rv.late_runs
+            ]
         )
 
 
 class ApprovalsTab(ReviewTab):
-    """5: pending approvals; the screen's ``a`` / ``x`` act on :meth:`current`."""
+    """5: pending approvals; the screen's ``a`` / ``x`` act on :meth:`chosen` (the
+    selected ones, or the current one) with one note."""
+
+    ITEM_TABLES = ("t-approvals",)
+    selected: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield Static("a: approve   x: reject (each asks for an optional note)", classes="section")
+        yield Static(
+            "a approve  x reject (selected or current, one note)  space select  Enter open",
+            classes="section",
+        )
         yield ReviewTable(
             "Item",
             "Owner",
             "Move to",
-            "Requested",
+            "Reason",
             "By",
+            "Requested",
             "Title",
-            "Note",
             id="t-approvals",
             classes="grow",
         )
 
     def show(self, rv: WeeklyReview) -> None:
         self._approvals = rv.approvals
+        self.selected = self.selected & {str(a.approval_id) for a in rv.approvals}
+        self._fill()
+
+    def _fill(self) -> None:
         pal = Palette.of(self.app)
         self._table("t-approvals").fill(
             [
                 (
                     str(a.approval_id),
                     (
-                        lit(a.key),
+                        lit(("* " if str(a.approval_id) in self.selected else "") + a.key),
                         lit(a.owner or "(unowned)"),
                         lit(a.to_state, style=pal.info),
-                        Text(ts(a.requested_at)),
+                        lit(a.note or "(no reason given)", 24),
                         lit(a.requested_by),
+                        Text(ts(a.requested_at)),
                         lit(a.title, 50),
-                        lit(a.note, 30),
                     ),
                 )
-                for a in rv.approvals
+                for a in self._approvals
             ]
         )
+
+    def current_item(self) -> str | None:
+        a = self.current()
+        return a.key if a else None
+
+    def toggle(self) -> None:
+        """Select or unselect the current approval, then go to the next one."""
+        table = self._table("t-approvals")
+        key = table.current_key()
+        if key is None:
+            return
+        self.selected ^= {key}
+        row = table.cursor_row
+        self._fill()
+        table.move_cursor(row=min(row + 1, table.row_count - 1))
+
+    def chosen(self) -> list[PendingApproval]:
+        """The selected approvals, or the current one."""
+        approvals: tuple[PendingApproval, ...] = getattr(self, "_approvals", ())
+        picked = [a for a in approvals if str(a.approval_id) in self.selected]
+        if picked:
+            return picked
+        current = self.current()
+        return [current] if current else []
 
     def current(self) -> PendingApproval | None:
         key = self._table("t-approvals").current_key()
