@@ -331,7 +331,7 @@ async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None
     """a (assign), m (move), c (comment), Enter (open) from the item tabs; approvals in a
     batch with one note; every decision lands in the review's minutes, and the next
     review shows them as decided last week."""
-    from textual.widgets import OptionList, TextArea
+    from textual.widgets import TextArea
 
     from opstui.services import transitions
     from opstui.services.review import weekly_review
@@ -361,10 +361,8 @@ async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None
         # 4: assign the unowned item through the app's assign form
         await pilot.press("4", "a")
         await settle(app, pilot)
-        people = app.screen.query_one(OptionList)
-        people.highlighted = next(
-            i for i in range(people.option_count) if people.get_option_at_index(i).id == "cy"
-        )
+        await pilot.press(*"cy")  # the typed picker narrows to cy
+        await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
         # 3: comment on the blocked item under the cursor
