@@ -9,7 +9,7 @@ uses theme variables only.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -44,6 +44,9 @@ Cell = tuple[str, str | None] | Text
 class Row:
     key: Hashable
     cells: tuple[Cell, ...]
+    #: What the row shows when its cells are computed at render time (``row_cells``
+    #: overridden): a row whose key, cells and ``source`` are unchanged is not redrawn.
+    source: Hashable = None
 
 
 STYLE_CLASSES = {
@@ -156,12 +159,14 @@ class GridView(ScrollView, can_focus=True):
         return self._rows[index].cells
 
     def set_rows(self, rows: Sequence[Row]) -> None:
-        """Replace the rows, keeping the cursor on the same key; redraw only on change."""
+        """Replace the rows, keeping the cursor on the same key; redraw only the visible
+        lines whose row changed (and the cursor's old and new line)."""
         rows = tuple(rows)
-        if rows == self._rows:
+        old = self._rows
+        if rows == old:
             return
         key = self.cursor_key
-        old_count = len(self._rows)
+        old_cursor = self.cursor
         self._rows = rows
         if key is not None:
             for i, row in enumerate(rows):
@@ -169,12 +174,29 @@ class GridView(ScrollView, can_focus=True):
                     self.cursor = i
                     break
         self._clamp_cursor()
-        self._rows_changed(old_count != len(rows))
-
-    def _rows_changed(self, count_changed: bool) -> None:
-        if count_changed:
+        if len(old) != len(rows):
             self._update_virtual_size()
-        self.refresh()
+        if not old or not rows:
+            self.refresh()  # the empty text comes or goes
+            return
+        changed = {i for i in range(max(len(old), len(rows))) if _at(old, i) != _at(rows, i)}
+        if self.cursor != old_cursor:
+            changed |= {old_cursor, self.cursor}
+        self.refresh_rows(changed)
+
+    def refresh_rows(self, indexes: Iterable[int]) -> None:
+        """Redraw these rows where they are on screen (nothing else)."""
+        top = round(self.scroll_y)
+        visible = max(0, self.scrollable_content_region.height - self._header_lines)
+        shown = sorted(i for i in set(indexes) if top <= i < top + visible)
+        start = prev = None
+        for i in [*shown, None]:  # contiguous runs, one region each
+            if i is not None and prev is not None and i == prev + 1:
+                prev = i
+                continue
+            if start is not None and prev is not None:
+                self.refresh_lines(start + self._header_lines, prev - start + 1)
+            start = prev = i
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(self.size.width, self.row_count() + self._header_lines)
@@ -380,3 +402,7 @@ class GridView(ScrollView, can_focus=True):
             for seg in text.render(self.app.console, end="")
         ]
         return Strip(segments).adjust_cell_length(width, style)
+
+
+def _at(rows: tuple[Row, ...], index: int) -> Row | None:
+    return rows[index] if index < len(rows) else None
