@@ -49,6 +49,8 @@ class Row:
     source: Hashable = None
 
 
+_PLAIN = Style()
+
 STYLE_CLASSES = {
     "grid--header",
     "grid--cursor",
@@ -134,6 +136,9 @@ class GridView(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.show_header = show_header
         self._grid_layout: tuple[int, list[tuple[Column, int]]] | None = None
+        #: Component styles by name (Textual drops its own cache on every refresh; these
+        #: change only when the stylesheet or theme does).
+        self._styles: dict[str, Style] = {}
 
     # --- data --------------------------------------------------------------------------
 
@@ -333,10 +338,18 @@ class GridView(ScrollView, can_focus=True):
         self._grid_layout = (width, laid)
         return laid
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
     def _style(self, name: str | None) -> Style:
         if not name:
-            return Style()
-        return self.get_component_rich_style(f"grid--{name}", partial=True, default=Style())
+            return _PLAIN
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"grid--{name}", partial=True, default=_PLAIN)
+            self._styles[name] = style
+        return style
 
     def _cell_text(self, cell: Cell, width: int, align: str) -> Text:
         if isinstance(cell, Text):
@@ -365,7 +378,7 @@ class GridView(ScrollView, can_focus=True):
                 if i:
                     header.append(" ")
                 header.append_text(self._cell_text((col.label, None), w, col.align))
-            style = base + self.get_component_rich_style("grid--header", partial=True)
+            style = base + self._style("header")
             return self._strip(header, width, style)
         index = round(self.scroll_y) + y - self._header_lines
         n = self.row_count()
@@ -389,8 +402,7 @@ class GridView(ScrollView, can_focus=True):
                 line.append_text(self._cell_text(cell, w, col.align))
         style = base
         if index == self.cursor:
-            name = "grid--cursor" if self.has_focus else "grid--cursor-blurred"
-            cursor_style = self.get_component_rich_style(name, partial=True)
+            cursor_style = self._style("cursor" if self.has_focus else "cursor-blurred")
             # cursor background under the cells' own colours
             line.stylize(Style(bgcolor=cursor_style.bgcolor, bold=cursor_style.bold))
             style = base + Style(bgcolor=cursor_style.bgcolor)
