@@ -71,6 +71,7 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
 
     from opstui.config import Config
     from opstui.services import items as svc
+    from opstui.services import transitions
     from opstui.store import queries as q
     from opstui.store.schema import open_database
     from opstui.sync.delta import Delta
@@ -117,7 +118,7 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
                     if not moves:
                         continue
                     try:
-                        svc.transition(writer, it.key, rng.choice(moves).to_state)
+                        transitions.transition(writer, it.key, rng.choice(moves).to_state)
                     except Exception:
                         continue  # refused (approval, blocker): nothing to apply
                 await asyncio.sleep(0.05)  # let the previous frame settle

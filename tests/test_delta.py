@@ -12,9 +12,11 @@ import pytest
 
 from opstui.domain.clock import Clock
 from opstui.errors import OpsError
+from opstui.services import drift
 from opstui.services import items as svc
-from opstui.services import loader
-from opstui.services import sla as sla_svc
+from opstui.services import loading as loader
+from opstui.services import transitions
+from opstui.services.sla import crossings as sla_svc
 from opstui.store import panes as pane_q
 from opstui.store import queries as q
 from opstui.store.engine import Database
@@ -64,7 +66,8 @@ def random_change(db: Database, rng: random.Random) -> str:
         people = [p.handle for p in q.list_people(conn, include_inactive=False)]
         queues = [x.slug for x in q.list_queues(conn)]
     it = rng.choice(open_items)
-    kind = rng.choice(["assign", "assign", "transition", "transition", "create", "edit", "sla"])
+    kinds = ["assign", "assign", "transition", "transition", "create", "edit", "sla", "drift"]
+    kind = rng.choice(kinds)
     if kind == "assign":
         svc.assign(db, it.key, rng.choice([*people, None]))
     elif kind == "transition":
@@ -73,7 +76,7 @@ def random_change(db: Database, rng: random.Random) -> str:
         if not moves:
             return "none"
         try:
-            svc.transition(db, it.key, rng.choice(moves).to_state)
+            transitions.transition(db, it.key, rng.choice(moves).to_state)
         except OpsError:
             return "refused"  # e.g. an approval or a blocker: refused, nothing changed
     elif kind == "create":
@@ -87,6 +90,8 @@ def random_change(db: Database, rng: random.Random) -> str:
         )
     elif kind == "edit":
         svc.edit_item(db, it.key, estimate=rng.choice([0.25, 1.5, 4, 12]))
+    elif kind == "drift":  # the forecast's drift bookkeeping (items start or stop drifting)
+        drift.record_drift(db)
     else:  # time passes: SLA warnings and breaches are crossed and recorded
         db.clock.advance(timedelta(minutes=rng.choice([3, 7, 25, 50])))
         sla_svc.record_sla_crossings(db)
@@ -114,7 +119,8 @@ def test_random_changes_applied_as_deltas_equal_a_full_reload(shop: Database) ->
         cursor = max([cursor, *(e.id for e in events)])
         assert snap.reloaded is None, (step, snap.reloaded)
         assert model_panes(model) == full_reload(shop, now), (step, sorted(kinds))
-    assert {"assign", "transition", "create", "edit", "sla"} <= kinds
+    assert {"assign", "transition", "create", "edit", "sla", "drift"} <= kinds
+    assert any(o.drifting for o in model.owners)  # drifting items were counted
     assert model.reloads == 1 and model.deltas == 60
 
 

@@ -119,6 +119,7 @@ class _Counts:
     unowned: int = 0
     breached: int = 0
     warning: int = 0
+    drifting: int = 0
     hours: float = 0.0
     oldest: int | None = None
     ids: set[int] = field(default_factory=set)
@@ -276,7 +277,7 @@ class PaneModel:
         return (state == "breached", state == "warning")
 
     def _recount(self, c: _Counts) -> None:
-        c.open = c.new = c.active = c.unowned = c.breached = c.warning = 0
+        c.open = c.new = c.active = c.unowned = c.breached = c.warning = c.drifting = 0
         hours: list[float] = []
         for i in c.ids:
             it = self.items[i]
@@ -291,6 +292,7 @@ class PaneModel:
             breached, warning = self._state[i]
             c.breached += breached
             c.warning += warning
+            c.drifting += bool(it.row.drifting)
             hours.append(
                 self.default_estimate if it.estimate_hours is None else float(it.estimate_hours)
             )
@@ -329,9 +331,11 @@ class PaneModel:
             c = self._by_owner.get(meta.id) or _Counts()
             if not meta.active and c.open == 0:
                 continue  # people who left and hold nothing are not worth a row
-            out.append(replace(meta, open=c.open, breached=c.breached, hours=c.hours))
+            out.append(
+                replace(meta, open=c.open, breached=c.breached, drifting=c.drifting, hours=c.hours)
+            )
         c = self._by_owner.get(None) or _Counts()
-        out.append(pane_q.unowned_row(c.open, c.breached, c.hours))
+        out.append(pane_q.unowned_row(c.open, c.breached, c.hours, c.drifting))
         return tuple(out)
 
     def _sla(self) -> tuple[pane_q.SlaRow, ...]:
