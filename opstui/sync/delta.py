@@ -109,6 +109,9 @@ class PaneSnapshot:
     reloaded: str | None = None
     #: How many items the delta re-read.
     reread: int = 0
+    #: A due time or warning instant of an open item may have moved (the next SLA
+    #: crossing must be looked up again); False when e.g. only owners changed.
+    due_moved: bool = True
 
 
 @dataclass
@@ -214,6 +217,7 @@ class PaneModel:
         touched_q: set[int] = set()
         touched_o: set[int | None] = set()
         sla_changed = False
+        due_moved = False
         fresh = {it.id: it for it in pane_q.open_items(conn, delta.item_ids)}
         ids: Iterable[int] = delta.item_ids
         stale = self._evaluated_at is None or now - self._evaluated_at >= self.recount_every
@@ -246,6 +250,7 @@ class PaneModel:
                 if new.next_due_at is not None:
                     bisect.insort(self._due, (new.next_due_at, i))
             sla_changed = sla_changed or _on_sla(old) or _on_sla(new)
+            due_moved = due_moved or (i in delta.item_ids and _instants(old) != _instants(new))
         for qid in touched_q:
             self._recount(self._by_queue[qid])
         for oid in touched_o:
@@ -263,7 +268,9 @@ class PaneModel:
             new_sla = self._sla()
             if new_sla != self.sla:
                 self.sla = sla = new_sla
-        return PaneSnapshot(queues, owners, sla, now, reread=len(delta.item_ids))
+        return PaneSnapshot(
+            queues, owners, sla, now, reread=len(delta.item_ids), due_moved=due_moved
+        )
 
     def snapshot(self, now: datetime) -> PaneSnapshot:
         """Every pane as last computed."""
@@ -345,6 +352,13 @@ class PaneModel:
         at = bisect.bisect_left(self._due, key)
         if at < len(self._due) and self._due[at] == key:
             del self._due[at]
+
+
+def _instants(it: pane_q.OpenItem | None) -> tuple[Any, ...] | None:
+    """When an open item's SLA state can next change by itself."""
+    if it is None:
+        return None
+    return (it.next_due_at, it.sla_fr_warn, it.sla_res_warn, it.sla_paused_since)
 
 
 def _on_sla(it: pane_q.OpenItem | None) -> bool:

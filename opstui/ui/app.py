@@ -467,7 +467,15 @@ class OpsApp(App[None]):
         if not worker.is_cancelled:
             self.post_message(
                 PanesLoaded(
-                    PaneData(snap.queues, snap.owners, snap.sla, now, snap.cursor, snap.reloaded)
+                    PaneData(
+                        snap.queues,
+                        snap.owners,
+                        snap.sla,
+                        now,
+                        snap.cursor,
+                        snap.reloaded,
+                        snap.due_moved,
+                    )
                 )
             )
 
@@ -478,6 +486,8 @@ class OpsApp(App[None]):
             self.event_cursor = max(self.event_cursor, data.cursor)
         if not self.loaded:
             self.call_after_refresh(self._after_first_paint)
+        elif data.due_moved and self.housekeeping:
+            self._load_schedule()  # the next SLA crossing may have moved
         self.loaded = True
         self.pane_data = PaneData(
             queues=data.queues if data.queues is not None else (old.queues if old else ()),
@@ -534,8 +544,8 @@ class OpsApp(App[None]):
             elif e.entity in ("load", "workflow"):
                 everything = True
         self.request_delta(delta)
-        if self.housekeeping and (item_ids or delta.reload):
-            self._load_schedule()  # due times may have moved
+        if self.housekeeping and any(e.item_id is None for e in new):
+            self._load_schedule()  # a process or policy changed (items: on_panes_loaded)
         change = DataChange(frozenset(item_ids), created, people, queues, everything)
         for screen in self.screen_stack:
             hook = getattr(screen, "data_changed", None)

@@ -26,6 +26,8 @@ class PaneData:
     cursor: int | None = None
     #: Why everything was reloaded (None: a delta was applied).
     reloaded: str | None = None
+    #: An item's due time or warning instant may have moved.
+    due_moved: bool = True
 
 
 @dataclass(frozen=True)
