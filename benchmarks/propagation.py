@@ -12,6 +12,7 @@ is read from ``/proc/<pid>/stat`` (utime + stime, all threads).
     python benchmarks/propagation.py --compare       # N = 20 for several watch settings
     python benchmarks/propagation.py --apps 5        # + N headless dashboards (needs the UI)
     python -m benchmarks.propagation --ns none --apps 1,5,10,20 --burst 500
+    python benchmarks/propagation.py --engines sqlite postgresql   # both stores side by side
 
 With ``--apps`` it also prints, per dashboard count: the change on screen (p50/p95, against
 the issue-17 targets 40/60/100/250 ms at 1/5/10/20 dashboards), the CPU each dashboard
@@ -21,7 +22,6 @@ long until it was on screen in every dashboard (target under 1 s), how many refr
 dashboard made for it (target 1) and whether any dashboard still had work queued after it.
 The same-run baselines are the watcher rows (change detection alone, no UI) and
 ``benchmarks.change_cost`` (a bare Textual app redrawing one line; a raw sqlite3 query).
-    python benchmarks/propagation.py --engines sqlite postgresql   # both stores side by side
 
 With ``postgresql`` the same runs use a database on the server in ``OPSTUI_BENCH_PG`` (default:
 role postgres on 127.0.0.1:5432), the watchers are the LISTEN/NOTIFY listener
@@ -188,20 +188,17 @@ def app_main(args: argparse.Namespace) -> None:
             await pilot.pause(0.1)
             mode = getattr(app, "sync_mode", "?")
             busy = bool(app._panes_loading or app._panes_pending is not None)
-            cursor = app.event_cursor
-        print(
-            json.dumps(
-                {
-                    "seen": seen,
-                    "painted": painted,
-                    "mode": mode,
-                    "loads": loads,
-                    "busy": busy,
-                    "cursor": cursor,
-                }
-            ),
-            flush=True,
-        )
+            report = {
+                "seen": seen,
+                "painted": painted,
+                "mode": mode,
+                "loads": loads,
+                "busy": busy,
+                "cursor": app.event_cursor,
+            }
+            # report before shutting down: what happens while the app tears down is not
+            # part of the measurement
+            print(json.dumps(report), flush=True)
 
     asyncio.run(main())
 
