@@ -98,6 +98,7 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
             # the panes handle this message now; the next frame shows the change
             if isinstance(message, PanesLoaded):
                 app.call_after_refresh(painted.set)
+
         rng = random.Random(seed)
 
         async def measure(pilot: object, kind: str, full: bool = False) -> list[float]:

@@ -12,10 +12,9 @@ import pytest
 
 from opstui.domain.clock import Clock
 from opstui.errors import OpsError
-from opstui.services import drift
+from opstui.services import drift, transitions
 from opstui.services import items as svc
 from opstui.services import loading as loader
-from opstui.services import transitions
 from opstui.services.sla import crossings as sla_svc
 from opstui.store import panes as pane_q
 from opstui.store import queries as q
