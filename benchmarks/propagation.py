@@ -11,7 +11,17 @@ is read from ``/proc/<pid>/stat`` (utime + stime, all threads).
     python benchmarks/propagation.py --quick         # N = 1, 5, fewer changes, short idle
     python benchmarks/propagation.py --compare       # N = 20 for several watch settings
     python benchmarks/propagation.py --apps 5        # + N headless dashboards (needs the UI)
+    python -m benchmarks.propagation --ns none --apps 1,5,10,20 --burst 500
     python benchmarks/propagation.py --engines sqlite postgresql   # both stores side by side
+
+With ``--apps`` it also prints, per dashboard count: the change on screen (p50/p95, against
+the issue-17 targets 40/60/100/250 ms at 1/5/10/20 dashboards), the CPU each dashboard
+spent per applied change (its process CPU during the writes less its idle CPU, over the
+changes; target under 5 ms), and with ``--burst N`` one transaction of N assignments: how
+long until it was on screen in every dashboard (target under 1 s), how many refreshes each
+dashboard made for it (target 1) and whether any dashboard still had work queued after it.
+The same-run baselines are the watcher rows (change detection alone, no UI) and
+``benchmarks.change_cost`` (a bare Textual app redrawing one line; a raw sqlite3 query).
 
 With ``postgresql`` the same runs use a database on the server in ``OPSTUI_BENCH_PG`` (default:
 role postgres on 127.0.0.1:5432), the watchers are the LISTEN/NOTIFY listener
@@ -142,7 +152,7 @@ def app_main(args: argparse.Namespace) -> None:
     pending: set[asyncio.Task[None]] = set()
 
     async def when_painted(ids: list[int]) -> None:
-        while app._panes_loading or app._panes_pending:
+        while app._panes_loading or app._panes_pending is not None:
             await asyncio.sleep(0.002)
 
         def stamp() -> None:
@@ -163,16 +173,32 @@ def app_main(args: argparse.Namespace) -> None:
         return result
 
     app.refresh_from_events = recording  # type: ignore[method-assign]
+    loads: list[float] = []
+
+    def hook(message: Any) -> None:
+        if type(message).__name__ == "PanesLoaded":
+            loads.append(time.time())
 
     async def main() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
             while not app.loaded or getattr(app, "sync_mode", "starting") == "starting":
                 await pilot.pause(0.05)
             print(json.dumps({"ready": getattr(app, "sync_mode", "?")}), flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             await pilot.pause(0.1)
             mode = getattr(app, "sync_mode", "?")
-        print(json.dumps({"seen": seen, "painted": painted, "mode": mode}), flush=True)
+            busy = bool(app._panes_loading or app._panes_pending is not None)
+            report = {
+                "seen": seen,
+                "painted": painted,
+                "mode": mode,
+                "loads": loads,
+                "busy": busy,
+                "cursor": app.event_cursor,
+            }
+            # report before shutting down: what happens while the app tears down is not
+            # part of the measurement
+            print(json.dumps(report), flush=True)
 
     asyncio.run(main())
 
@@ -202,6 +228,17 @@ def writer_main(args: argparse.Namespace) -> None:
         commits.append((last, time.time()))
         owners[key] = handle
     print(json.dumps({"commits": commits}), flush=True)
+    if args.burst:
+        sys.stdin.readline()
+        # one transaction of ``--burst`` assignments (an import, a run-due, a chain)
+        with writing(db) as ctx:
+            for _ in range(args.burst):
+                key = rng.choice(items).key
+                handle = rng.choice([p for p in people if p != owners[key]])
+                assign_in(ctx, item_for_update(ctx, key), handle)
+                owners[key] = handle
+            last = q.last_event_id(ctx.conn)
+        print(json.dumps({"burst": [last, time.time()]}), flush=True)
 
 
 # --- the driver ----------------------------------------------------------------------------
@@ -273,11 +310,14 @@ def run_once(
     seed: int,
     role: str = "watcher",
     engine: str = "sqlite",
+    burst: int = 0,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="opstui-prop-") as tmp:
         db = make_db(Path(tmp), engine)
         try:
-            result = _run_on(db, n, variant, changes=changes, idle=idle, seed=seed, role=role)
+            result = _run_on(
+                db, n, variant, changes=changes, idle=idle, seed=seed, role=role, burst=burst
+            )
         finally:
             if engine == "postgresql":
                 from benchmarks._common import pg_drop
@@ -291,7 +331,15 @@ def run_once(
 
 
 def _run_on(
-    db: str, n: int, variant: Variant, *, changes: int, idle: float, seed: int, role: str
+    db: str,
+    n: int,
+    variant: Variant,
+    *,
+    changes: int,
+    idle: float,
+    seed: int,
+    role: str,
+    burst: int = 0,
 ) -> dict[str, Any]:
     load_before = os.getloadavg()
     watchers = [_spawn(role, db, variant.args()) for _ in range(n)]
@@ -301,29 +349,45 @@ def _run_on(
         if not line:
             raise SystemExit(f"a {role} process failed to start (see its stderr)")
         modes.append(json.loads(line).get("ready"))
-    writer = _spawn("writer", db, ["--changes", str(changes), "--seed", str(seed)])
+    extra = ["--changes", str(changes), "--seed", str(seed), "--burst", str(burst)]
+    writer = _spawn("writer", db, extra)
     json.loads(writer.stdout.readline())  # type: ignore[union-attr]
     time.sleep(1.0)  # let every watcher settle into its wait
+    cpu_go = {w.pid: _cpu_seconds(w.pid) for w in watchers}
     started = time.time()
+    t_go = time.monotonic()
     writer.stdin.write("go\n")  # type: ignore[union-attr]
     writer.stdin.flush()  # type: ignore[union-attr]
     commits = json.loads(writer.stdout.readline())["commits"]  # type: ignore[union-attr]
-    writer.wait()
     write_secs = time.time() - started
     time.sleep(1.0)  # stragglers
+    busy_cpu = {w.pid: _cpu_seconds(w.pid) - cpu_go[w.pid] for w in watchers}
+    busy_secs = time.monotonic() - t_go
+    burst_at: list[Any] = []
+    if burst:
+        writer.stdin.write("burst\n")  # type: ignore[union-attr]
+        writer.stdin.flush()  # type: ignore[union-attr]
+        burst_at = json.loads(writer.stdout.readline())["burst"]  # type: ignore[union-attr]
+        time.sleep(2.0)
+    writer.wait()
     # Idle window: nothing commits; measure every watcher's CPU (all its threads).
     cpu0 = {w.pid: _cpu_seconds(w.pid) for w in watchers}
     t0 = time.monotonic()
     time.sleep(idle)
     elapsed = time.monotonic() - t0
     idle_pct = [(_cpu_seconds(w.pid) - cpu0[w.pid]) / elapsed * 100 for w in watchers]
+    # CPU per applied change: the process CPU while the changes came, less its idle rate
+    per_change = [
+        max(0.0, busy_cpu[w.pid] - pct / 100 * busy_secs) / max(1, changes) * 1000
+        for w, pct in zip(watchers, idle_pct, strict=True)
+    ]
     results = []
     for w in watchers:
         w.stdin.write("stop\n")  # type: ignore[union-attr]
         w.stdin.flush()  # type: ignore[union-attr]
     for w in watchers:
-        out, _ = w.communicate(timeout=30)
-        lines = out.strip().splitlines()
+        out, _ = w.communicate(timeout=180)
+        lines = [ln for ln in out.strip().splitlines() if ln.startswith("{")]
         if not lines:
             raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
         results.append(json.loads(lines[-1]))
@@ -347,9 +411,32 @@ def _run_on(
                 latencies.append((at[last_id] - t_commit) * 1000)
             else:
                 missing += 1
+    burst_out: dict[str, Any] | None = None
+    if burst_at:
+        last_id, t_commit = burst_at
+        on_screen = []
+        refreshes = []
+        for r in results:
+            at_paint = {i: t for i, t in r.get("painted", [])}
+            if last_id in at_paint:
+                on_screen.append((at_paint[last_id] - t_commit) * 1000)
+            refreshes.append(sum(1 for t in r.get("loads", []) if t >= t_commit))
+        burst_out = {
+            "changes": burst,
+            "on_screen_ms_max": round(max(on_screen), 1) if on_screen else None,
+            "on_screen_ms_median": round(statistics.median(on_screen), 1) if on_screen else None,
+            "shown_in": len(on_screen),
+            "refreshes_per_app": sorted(set(refreshes)),
+            "backlog": [bool(r.get("busy")) or r.get("cursor", last_id) < last_id for r in results],
+        }
     return {
         "n": n,
         "kind": role,
+        "cpu_ms_per_change": {
+            "median": round(statistics.median(per_change), 2),
+            "max": round(max(per_change), 2),
+        },
+        "burst": burst_out,
         "variant": variant.name,
         "settings": {"step": variant.step, "debounce": variant.debounce, "poll": variant.poll},
         "modes": sorted(set(map(str, modes))),
@@ -428,6 +515,40 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: Issue 17: a change on screen, p95, by number of dashboards (ms).
+SCREEN_P95_TARGET = {1: 40, 5: 60, 10: 100, 20: 250}
+
+
+def app_table(runs: list[dict[str, Any]]) -> str:
+    """The dashboards against the issue-17 targets."""
+    head = (
+        f"{'apps':>4}  {'on screen p50/p95':>18}  {'target p95':>10}  {'CPU/change med/max':>19}"
+        f"  {'burst on screen':>15}  {'refreshes':>9}  backlog"
+    )
+    lines = [head, "-" * len(head)]
+    for r in runs:
+        paint = r.get("painted_ms") or {}
+        target = SCREEN_P95_TARGET.get(r["n"])
+        p95 = paint.get("p95")
+        ok = "" if target is None or p95 is None else (" ok" if p95 < target else " MISS")
+        cpu = r["cpu_ms_per_change"]
+        cpu_ok = " ok" if cpu["median"] < 5 else " MISS"
+        b = r.get("burst") or {}
+        shown = b.get("on_screen_ms_max")
+        burst_text = "-" if not b else (f"{shown:.0f} ms" if shown is not None else "never")
+        if b and shown is not None:
+            burst_text += " ok" if shown < 1000 and b["shown_in"] == r["n"] else " MISS"
+        refreshes = ",".join(map(str, b.get("refreshes_per_app", []))) or "-"
+        backlog = "-" if not b else ("yes" if any(b.get("backlog", [])) else "no")
+        lines.append(
+            f"{r['n']:>4}  {paint.get('p50', float('nan')):>8.1f}/{p95 or float('nan'):<8.1f}ms"
+            f"  {('< ' + str(target)) if target else '-':>7}{ok:<4}"
+            f"  {cpu['median']:>7.2f}/{cpu['max']:<6.2f}ms{cpu_ok:<5}"
+            f"  {burst_text:>15}  {refreshes:>9}  {backlog}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -453,6 +574,13 @@ def main() -> None:
         "--idle", type=float, default=None, help="idle CPU window in s (default 20, quick 5)"
     )
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="dashboards: then one transaction of N assignments (e.g. 500)",
+    )
     ap.add_argument("--engines", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
     ap.add_argument(
         "--ns", default=None, help="comma-separated watcher counts (default 1,5,20; 'none')"
@@ -528,6 +656,7 @@ def main() -> None:
                     seed=args.seed,
                     role=role,
                     engine=engine,
+                    burst=args.burst if role == "app" else 0,
                 )
             )
     ratios = {}
@@ -552,6 +681,10 @@ def main() -> None:
         "p95_ratio_postgresql_to_sqlite": ratios,
     }
     print(table(runs))
+    apps = [r for r in runs if r["kind"] == "app"]
+    if apps:
+        print()
+        print(app_table(apps))
     for n_key, ratio in ratios.items():
         print(f"N={n_key}: PostgreSQL p95 / SQLite p95 = {ratio:.2f}x")
     print(json.dumps(report, indent=2))

@@ -11,8 +11,10 @@ hand to another thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
@@ -91,27 +93,12 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
             select(ITEM.c.id, ITEM.c.created_at).where(ITEM.c.id.in_(list(oldest_id.values())))
         ).all()
     )
-    triage = PERSON.alias("triage")
     out = []
-    for q in conn.execute(
-        select(
-            QUEUE.c.id,
-            QUEUE.c.slug,
-            QUEUE.c.name,
-            QUEUE.c.wip_limit,
-            triage.c.handle.label("triage_owner"),
-        )
-        .select_from(QUEUE.outerjoin(triage, triage.c.id == QUEUE.c.triage_owner_id))
-        .order_by(QUEUE.c.id)
-    ):
+    for q in queue_meta(conn):
         c = counts.get(q.id, {})
         out.append(
-            QueueStat(
-                id=q.id,
-                slug=q.slug,
-                name=q.name,
-                wip_limit=q.wip_limit,
-                triage_owner=q.triage_owner,
+            replace(
+                q,
                 open=sum(c.values()),
                 new=c.get("new", 0),
                 unowned=int(unowned.get(q.id, 0)),
@@ -122,6 +109,39 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
             )
         )
     return out
+
+
+def queue_meta(conn: Connection) -> list[QueueStat]:
+    """Every queue in display order with its WIP limit and triage owner, counts at zero
+    (``queue_stats`` and the live pane model fill them in)."""
+    triage = PERSON.alias("triage")
+    return [
+        QueueStat(
+            id=q.id,
+            slug=q.slug,
+            name=q.name,
+            wip_limit=q.wip_limit,
+            triage_owner=q.triage_owner,
+            open=0,
+            new=0,
+            unowned=0,
+            active=0,
+            breaching=0,
+            warning=0,
+            oldest_open_at=None,
+        )
+        for q in conn.execute(
+            select(
+                QUEUE.c.id,
+                QUEUE.c.slug,
+                QUEUE.c.name,
+                QUEUE.c.wip_limit,
+                triage.c.handle.label("triage_owner"),
+            )
+            .select_from(QUEUE.outerjoin(triage, triage.c.id == QUEUE.c.triage_owner_id))
+            .order_by(QUEUE.c.id)
+        )
+    ]
 
 
 # --- owners and capacity -------------------------------------------------------------
@@ -209,6 +229,46 @@ def owner_stats(
             .group_by(ITEM.c.owner_id)
         )
     }
+    out = []
+    for p in people_meta(conn, today):
+        n, hours = loads.get(p.id, (0, 0.0))
+        if not p.active and n == 0:
+            continue  # people who left and hold nothing are not worth a row
+        out.append(
+            replace(
+                p,
+                open=n,
+                breached=breached.get(p.id, 0),
+                drifting=drifting.get(p.id, 0),
+                hours=round(hours, 2),
+            )
+        )
+    n, hours = loads.get(None, (0, 0.0))
+    out.append(unowned_row(n, breached.get(None, 0), round(hours, 2), drifting.get(None, 0)))
+    return out
+
+
+def unowned_row(open_items: int, breached: int, hours: float, drifting: int = 0) -> OwnerStat:
+    """The Owners pane's row for open items without an owner."""
+    return OwnerStat(
+        id=None,
+        handle=None,
+        name="unowned",
+        team="",
+        active=True,
+        capacity_hours=0.0,
+        open=open_items,
+        breached=breached,
+        drifting=drifting,
+        hours=hours,
+        away_note=None,
+    )
+
+
+def people_meta(conn: Connection, today: date) -> list[OwnerStat]:
+    """Every person by handle with time away and available hours in the planning window
+    starting ``today``, counts at zero (``owner_stats`` and the live pane model fill
+    them in).  Bounded by the people, never by the items."""
     window = fig.working_window(today, holidays_in(conn))
     away: dict[int, str] = {}
     periods: dict[int, list[tuple[date, date]]] = {}
@@ -231,9 +291,6 @@ def owner_stats(
             PERSON.c.capacity_hours,
         ).order_by(PERSON.c.handle)
     ):
-        n, hours = loads.get(p.id, (0, 0.0))
-        if not p.active and n == 0:
-            continue  # people who left and hold nothing are not worth a row
         away_days = fig.away_days_in(periods.get(p.id, ()), window)
         capacity = float(p.capacity_hours or 0.0)
         out.append(
@@ -244,10 +301,9 @@ def owner_stats(
                 team=p.team or "",
                 active=bool(p.active),
                 capacity_hours=capacity,
-                open=n,
-                breached=breached.get(p.id, 0),
-                drifting=drifting.get(p.id, 0),
-                hours=round(hours, 2),
+                open=0,
+                breached=0,
+                hours=0.0,
                 away_note=away.get(p.id),
                 available_hours=round(
                     fig.available_hours(capacity, bool(p.active), len(window), away_days), 2
@@ -255,22 +311,6 @@ def owner_stats(
                 away_days=away_days,
             )
         )
-    n, hours = loads.get(None, (0, 0.0))
-    out.append(
-        OwnerStat(
-            id=None,
-            handle=None,
-            name="unowned",
-            team="",
-            active=True,
-            capacity_hours=0.0,
-            open=n,
-            breached=breached.get(None, 0),
-            drifting=drifting.get(None, 0),
-            hours=round(hours, 2),
-            away_note=None,
-        )
-    )
     return out
 
 
@@ -308,14 +348,9 @@ class SlaRow:
     drifting: bool = False
 
 
-def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
-    """Open items with a due time, soonest first.
-
-    One ``ORDER BY next_due_at LIMIT n`` per open category (each a seek on
-    ``(category, next_due_at)``), merged here: never a sort of all open items.
-    """
-    owner = PERSON.alias("owner")
-    cols = [
+def _sla_columns(owner: Any) -> list[Any]:
+    """The columns of an :class:`SlaRow`, in its field order."""
+    return [
         ITEM.c.id,
         ITEM.c.key,
         ITEM.c.title,
@@ -339,6 +374,16 @@ def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
         ITEM.c.sla_res_warn,
         fsql.drifting().label("drifting"),
     ]
+
+
+def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
+    """Open items with a due time, soonest first.
+
+    One ``ORDER BY next_due_at LIMIT n`` per open category (each a seek on
+    ``(category, next_due_at)``), merged here: never a sort of all open items.
+    """
+    owner = PERSON.alias("owner")
+    cols = _sla_columns(owner)
     rows: list[SlaRow] = []
     for category in OPEN_CATEGORIES:
         stmt = (
@@ -355,6 +400,96 @@ def sla_rows(conn: Connection, limit: int = 100) -> list[SlaRow]:
         rows.extend(SlaRow(**dict(r._mapping)) for r in conn.execute(stmt))
     rows.sort(key=lambda r: (r.next_due_at, r.id))
     return rows[:limit]
+
+
+# --- the open items behind every pane (the live pane model) -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """One open item: what each pane counts it by, and its SLA pane row.
+
+    ``sync.delta.PaneModel`` keeps these for the open items and derives the panes from
+    them with the rules of ``domain.figures``; a change re-reads only the changed items.
+    """
+
+    id: int
+    queue_id: int
+    owner_id: int | None
+    estimate_hours: float | None
+    resolved_at: datetime | None
+    row: SlaRow
+
+    # the attributes ``domain.figures`` reads
+    @property
+    def category(self) -> str:
+        return self.row.category
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        return self.row.next_due_at
+
+    @property
+    def sla_paused_since(self) -> datetime | None:
+        return self.row.sla_paused_since
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        return self.row.first_response_at
+
+    @property
+    def sla_fr_due(self) -> datetime | None:
+        return self.row.sla_fr_due
+
+    @property
+    def sla_fr_warn(self) -> datetime | None:
+        return self.row.sla_fr_warn
+
+    @property
+    def sla_res_due(self) -> datetime | None:
+        return self.row.sla_res_due
+
+    @property
+    def sla_res_warn(self) -> datetime | None:
+        return self.row.sla_res_warn
+
+
+#: Ids per ``IN (...)`` list (SQLite's default limit on bound parameters is 999 on old builds).
+_ID_CHUNK = 900
+
+
+def open_items(conn: Connection, ids: Collection[int] | None = None) -> list[OpenItem]:
+    """The open items (``ids`` given: only those of them still open; a query bounded by
+    the ids, through the primary key)."""
+    owner = PERSON.alias("owner")
+    stmt = select(
+        ITEM.c.queue_id,
+        ITEM.c.owner_id,
+        ITEM.c.estimate_hours,
+        ITEM.c.resolved_at,
+        *_sla_columns(owner),
+    ).select_from(
+        ITEM.join(QUEUE, QUEUE.c.id == ITEM.c.queue_id)
+        .outerjoin(owner, owner.c.id == ITEM.c.owner_id)
+        .outerjoin(POLICY, POLICY.c.name == ITEM.c.sla_policy)
+    )
+
+    def build(rows: Any) -> list[OpenItem]:
+        out = []
+        for r in rows:
+            queue_id, owner_id, estimate, resolved, *rest = r
+            row = SlaRow(*rest)
+            out.append(OpenItem(row.id, queue_id, owner_id, estimate, resolved, row))
+        return out
+
+    if ids is None:
+        return build(conn.execute(stmt.where(_open())))
+    wanted = sorted(set(ids))
+    out: list[OpenItem] = []
+    for i in range(0, len(wanted), _ID_CHUNK):
+        chunk = wanted[i : i + _ID_CHUNK]
+        out += build(conn.execute(stmt.where(ITEM.c.id.in_(chunk), _open())))
+    return out
 
 
 # --- item list -----------------------------------------------------------------------

@@ -506,3 +506,18 @@ def recent_events(
 
 def last_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(EVENT.c.id), 0))).scalar_one())
+
+
+def first_event_id(conn: Connection) -> int | None:
+    """The oldest event still kept (None: no events).  A follower whose cursor is below
+    it minus one has missed pruned events and must reload instead of applying deltas."""
+    value = conn.execute(select(func.min(EVENT.c.id))).scalar_one()
+    return None if value is None else int(value)
+
+
+def schema_stamp(conn: Connection) -> int | None:
+    """What changes when the schema does (a migration, an index), for followers that
+    cache derived data: SQLite's ``schema_version`` counter; None on other engines."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())

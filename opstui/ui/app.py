@@ -26,6 +26,7 @@ from ..services.capacity import DEFAULT_ESTIMATE_HOURS
 from ..store import panes as pane_q
 from ..store import queries as q
 from ..store.engine import Database
+from ..sync.delta import Delta, PaneModel
 from .commands import OpsCommands
 from .messages import (
     PANES,
@@ -105,10 +106,15 @@ class OpsApp(App[None]):
         self.sync_mode: str = "starting" if watch else "off"
         self.loaded = False
         self.pane_data: PaneData | None = None
+        #: The open items behind the panes, kept current by deltas (sync.delta); only the
+        #: exclusive "panes" worker touches it.
+        self.pane_model = PaneModel(_default_estimate())
         self.force_compact = bool(config.compact)
         self.compact = self.force_compact
         self._panes_loading = False
-        self._panes_pending: set[str] = set()
+        #: Changes that arrived while a load or delta was running (applied next, as one).
+        self._panes_pending: Delta | None = None
+        #: Pane data that changed while the dashboard was hidden (drawn once when shown).
         self._panes_stale: set[str] = set()
         self.default_estimate = _default_estimate()
         #: Record SLA crossings and run due processes from this terminal (real time only:
@@ -185,7 +191,7 @@ class OpsApp(App[None]):
                 severity="warning",
                 markup=False,
             )
-        self.request_panes(PANES)
+        self.request_delta(Delta.full("first load"))
         self._resolve_me()
         self._start_presence()
         self._schedule_tick()
@@ -488,7 +494,7 @@ class OpsApp(App[None]):
         if isinstance(screen, pane_screens()):
             breached = screen.tick()
             if breached:  # a countdown crossed zero: queue/owner counts change too
-                self.request_panes({"queues", "owners"})
+                self.request_delta(Delta(recount=True))
         elif screen is not None and hasattr(screen, "tick"):
             screen.tick()
 
@@ -602,48 +608,51 @@ class OpsApp(App[None]):
                 return isinstance(screen, pane_screens())
         return False
 
-    def request_panes(self, names: set[str] | frozenset[str]) -> None:
-        """Reload these panes; a load never overlaps itself (changes meanwhile queue up).
-        While another screen hides the dashboard the panes are only marked stale: they
-        reload when it comes back (:meth:`resume_panes`)."""
-        if self.loaded and names and not self.main_in_view():
-            # the header's counts (queues and owners figures) stay live on every screen
-            self._panes_stale |= set(names) - {"queues", "owners"}
-            names = set(names) & {"queues", "owners"}
-            if not names:
-                return
-        self._panes_pending |= set(names)
-        if not self._panes_loading and self._panes_pending:
-            names = frozenset(self._panes_pending)
-            self._panes_pending.clear()
+    def request_delta(self, delta: Delta) -> None:
+        """Bring the pane data up to date with ``delta`` (a full reload if it says so or
+        cannot be applied).  A load never overlaps itself: deltas arriving meanwhile are
+        merged and applied next, as one.  Data is kept current whether or not the
+        dashboard is in view; it is drawn when it is (:meth:`resume_panes`)."""
+        if delta.empty:
+            return
+        pending = self._panes_pending
+        self._panes_pending = delta if pending is None else pending.merge(delta)
+        if not self._panes_loading:
+            delta, self._panes_pending = self._panes_pending, None
             self._panes_loading = True
-            self._load_panes(names)
+            self._load_panes(delta)
+
+    def request_panes(self, names: set[str] | frozenset[str]) -> None:
+        """Reload the panes from the database (everything: the panes share one model)."""
+        if names:
+            self.request_delta(Delta.full("reload asked for"))
 
     def resume_panes(self) -> None:
-        """The dashboard is back in view: reload what changed while it was hidden."""
+        """The dashboard is back in view: draw what changed while it was hidden, once."""
         stale, self._panes_stale = self._panes_stale, set()
-        if stale:
-            self.request_panes(stale)
+        if stale and self.pane_data is not None:
+            self._show_panes(self.pane_data, stale)
 
     @work(thread=True, exclusive=True, group="panes", exit_on_error=False)
-    def _load_panes(self, names: frozenset[str]) -> None:
+    def _load_panes(self, delta: Delta) -> None:
         worker = get_current_worker()
         now = self.clock.now()
         with self.db.read() as conn:
-            cursor = q.last_event_id(conn) if not self.loaded else None
-            queues = tuple(pane_q.queue_stats(conn, now)) if "queues" in names else None
-            owners = (
-                tuple(
-                    pane_q.owner_stats(
-                        conn, now, now.date(), default_estimate=self.default_estimate
+            snap = self.pane_model.apply(conn, delta, now)
+        if not worker.is_cancelled:
+            self.post_message(
+                PanesLoaded(
+                    PaneData(
+                        snap.queues,
+                        snap.owners,
+                        snap.sla,
+                        now,
+                        snap.cursor,
+                        snap.reloaded,
+                        snap.due_moved,
                     )
                 )
-                if "owners" in names
-                else None
             )
-            sla = tuple(pane_q.sla_rows(conn, 200)) if "sla" in names else None
-        if not worker.is_cancelled:
-            self.post_message(PanesLoaded(PaneData(queues, owners, sla, now, cursor)))
 
     def on_panes_loaded(self, message: PanesLoaded) -> None:
         data = message.data
@@ -652,6 +661,8 @@ class OpsApp(App[None]):
             self.event_cursor = max(self.event_cursor, data.cursor)
         if not self.loaded:
             self.call_after_refresh(self._after_first_paint)
+        elif data.due_moved and self.housekeeping:
+            self._load_schedule()  # the next SLA crossing may have moved
         self.loaded = True
         self.pane_data = PaneData(
             queues=data.queues if data.queues is not None else (old.queues if old else ()),
@@ -660,9 +671,22 @@ class OpsApp(App[None]):
             loaded_at=data.loaded_at,
             cursor=self.event_cursor,
         )
+        changed = {name for name in PANES if getattr(data, name) is not None}
+        if self.main_in_view():
+            self._show_panes(self.pane_data, changed)
+        else:
+            self._panes_stale |= changed
+
+    def _show_panes(self, data: PaneData, changed: set[str]) -> None:
+        shown = PaneData(
+            queues=data.queues if "queues" in changed else None,
+            owners=data.owners if "owners" in changed else None,
+            sla=data.sla if "sla" in changed else None,
+            loaded_at=data.loaded_at,
+        )
         for screen in self.screen_stack:
             if isinstance(screen, pane_screens()):
-                screen.show(self.pane_data, data)
+                screen.show(data, shown)
         self.call_after_refresh(self._schedule_tick)  # new rows may need second ticks
         if (data.queues or data.owners) is not None and not isinstance(self.screen, pane_screens()):
             from .widgets.status import StatusBar
@@ -673,8 +697,10 @@ class OpsApp(App[None]):
     # --- the change feed ---------------------------------------------------------------
 
     def refresh_from_events(self, events: list[q.EventRecord]) -> None:
-        """Apply events after the cursor: refresh only what they touch.  Idempotent."""
-        new = [e for e in events if e.id > self.event_cursor]
+        """Apply events after the cursor as a delta: the changed items are re-read and only
+        the pane lines they change are redrawn.  Idempotent."""
+        after = self.event_cursor
+        new = [e for e in events if e.id > after]
         if not new:
             return
         self.event_cursor = max(e.id for e in new)
@@ -682,31 +708,22 @@ class OpsApp(App[None]):
             self.live_feed.applied(self.event_cursor)
         if not self.loaded:
             return  # the first load is still running and will show these changes
-        panes: set[str] = set()
+        delta = Delta.from_events(new, after)
         item_ids: set[int] = set()
         created = people = queues = everything = False
         for e in new:
-            if e.item_id is not None or e.entity == "item":
-                panes |= panes_for_item_field(e.field)
-                if e.item_id is not None:
-                    item_ids.add(e.item_id)
-                if e.field == "created":
-                    created = True
+            if e.item_id is not None:
+                item_ids.add(e.item_id)
+                created = created or e.field == "created"
             elif e.entity == "person":
-                panes |= {"owners"}
                 people = True
             elif e.entity == "queue":
-                panes |= {"queues"}
                 queues = True
-            elif e.entity == "sla":
-                panes |= PANES
             elif e.entity in ("load", "workflow"):
-                panes |= PANES
                 everything = True
-        if panes:
-            self.request_panes(panes)
-            if self.housekeeping:
-                self._load_schedule()  # due times may have moved
+        self.request_delta(delta)
+        if self.housekeeping and any(e.item_id is None for e in new):
+            self._load_schedule()  # a process or policy changed (items: on_panes_loaded)
         change = DataChange(frozenset(item_ids), created, people, queues, everything)
         for screen in self.screen_stack:
             hook = getattr(screen, "data_changed", None)
@@ -714,7 +731,7 @@ class OpsApp(App[None]):
                 hook(change)
 
     def action_reload(self) -> None:
-        self.request_panes(PANES)
+        self.request_delta(Delta.full("reload asked for"))
         for screen in self.screen_stack:
             hook = getattr(screen, "data_changed", None)
             if hook is not None:
@@ -729,8 +746,12 @@ class OpsApp(App[None]):
             WorkerState.CANCELLED,
         ):
             self._panes_loading = False
-            if self._panes_pending and event.state != WorkerState.ERROR:
-                self.request_panes(set())
+            pending, self._panes_pending = self._panes_pending, None
+            if event.state == WorkerState.ERROR:
+                # the model may be half-updated: the next change reloads it whole
+                self.pane_model.loaded = False
+            if pending is not None and event.state != WorkerState.ERROR:
+                self.request_delta(pending)
         if event.state == WorkerState.ERROR:
             self.report_worker_error(event.worker)
 
@@ -1044,40 +1065,12 @@ class OpsApp(App[None]):
         return super().switch_screen(screen)
 
 
-#: Which panes an item event can change, by event field (a field not listed: all of them).
-#: Queues count open/new/unowned/breaching items; Owners and Capacity count open items,
-#: late items and estimate hours per owner; SLA lists open items with their due times,
-#: owner and title.
-_ITEM_FIELD_PANES: dict[str, frozenset[str]] = {
-    "comment": frozenset(),
-    "logged": frozenset(),
-    "drifting": frozenset({"sla", "owners"}),
-    "body": frozenset(),
-    "description": frozenset(),
-    "blocked_by": frozenset(),
-    "unblocked_by": frozenset(),
-    "followup": frozenset(),
-    "notify": frozenset(),
-    "approval": frozenset(),
-    "approval_requested": frozenset(),
-    "title": frozenset({"sla"}),
-    "owner": frozenset({"queues", "owners", "sla"}),
-    "estimate_hours": frozenset({"owners"}),
-    "estimate": frozenset({"owners"}),
-}
-
-
 def pane_screens() -> tuple[type, ...]:
     """Screens that show the dashboard panes' data (they get ``show`` and ``tick``)."""
     from .screens.main import MainScreen
     from .screens.wall import WallScreen
 
     return (MainScreen, WallScreen)
-
-
-def panes_for_item_field(field: str | None) -> frozenset[str]:
-    """The panes an item event with this field may change."""
-    return _ITEM_FIELD_PANES.get(field or "", PANES)
 
 
 def make_app(

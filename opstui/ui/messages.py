@@ -22,8 +22,12 @@ class PaneData:
     owners: tuple[OwnerStat, ...] | None
     sla: tuple[SlaRow, ...] | None
     loaded_at: datetime
-    #: last_event_id read in the same snapshot (first load only).
+    #: last_event_id read in the same snapshot (full reloads only).
     cursor: int | None = None
+    #: Why everything was reloaded (None: a delta was applied).
+    reloaded: str | None = None
+    #: An item's due time or warning instant may have moved.
+    due_moved: bool = True
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,7 @@ async def test_refresh_from_events_is_idempotent_and_targeted(shop_db, make):
         alice = next(s for s in app.pane_data.owners if s.handle == "alice")
         assert alice.open == 3
         loads = []
-        app.request_panes = lambda names: loads.append(names)  # type: ignore[method-assign]
+        app.request_delta = lambda delta: loads.append(delta)  # type: ignore[method-assign]
         app.refresh_from_events(events)  # applied already: nothing happens
         assert loads == []
 
@@ -391,34 +391,39 @@ async def test_q_types_in_inputs_and_pickers(shop_db, make):
         assert app.is_running and isinstance(app.screen, ItemListScreen)
 
 
-async def test_events_reload_only_the_panes_they_touch(shop_db, make):
+async def test_events_redraw_only_the_panes_they_change(shop_db, make):
     from opstui.services import items
+    from opstui.ui.messages import PanesLoaded
 
     app = make(shop_db)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        loads: list[set[str]] = []
-        real = app.request_panes
-        app.request_panes = lambda names: (loads.append(set(names)), real(names))  # type: ignore[method-assign]
+    loaded: list[set[str]] = []
 
-        def apply() -> None:
+    def hook(message) -> None:
+        if isinstance(message, PanesLoaded):
+            data = message.data
+            loaded.append({n for n in ("queues", "owners", "sla") if getattr(data, n) is not None})
+
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await settle(pilot, app)
+        reloads = app.pane_model.reloads
+        loaded.clear()
+
+        async def apply() -> set[str]:
             with shop_db.read() as conn:
                 app.refresh_from_events(q.events_after(conn, app.event_cursor))
+            await settle(pilot, app)
+            return loaded.pop() if loaded else set()
 
-        items.comment(shop_db, "INF-3", "a note")  # touches no pane
-        apply()
-        assert loads == []
+        items.comment(shop_db, "INF-3", "a note")  # changes no pane
+        assert await apply() == set()
         it = item(shop_db, "INF-3")
         items.edit_item(shop_db, "INF-3", expected_version=it.version, title="New title")
-        apply()
-        assert loads == [{"sla"}]
-        loads.clear()
+        assert await apply() == {"sla"}  # the title is shown in the SLA pane only
         items.assign(shop_db, "INF-3", "alice")
-        apply()
-        assert loads == [{"queues", "owners", "sla"}]
-        await settle(pilot, app)
+        assert await apply() == {"queues", "owners", "sla"}  # unowned count, owners, row
         alice = next(s for s in app.pane_data.owners if s.handle == "alice")
         assert alice.open == 3
+        assert app.pane_model.reloads == reloads  # all applied as deltas
 
 
 async def test_log_time_from_detail_and_the_forecast_line(sample_db, make):

@@ -77,7 +77,7 @@ class MainScreen(Screen[None]):
                 self.query_one(CapacityPane).show(data.owners or ())
             if changed.sla is not None:
                 self.query_one(SlaPane).show(data.sla or ())
-            self.query_one(StatusBar).refresh()
+            self.query_one(StatusBar).data_changed()
 
     def tick(self) -> list[SlaRow]:
         self.query_one(StatusBar).tick()

@@ -9,7 +9,7 @@ uses theme variables only.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -44,7 +44,12 @@ Cell = tuple[str, str | None] | Text
 class Row:
     key: Hashable
     cells: tuple[Cell, ...]
+    #: What the row shows when its cells are computed at render time (``row_cells``
+    #: overridden): a row whose key, cells and ``source`` are unchanged is not redrawn.
+    source: Hashable = None
 
+
+_PLAIN = Style()
 
 STYLE_CLASSES = {
     "grid--header",
@@ -136,6 +141,9 @@ class GridView(ScrollView, can_focus=True):
         self._grid_layout: tuple[int, list[tuple[Column, int]]] | None = None
         #: Positions of columns empty in every row (collapsed); None = not computed yet.
         self._empty: frozenset[int] | None = None
+        #: Component styles by name (Textual drops its own cache on every refresh; these
+        #: change only when the stylesheet or theme does).
+        self._styles: dict[str, Style] = {}
 
     # --- data --------------------------------------------------------------------------
 
@@ -180,12 +188,14 @@ class GridView(ScrollView, can_focus=True):
         return self._rows[index].cells
 
     def set_rows(self, rows: Sequence[Row]) -> None:
-        """Replace the rows, keeping the cursor on the same key; redraw only on change."""
+        """Replace the rows, keeping the cursor on the same key; redraw only the visible
+        lines whose row changed (and the cursor's old and new line)."""
         rows = tuple(rows)
-        if rows == self._rows:
+        old = self._rows
+        if rows == old:
             return
         key = self.cursor_key
-        old_count = len(self._rows)
+        old_cursor = self.cursor
         self._rows = rows
         if key is not None:
             for i, row in enumerate(rows):
@@ -193,14 +203,41 @@ class GridView(ScrollView, can_focus=True):
                     self.cursor = i
                     break
         self._clamp_cursor()
+        empty_before = self._empty
         self._empty = None
         self._grid_layout = None
-        self._rows_changed(old_count != len(rows))
-
-    def _rows_changed(self, count_changed: bool) -> None:
-        if count_changed:
+        if len(old) != len(rows):
             self._update_virtual_size()
-        self.refresh()
+        if empty_before is not None and self._collapsed() != empty_before:
+            self.refresh()  # a column collapsed or came back: every line moves
+            return
+        if not old or not rows:
+            self.refresh()  # the empty text comes or goes
+            return
+        changed = {i for i in range(max(len(old), len(rows))) if _at(old, i) != _at(rows, i)}
+        if self.cursor != old_cursor:
+            changed |= {old_cursor, self.cursor}
+        self.refresh_rows(changed)
+
+    def _collapsed(self) -> frozenset[int]:
+        """The columns collapsed now (only grids that collapse blank columns do)."""
+        if self.COLLAPSE_EMPTY and self.row_count():
+            return frozenset(self.empty_columns())
+        return frozenset()
+
+    def refresh_rows(self, indexes: Iterable[int]) -> None:
+        """Redraw these rows where they are on screen (nothing else)."""
+        top = round(self.scroll_y)
+        visible = max(0, self.scrollable_content_region.height - self._header_lines)
+        shown = sorted(i for i in set(indexes) if top <= i < top + visible)
+        start = prev = None
+        for i in [*shown, None]:  # contiguous runs, one region each
+            if i is not None and prev is not None and i == prev + 1:
+                prev = i
+                continue
+            if start is not None and prev is not None:
+                self.refresh_lines(start + self._header_lines, prev - start + 1)
+            start = prev = i
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(self.size.width, self.row_count() + self._header_lines)
@@ -313,11 +350,7 @@ class GridView(ScrollView, can_focus=True):
         if self._grid_layout is not None and self._grid_layout[0] == width:
             return self._grid_layout[1]
         if self._empty is None:
-            self._empty = (
-                frozenset(self.empty_columns())
-                if self.COLLAPSE_EMPTY and self.row_count()
-                else frozenset()
-            )
+            self._empty = self._collapsed()
         collapsed = {self._columns[n] for n in self._empty if n < len(self._columns)}
 
         def need(cols: list[Column]) -> int:
@@ -347,10 +380,18 @@ class GridView(ScrollView, can_focus=True):
         self._grid_layout = (width, laid)
         return laid
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
     def _style(self, name: str | None) -> Style:
         if not name:
-            return Style()
-        return self.get_component_rich_style(f"grid--{name}", partial=True, default=Style())
+            return _PLAIN
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"grid--{name}", partial=True, default=_PLAIN)
+            self._styles[name] = style
+        return style
 
     def _cell_text(self, cell: Cell, width: int, align: str) -> Text:
         if isinstance(cell, Text):
@@ -379,7 +420,7 @@ class GridView(ScrollView, can_focus=True):
                 if i:
                     header.append(" ")
                 header.append_text(self._cell_text((col.label, None), w, col.align))
-            style = base + self.get_component_rich_style("grid--header", partial=True)
+            style = base + self._style("header")
             return self._strip(header, width, style)
         index = round(self.scroll_y) + y - self._header_lines
         n = self.row_count()
@@ -403,8 +444,7 @@ class GridView(ScrollView, can_focus=True):
                 line.append_text(self._cell_text(cell, w, col.align))
         style = base
         if index == self.cursor:
-            name = "grid--cursor" if self.has_focus else "grid--cursor-blurred"
-            cursor_style = self.get_component_rich_style(name, partial=True)
+            cursor_style = self._style("cursor" if self.has_focus else "cursor-blurred")
             # cursor background under the cells' own colours
             line.stylize(Style(bgcolor=cursor_style.bgcolor, bold=cursor_style.bold))
             style = base + Style(bgcolor=cursor_style.bgcolor)
@@ -416,3 +456,7 @@ class GridView(ScrollView, can_focus=True):
             for seg in text.render(self.app.console, end="")
         ]
         return Strip(segments).adjust_cell_length(width, style)
+
+
+def _at(rows: tuple[Row, ...], index: int) -> Row | None:
+    return rows[index] if index < len(rows) else None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual.content import Content
 from textual.geometry import Region
 
 from ...domain import targets as sla_view
@@ -167,6 +168,7 @@ class OwnersPane(Pane):
                         flag,
                         (clean(p.team), "dim"),
                     ),
+                    source=p,  # row_cells adds the full name
                 )
             )
         self.set_rows(rows)
@@ -205,9 +207,23 @@ class CapacityPane(Pane):
         if tuple(people) == self.stats and self.row_count():
             return  # the same people with the same load: nothing to redraw
         self.stats = tuple(people)
-        self._summary = busiest_summary(owners)
-        self.border_subtitle = self._summary
-        self.set_rows([Row(p.handle, ()) for p in people])
+        summary = busiest_summary(owners)
+        if summary != self._summary:
+            self._summary = summary
+            self._set_subtitle(summary)
+        self.set_rows([Row(p.handle, (), source=p) for p in people])
+
+    def _set_subtitle(self, text: str) -> None:
+        """The summary under the pane, as literal text.  Setting ``border_subtitle``
+        redraws the whole pane; only the bottom border line changes, so that line alone
+        is redrawn once the pane has been drawn."""
+        if not self.is_mounted or not self.outer_size.height:
+            self.border_subtitle = Text(text)
+            return
+        self._border_subtitle = Content.from_rich_text(Text(text)).expand_tabs(4).split()[0]
+        gutter = self.gutter
+        bottom = self.outer_size.height - 1 - gutter.top
+        self.refresh(Region(-gutter.left, bottom, self.outer_size.width, 1))
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
         p = self.stats[index]
@@ -228,10 +244,6 @@ class CapacityPane(Pane):
             (f"{hours(p.hours)}/{hours(p.available_hours)}", None),
             flag,
         )
-
-    def set_rows(self, rows: Sequence[Row]) -> None:  # rows carry keys only: always redraw
-        super().set_rows(rows)
-        self.refresh()
 
 
 def busiest_summary(people: Sequence[OwnerStat]) -> str:
@@ -279,9 +291,10 @@ class SlaPane(Pane):
 
         self.items = tuple(sorted(rows, key=order))
         self._next_crossing = None  # scan at the next tick
-        self._signature = ()
-        self.set_rows([Row(r.key, ()) for r in self.items])
-        self.refresh()
+        # only the lines whose row changed are redrawn; the tick compares countdowns with
+        # what it last drew, line by line
+        self.set_rows([Row(r.key, (), source=r) for r in self.items])
+        self._redraw_changed_lines(drawn=True)
 
     def row_for(self, key: Hashable | None) -> SlaRow | None:
         for r in self.items:
@@ -317,24 +330,30 @@ class SlaPane(Pane):
             (t.short, "dim"),
         )
 
-    def tick(self) -> list[SlaRow]:
-        """Redraw if any visible countdown changed; return rows that just breached."""
-        if not self.items:
-            return []
+    def _redraw_changed_lines(self, *, drawn: bool = False) -> None:
+        """Redraw the visible lines whose text changed since they were last compared
+        (countdowns, state labels); nothing else.  ``drawn``: every line was just
+        redrawn from the current cells if there was nothing to compare with."""
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
         visible = range(top, min(len(self.items), top + height))
         signature = tuple(tuple(self.row_cells(i) or ()) for i in visible)
-        if signature != self._signature:
-            old = self._signature
-            self._signature = signature
-            width = self.size.width
-            if len(old) != len(signature):
-                self.refresh()
-            else:  # redraw only the lines whose countdown changed
-                for n, (a, b) in enumerate(zip(old, signature, strict=True)):
-                    if a != b:
-                        self.refresh(Region(0, n + self._header_lines, width, 1))
+        old, self._signature = self._signature, signature
+        if signature == old:
+            return
+        if not old and drawn:
+            return
+        self.refresh_rows(
+            top + n
+            for n in range(max(len(old), len(signature)))
+            if n >= len(old) or n >= len(signature) or old[n] != signature[n]
+        )
+
+    def tick(self) -> list[SlaRow]:
+        """Redraw if any visible countdown changed; return rows that just breached."""
+        if not self.items:
+            return []
+        self._redraw_changed_lines()
         now = self._now()
         if self._next_crossing is not None and now < self._next_crossing:
             return []  # no countdown can have crossed zero yet: skip the scan

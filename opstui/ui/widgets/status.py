@@ -32,6 +32,19 @@ class StatusBar(Static):
             self._minute = minute
             self.refresh()
 
+    def data_changed(self) -> None:
+        """The pane data changed: redraw only if the totals shown here did."""
+        app: Any = self.app
+        data = app.pane_data
+        totals = (
+            tuple(sum(getattr(q, f) for q in data.queues) for f in ("open", "breaching", "unowned"))
+            if data is not None and data.queues
+            else None
+        )
+        if totals != getattr(self, "_totals", None):
+            self._totals = totals
+            self.refresh()
+
     def render(self) -> Any:
         app: Any = self.app
         text = Text(" opstui ", style="bold", end="")
