@@ -78,6 +78,7 @@ COMMAND_MODULES = (
     "transfer",
     "importing",
     "serve",
+    "outbox",
 )
 
 
