@@ -228,9 +228,9 @@ def _post(rule: Any, row: Any, payload: bytes) -> Outcome:
     except urllib.error.HTTPError as exc:
         return Outcome(False, dh.scrub(f"HTTP {exc.code} {exc.reason}", secrets))
     except urllib.error.URLError as exc:
-        return Outcome(
-            False, dh.scrub(f"cannot reach {dh.mask_url(rule.url)}: {exc.reason}", secrets)
-        )
+        reason = exc.reason
+        why = (reason.strerror or str(reason)) if isinstance(reason, OSError) else str(reason)
+        return Outcome(False, dh.scrub(f"{why} ({dh.mask_url(rule.url)})", secrets))
     except TimeoutError:
         return Outcome(False, f"no answer within {rule.timeout:g}s")
     if 200 <= status < 300:
@@ -453,6 +453,11 @@ class FailingSummary:
             text += f" ({self.dead} dead)"
         return text
 
+    def short(self) -> str:
+        """For the status bar: ``3 deliveries failing: billing-webhook 500``."""
+        noun = "delivery" if self.count == 1 else "deliveries"
+        return f"{self.count} {noun} failing: {self.hook} {self.error or ''}".rstrip()
+
 
 def failing_summary_in(conn: Any) -> FailingSummary:
     """For the status bar and the review: how many deliveries are failing, since when,
@@ -462,7 +467,10 @@ def failing_summary_in(conn: Any) -> FailingSummary:
         return FailingSummary(0, None, None, None, 0)
     latest = rows[-1]
     error = latest.last_error or ""
-    error = error.split()[1] if error.startswith("HTTP ") else error.split(":")[0][:40]
+    if error.startswith("HTTP "):
+        error = error.split()[1]  # the status code
+    else:
+        error = error.split(" (")[0].split(":")[0][:40]
     return FailingSummary(
         count=len(rows),
         since=rows[0].failing_since,
