@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -443,7 +443,7 @@ class FailingSummary:
     error: str | None
     dead: int
 
-    def line(self, tz: Any = None) -> str:
+    def line(self, tz: Any = UTC) -> str:
         if not self.count:
             return ""
         since = self.since.astimezone(tz).strftime("%H:%M") if self.since else "?"

@@ -69,7 +69,11 @@ class StatusBar(Static):
         outbox = getattr(app, "outbox_summary", None)
         forms: list[str] = []
         if outbox is not None and outbox.count:
-            forms = [outbox.short(), outbox.short().split(":")[0], f"outbox: {outbox.count} failing"]
+            forms = [
+                outbox.short(),
+                outbox.short().split(":")[0],
+                f"outbox: {outbox.count} failing",
+            ]
         width = self.size.width
         # drop the least important parts until the line fits
         while True:
