@@ -79,6 +79,7 @@ COMMAND_MODULES = (
     "importing",
     "serve",
     "outbox",
+    "inbound",
 )
 
 
