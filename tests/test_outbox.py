@@ -295,3 +295,42 @@ def test_two_deliverers_at_once_do_not_both_send(
 def _rows(db: Database) -> list[Any]:
     with db.read() as conn:
         return ob.deliveries(conn)
+
+
+@pytest.mark.slow
+def test_the_sample_revenue_loop(sample_db: Database) -> None:
+    """A project delivered in the sample shop creates its invoice item in Billing and is
+    posted to the invoicing endpoint (the real sample_data/invoicing.py)."""
+    from opstui.store import queries as q
+
+    endpoint = subprocess.Popen(
+        [sys.executable, str(ROOT / "sample_data" / "invoicing.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = endpoint.stdout.readline() if endpoint.stdout else ""
+        url = first.split(" on ")[1].strip()
+        hook = next(h for h in svc.list_hooks(sample_db) if h["name"] == "invoicing")
+        assert hook["on"] == "transition" and hook["state"] == "delivered"
+        svc.add_hook(
+            sample_db, {"name": "invoicing", "on": "transition", "state": "delivered", "url": url}
+        )
+        with sample_db.read() as conn:
+            project = q.list_items(
+                conn, q.ItemFilter(queue="projects", status="in_progress", owner="ines"), limit=1
+            )[0]
+        transitions.transition(sample_db, project.key, "ready_for_qa")
+        assert _rows(sample_db) == []  # not delivered yet: nothing to tell
+        moved, done = transitions.transition(sample_db, project.key, "delivered")
+        assert moved.status == "delivered" and [d["type"] for d in done] == ["follow_up"]
+        with sample_db.read() as conn:
+            invoice = q.list_items(conn, q.ItemFilter(queue="billing"), limit=1)[0]
+        assert invoice.title == f"Invoice: {project.title}" and invoice.kind == "invoice"
+        assert [(r.hook, r.event) for r in _rows(sample_db)] == [("invoicing", "transition")]
+        assert svc.deliver(sample_db, "a").sent == 1
+        line = endpoint.stdout.readline() if endpoint.stdout else ""
+        assert line.startswith(f"invoice raised for {project.key} ")
+    finally:
+        endpoint.kill()
+        endpoint.wait()

@@ -8,6 +8,7 @@ import hmac
 import json
 import random
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,7 +66,7 @@ class HookRule:
         """Where it goes, safe to print."""
         if self.url:
             return mask_url(self.url)
-        return " ".join(self.command or ())
+        return shlex.join(self.command or ())
 
 
 def event_of(field: str, entity: str) -> str | None:

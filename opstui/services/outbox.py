@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import threading
@@ -148,7 +149,7 @@ def put_hook_in(ctx: Any, values: dict[str, Any], where: str) -> bool:
 def _target(values: dict[str, Any]) -> str:
     if values.get("url"):
         return dh.mask_url(values["url"])
-    return " ".join(values.get("command") or ())
+    return shlex.join(values.get("command") or ())
 
 
 def add_hook(db: Database, entry: dict[str, Any]) -> bool:
