@@ -332,11 +332,12 @@ class OpsApp(App[None]):
             self._load_schedule()
         if self.watch:
             self.start_sync()
-        from .outbox import OutboxWorker
+        if self.watch:  # a live dashboard: the change feed nudges the outbox worker
+            from .outbox import OutboxWorker
 
-        # sends only where housekeeping runs (real time, writable); shows failures anywhere
-        self.outbox_worker = OutboxWorker(self, send=self.housekeeping)
-        self.outbox_worker.start()
+            # sends only where housekeeping runs (real time, writable); shows failures anywhere
+            self.outbox_worker = OutboxWorker(self, send=self.housekeeping)
+            self.outbox_worker.start()
 
     def show_outbox(self, summary: Any) -> None:
         from .widgets.status import StatusBar
