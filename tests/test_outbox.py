@@ -334,3 +334,28 @@ def test_the_sample_revenue_loop(sample_db: Database) -> None:
     finally:
         endpoint.kill()
         endpoint.wait()
+
+
+def test_sla_crossings_and_drift_are_heard(team_db: Database) -> None:
+    from opstui.services.loading import load_data
+    from opstui.services.sla import crossings
+
+    policy = {"name": "support", "queue": "support", "first_response": "30m", "resolution": "4h"}
+    load_data(team_db, {"sla_policies": [policy]}, source="p.toml")
+    for on in ("sla.warning", "sla.breached"):
+        svc.add_hook(team_db, {"name": on, "on": on, "command": ["true"], "priority": "P1"})
+    items_svc.create_item(team_db, queue="support", title="P3: filtered out", priority="P3")
+    key = items_svc.create_item(team_db, queue="support", title="urgent", priority="P1").key
+    team_db.clock.advance(timedelta(minutes=25))  # first response: past its warning point
+    assert crossings.record_sla_crossings(team_db)
+    team_db.clock.advance(timedelta(hours=5))  # both targets breached
+    assert crossings.record_sla_crossings(team_db)
+    got = sorted(
+        (r.event, json.loads(r.payload)["item"]["key"], json.loads(r.payload)["change"]["field"])
+        for r in _rows(team_db)
+    )
+    assert got == sorted(
+        [("sla.warning", key, "sla_warning")] + [("sla.breached", key, "sla_breached")] * 2
+    )
+    rule = dh.HookRule(1, "d", "drifting", None, None, None, "http://x/", None, None, 5, 3)
+    assert rule.hears("drifting", "finishes Fri, due Wed") and not rule.hears("drifting", None)
