@@ -55,12 +55,15 @@ class OutboxWorker:
             try:
                 now = db.clock.now()
                 due = svc.next_due(db)
+                elected = True
                 if self.send and due is not None and due <= now:
                     report = svc.deliver(db, self.owner, stop=worker.cancelled_event)
-                    held = held or report.elected
+                    held, elected = held or report.elected, report.elected
                     due = svc.next_due(db)
                 summary = svc.failing_summary(db)
-                if due is not None:
+                if not elected:  # another deliverer sends: ask again when its lease could lapse
+                    timeout = svc.ELECTION_TTL.total_seconds() / 2
+                elif due is not None:
                     timeout = min(IDLE_LOOK, max(0.2, (due - db.clock.now()).total_seconds()))
             except (OpsError, SQLAlchemyError):
                 summary, timeout = self.summary, 5.0  # busy or gone: look again soon
