@@ -168,6 +168,7 @@ WORKFLOWS = [
             {"name": "in_progress", "label": "In progress", "category": "active"},
             {"name": "blocked", "label": "Blocked", "category": "waiting"},
             {"name": "ready_for_qa", "label": "Ready for QA", "category": "active"},
+            {"name": "delivered", "label": "Delivered", "category": "done"},
             {"name": "done", "label": "Done", "category": "done"},
             {"name": "cancelled", "label": "Cancelled", "category": "done"},
         ],
@@ -211,6 +212,24 @@ WORKFLOWS = [
                 "actions": [{"type": "move", "queue": "projects"}],
             },
             {"from": "ready_for_qa", "to": "done"},
+            {
+                # the revenue loop: a delivered project is invoiced (the invoicing hook below
+                # tells the invoicing system in the same transaction)
+                "from": "ready_for_qa",
+                "to": "delivered",
+                "name": "delivered",
+                "actions": [
+                    {
+                        "type": "follow_up",
+                        "queue": "billing",
+                        "kind": "invoice",
+                        "title": "Invoice: {title}",
+                        "priority": "P2",
+                        "estimate": 0.5,
+                        "assign": {"rule": "triage"},
+                    },
+                ],
+            },
             {"from": "in_progress", "to": "cancelled"},
         ],
     },
@@ -880,6 +899,21 @@ def unowned_items() -> list[dict[str, Any]]:
     return out
 
 
+# Connected triggers: a project reaching "delivered" is posted to the invoicing system
+# (a local endpoint in the sample: sample_data/invoicing.py).  No secret here: a load file
+# holding one must be private (chmod 600); add one with 'opstui hooks add --secret-file'.
+HOOKS: list[dict[str, Any]] = [
+    {
+        "name": "invoicing",
+        "on": "transition",
+        "state": "delivered",
+        "url": "http://127.0.0.1:8808/invoices",
+        "timeout": 5,
+        "max_attempts": 8,
+    },
+]
+
+
 def main() -> None:
     items = (
         support_items()
@@ -899,6 +933,7 @@ def main() -> None:
         "calendars": CALENDARS,
         "sla_policies": SLA_POLICIES,
         "processes": PROCESSES,
+        "hooks": HOOKS,
         "items": items,
     }
     out = Path(__file__).with_name("shop.toml")

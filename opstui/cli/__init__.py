@@ -78,6 +78,8 @@ COMMAND_MODULES = (
     "transfer",
     "importing",
     "serve",
+    "outbox",
+    "inbound",
 )
 
 

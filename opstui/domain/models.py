@@ -512,3 +512,71 @@ class Review(Declared):
         _ts("week_end", nullable=False),
         _json("decisions"),
     )
+
+
+class Hook(Declared):
+    """A rule that tells another tool about changes (issue: connected triggers).
+
+    Exactly one of ``url`` (an HTTP POST) or ``command`` (an argv list, the JSON on stdin)
+    is set.  ``secret`` signs HTTP bodies (HMAC-SHA256); it is never shown.
+    """
+
+    __table__ = Table(
+        "hook",
+        metadata,
+        _id(),
+        _str("name", unique=True),
+        #: transition, assigned, sla.warning, sla.breached, created, process.due, drifting
+        _str("on"),
+        _str("queue", nullable=True),
+        _str("state", nullable=True),
+        Column("priority", Integer, nullable=True),
+        _str("url", nullable=True),
+        Column("command", JSON, nullable=True),
+        _str("secret", nullable=True),
+        Column("timeout", Float, nullable=False, default=10.0),
+        Column("max_attempts", Integer, nullable=False, default=8),
+        Column("active", Boolean, nullable=False, default=True),
+        _ts("created_at"),
+    )
+
+
+class Delivery(Declared):
+    """One message in the outbox: written in the change's own transaction, sent at least
+    once by the deliverer holding its lease.  ``delivery_id`` is stable across retries."""
+
+    __table__ = Table(
+        "outbox",
+        metadata,
+        _id(),
+        _str("delivery_id", unique=True),
+        _fk("hook_id", "hook.id", ondelete="SET NULL"),
+        _str("hook"),
+        _str("event"),
+        _fk("item_id", "item.id", ondelete="SET NULL"),
+        Column("event_id", Integer, nullable=True),
+        _str("payload"),
+        #: pending, delivered, dead
+        _str("status", "pending"),
+        Column("attempts", Integer, nullable=False, default=0),
+        _ts("created_at", nullable=False),
+        _ts("next_at", nullable=False),
+        _ts("failing_since"),
+        _ts("delivered_at"),
+        _str("last_error", nullable=True),
+        _str("lease_owner", nullable=True),
+        _ts("lease_until"),
+        Index("ix_outbox_due", "status", "next_at"),
+    )
+
+
+class Lease(Declared):
+    """A named lease: who holds a role (the outbox deliverer) and until when."""
+
+    __table__ = Table(
+        "lease",
+        metadata,
+        Column("name", String(), primary_key=True),
+        _str("owner"),
+        _ts("until", nullable=False),
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..domain.models import Event
+from ..store import outbox as ob
 from ..store.engine import Database
 
 EVENT = Event.__table__
@@ -40,6 +41,9 @@ class Ctx:
     dry_run: bool = False
     #: Replaying recorded history (loader): no workflow actions, no approval gates.
     replay: bool = False
+    #: The events of this transaction: at commit they are matched against the hooks and
+    #: the outbox rows are written in the same transaction (issue: connected triggers).
+    events: list[ob.Recorded] = field(default_factory=list)
 
     def record(
         self,
@@ -51,23 +55,27 @@ class Ctx:
         entity: str = "item",
         entity_id: int | None = None,
         item_version: int | None = None,
+        ts: datetime | None = None,
     ) -> int:
+        old_text, new_text = display(old), display(new)
         result = self.conn.execute(
             _EVENT_INSERT,  # built once: constructing .values() per event cost ~1 ms
             {
-                "ts": self.now,
+                "ts": ts or self.now,
                 "unix_user": self.unix_user,
                 "person_id": self.person_id,
                 "entity": entity,
                 "entity_id": entity_id if entity_id is not None else item_id,
                 "item_id": item_id,
                 "field": field_name,
-                "old": display(old),
-                "new": display(new),
+                "old": old_text,
+                "new": new_text,
                 "item_version": item_version,
             },
         )
-        return int(result.inserted_primary_key[0])
+        event_id = int(result.inserted_primary_key[0])
+        self.events.append(ob.Recorded(event_id, field_name, entity, item_id, old_text, new_text))
+        return event_id
 
 
 @contextmanager
@@ -89,3 +97,7 @@ def writing(db: Database, *, dry_run: bool = False) -> Iterator[Ctx]:
         yield ctx
         if dry_run:
             conn.rollback()
+        elif ctx.events:
+            ob.enqueue(
+                conn, ctx.events, now=ctx.now, unix_user=ctx.unix_user, person_id=ctx.person_id
+            )

@@ -50,8 +50,17 @@ def _migrate_2_to_3(conn: Connection) -> None:
 
 
 def _migrate_3_to_4(conn: Connection) -> None:
-    """v4 added time logging (the worklog table)."""
-    models.metadata.create_all(conn, tables=[models.WorkLog.__table__])
+    """v4 added time logging (the worklog table) and the outbox (hooks, deliveries and the
+    deliverer's lease)."""
+    models.metadata.create_all(
+        conn,
+        tables=[
+            models.WorkLog.__table__,
+            models.Hook.__table__,
+            models.Delivery.__table__,
+            models.Lease.__table__,
+        ],
+    )
 
 
 def _migrate_4_to_5(conn: Connection) -> None:

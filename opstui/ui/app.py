@@ -134,6 +134,9 @@ class OpsApp(App[None]):
         #: Why the terminal went away (set by ui/driver.py), or None while it is there.
         self.terminal_gone: str | None = None
         self._watched_panes: set[int] = set()
+        #: The outbox worker (ui/outbox.py) and the failing deliveries it last saw.
+        self.outbox_worker: Any = None
+        self.outbox_summary: Any = None
 
     # --- theme -------------------------------------------------------------------------
 
@@ -335,6 +338,20 @@ class OpsApp(App[None]):
             self._load_schedule()
         if self.watch:
             self.start_sync()
+        if self.watch:  # a live dashboard: the change feed nudges the outbox worker
+            from .outbox import OutboxWorker
+
+            # sends only where housekeeping runs (real time, writable); shows failures anywhere
+            self.outbox_worker = OutboxWorker(self, send=self.housekeeping)
+            self.outbox_worker.start()
+
+    def show_outbox(self, summary: Any) -> None:
+        from .widgets.status import StatusBar
+
+        self.outbox_summary = summary
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh()
 
     def start_sync(self) -> None:
         """Follow other terminals' changes: one exclusive async worker runs the watcher
@@ -704,6 +721,8 @@ class OpsApp(App[None]):
         if not new:
             return
         self.event_cursor = max(e.id for e in new)
+        if self.outbox_worker is not None:
+            self.outbox_worker.nudge()  # a change may have written deliveries
         if self.live_feed is not None:  # the watcher skips what this terminal applied itself
             self.live_feed.applied(self.event_cursor)
         if not self.loaded:

@@ -15,6 +15,7 @@ from ..sla.compute import recompute_in
 from .actions import validate_workflow_actions
 from .base import LoadError, Loading, LoadReport
 from .calendars import load_calendars
+from .hooks import check_private, load_hooks
 from .items import load_items
 from .people import load_people
 from .processes import load_processes
@@ -22,7 +23,16 @@ from .queues import load_queues
 from .sla_policies import load_sla_policies
 from .workflows import load_workflows
 
-SECTIONS = ("people", "workflows", "queues", "calendars", "sla_policies", "processes", "items")
+SECTIONS = (
+    "people",
+    "workflows",
+    "queues",
+    "calendars",
+    "sla_policies",
+    "processes",
+    "hooks",
+    "items",
+)
 
 LOADERS: dict[str, Callable[[Loading, list[dict[str, Any]]], None]] = {
     "people": load_people,
@@ -31,6 +41,7 @@ LOADERS: dict[str, Callable[[Loading, list[dict[str, Any]]], None]] = {
     "calendars": load_calendars,
     "sla_policies": load_sla_policies,
     "processes": load_processes,
+    "hooks": load_hooks,
     "items": load_items,
 }
 
@@ -58,6 +69,7 @@ def load_file(
     """Load a TOML file all-or-nothing.  ``shift`` moves every time in the file."""
     path = Path(path)
     data = read_toml(path)
+    check_private(path, data)
     return load_data(db, data, source=path.name, shift=shift, dry_run=dry_run)
 
 

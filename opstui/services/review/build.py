@@ -12,6 +12,7 @@ from ...store.engine import Database
 from .. import capacity as capacity_svc
 from .. import drift as drift_svc
 from .. import forecast as forecast_svc
+from ..outbox import failing_summary_in
 from ..processes.catalog import process_catalog
 from . import sections
 from .records import MAX_ROWS, WEEK, DriftItem, WeeklyReview
@@ -57,6 +58,7 @@ def weekly_review(
         held = sections.last_review(conn)
         drifting, rescues = _drift(conn, now) if end >= now else ((), ())
         late = sections.late_runs(conn, start, upto)
+        outbox = failing_summary_in(conn)
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -90,6 +92,7 @@ def weekly_review(
         counts=counts,
         drifting=drifting,
         rescues=rescues,
+        outbox=outbox,
     )
 
 

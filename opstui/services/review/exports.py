@@ -365,6 +365,18 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
             }
             for u in rv.unowned
         ],
+        "outbox_failing": (
+            {
+                "count": rv.outbox.count,
+                "dead": rv.outbox.dead,
+                "since": rv.outbox.since,
+                "hook": rv.outbox.hook,
+                "error": rv.outbox.error,
+                "text": rv.outbox.line(),
+            }
+            if rv.outbox is not None and rv.outbox.count
+            else None
+        ),
         "process_findings": [
             {"process": p.key, "name": p.name, "finding": p.finding, "kind": p.kind}
             for p in rv.process_findings

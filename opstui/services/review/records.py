@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ...domain.capacity import CapacityReport, Move
+from ..outbox import FailingSummary
 
 NEAR_MISS_LEFT = 0.2
 TREND_WEEKS = 8
@@ -171,6 +172,8 @@ class WeeklyReview:
     drifting: tuple[DriftItem, ...] = ()
     #: Moves that bring drifting items back on time (accepted like rebalancing moves).
     rescues: tuple[Move, ...] = ()
+    #: Failing outbox deliveries ("3 deliveries failing since 09:12: billing-webhook 500").
+    outbox: FailingSummary | None = None
 
     @property
     def this_week(self) -> WeekStat:

@@ -233,16 +233,13 @@ def refresh_item_sla(
             continue
         if calc.met_at is not None:
             if calc.met_at > calc.due and recorded not in ("breached", "met"):
-                insert_event(
-                    ctx.conn,
-                    ts=now,
-                    unix_user=ctx.unix_user,
-                    person_id=ctx.person_id,
+                ctx.record(
+                    "sla_breached",
+                    recorded or "ok",
+                    crossing_text(name, policy.name, calc.due),
                     item_id=item_id,
                     item_version=values.get("version"),
-                    field="sla_breached",
-                    old=recorded or "ok",
-                    new=crossing_text(name, policy.name, calc.due),
+                    ts=now,
                 )
             out[col] = "met"
             continue

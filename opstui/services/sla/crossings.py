@@ -13,7 +13,7 @@ from ...domain import sla as dom
 from ...store import queries as q
 from ...store.engine import Database
 from ..context import Ctx, writing
-from .compute import SEVERITY, crossing_text, insert_event
+from .compute import SEVERITY, crossing_text
 
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
@@ -111,16 +111,13 @@ def _record_item_crossings(ctx: Ctx, row: Any, now: datetime) -> list[int]:
             )
             if result.rowcount == 1:
                 written.append(
-                    insert_event(
-                        ctx.conn,
-                        ts=now,
-                        unix_user=ctx.unix_user,
-                        person_id=ctx.person_id,
+                    ctx.record(
+                        f"sla_{state}",
+                        recorded or "ok",
+                        crossing_text(name, row["sla_policy"], due),
                         item_id=row["id"],
                         item_version=row["version"],
-                        field=f"sla_{state}",
-                        old=recorded or "ok",
-                        new=crossing_text(name, row["sla_policy"], due),
+                        ts=now,
                     )
                 )
             recorded = state

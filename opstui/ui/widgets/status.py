@@ -78,16 +78,33 @@ class StatusBar(Static):
                 parts.append(Text(f"{unowned} unowned", end=""))
             if breach:
                 parts.append(Text(f"{breach} breached", style="bold", end=""))
+        # failing deliveries (the outbox): shortened first, dropped last
+        outbox = getattr(app, "outbox_summary", None)
+        forms: list[str] = []
+        if outbox is not None and outbox.count:
+            forms = [
+                outbox.short(),
+                outbox.short().split(":")[0],
+                f"outbox: {outbox.count} failing",
+            ]
         width = self.size.width
         # drop the least important parts until the line fits
         while True:
-            right = Text(" \u00b7 ", end="").join(parts)
-            if parts:
+            shown = parts + [Text(clean(forms[0]), style="bold", end="")] if forms else parts
+            right = Text(" \u00b7 ", end="").join(shown)
+            if shown:
                 right.append("  ")
             right.append_text(clock)
-            if text.cell_len + right.cell_len + 1 <= width or not parts:
+            if text.cell_len + right.cell_len + 1 <= width or not shown:
                 break
-            parts.pop(1 if len(parts) > 1 else 0)
+            if len(forms) > 1:
+                forms.pop(0)
+            elif len(parts) > 1:
+                parts.pop(1)
+            elif parts:
+                parts.pop(0)
+            else:
+                forms.pop(0)
         gap = width - text.cell_len - right.cell_len
         if gap >= 1:
             text.append(" " * gap)
