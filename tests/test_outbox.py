@@ -145,6 +145,15 @@ def test_failing_receiver_gets_the_same_id_again(team_db: Database, receiver: Re
     summary = svc.failing_summary(team_db)
     assert summary.line().startswith("1 delivery failing since ")
     assert summary.line().endswith(": web 500")
+    # the weekly review's agenda (screen and reports) says so too
+    from opstui.services import review as rsvc
+
+    rv = rsvc.weekly_review(team_db)
+    from opstui.services.review.agenda import agenda
+
+    [line] = [a for a in agenda(rv) if a.key == "outbox"]
+    assert line.count == 1 and line.note == summary.line()
+    assert summary.line() in rsvc.to_markdown(rv)
     assert svc.deliver(team_db, "a").sent == 1
     assert len(set(receiver.ids())) == 1 and len(receiver.ids()) == 4
     assert _statuses(team_db) == [("delivered", 4)]

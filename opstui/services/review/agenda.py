@@ -110,6 +110,13 @@ def agenda(rv: WeeklyReview) -> list[AgendaLine]:
             "trends",
         ),
     ]
+    if rv.outbox is not None and rv.outbox.count:
+        # connected triggers: what the other tools have not heard (services.outbox)
+        lines.append(
+            AgendaLine(
+                "outbox", "   Failing deliveries", rv.outbox.count, rv.outbox.line(), "agenda"
+            )
+        )
     if rv.last_review is not None:
         held = rv.last_review
         lines.append(
