@@ -214,3 +214,19 @@ def test_sample_drift_is_flagged_days_ahead_and_a_suggested_move_fixes_it(sample
     assert len(marks) == 2 and marks[0][0].endswith(" late") and marks[1][0] is None
     with sample_db.read() as conn:
         assert q.list_items(conn, flt, now=now) == []
+
+
+def test_the_review_shows_estimate_accuracy(shop: Database) -> None:
+    from opstui.services import review as rsvc
+    from opstui.services.review.agenda import agenda
+
+    log_time(shop, "INF-2", "3h", by="dev")  # 4 h estimated
+    for state in ("in_progress", "done"):
+        transitions.transition(shop, "INF-2", state)
+    rv = rsvc.weekly_review(shop)
+    by_person = {a.group: a for a in rv.accuracy["person"]}
+    assert by_person["dev"].items == 1 and by_person["dev"].median_ratio == 0.75
+    [line] = [a for a in agenda(rv) if a.key == "accuracy"]
+    assert line.note.endswith("dev 0.75x")
+    data = rsvc.to_json(rv)["estimate_accuracy"]
+    assert data["kind"] == [{"who": "task", "items": 1, "median_logged_over_estimate": 0.75}]

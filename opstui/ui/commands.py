@@ -134,6 +134,11 @@ def app_commands(app: Any) -> list[PaletteCommand]:
             partial(app.open_items, ItemFilter(sla_state="breached")),
         ),
         (
+            "Items: drifting",
+            "open items the forecast says will miss their date",
+            partial(app.open_items, ItemFilter(drifting=True)),
+        ),
+        (
             "Items: search",
             "find items by key or title",
             partial(app.open_items, ItemFilter(), search=True),

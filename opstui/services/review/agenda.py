@@ -110,6 +110,18 @@ def agenda(rv: WeeklyReview) -> list[AgendaLine]:
             "trends",
         ),
     ]
+    people = rv.accuracy.get("person", [])
+    if people:
+        lines.append(
+            AgendaLine(
+                "accuracy",
+                "   Estimate accuracy",
+                sum(a.items for a in people),
+                "time logged / estimated, median, 8 weeks: "
+                + ", ".join(f"{a.group} {a.median_ratio:g}x" for a in people),
+                "load",
+            )
+        )
     if rv.outbox is not None and rv.outbox.count:
         # connected triggers: what the other tools have not heard (services.outbox)
         lines.append(

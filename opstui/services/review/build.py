@@ -59,6 +59,8 @@ def weekly_review(
         drifting, rescues = _drift(conn, now) if end >= now else ((), ())
         late = sections.late_runs(conn, start, upto)
         outbox = failing_summary_in(conn)
+        # estimates against time logged on work finished in the 8 weeks up to the week's end
+        accuracy = forecast_svc.accuracy_in(conn, upto)
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -92,6 +94,7 @@ def weekly_review(
         counts=counts,
         drifting=drifting,
         rescues=rescues,
+        accuracy=accuracy,
         outbox=outbox,
     )
 

@@ -365,6 +365,13 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
             }
             for u in rv.unowned
         ],
+        "estimate_accuracy": {
+            group: [
+                {"who": x.group, "items": x.items, "median_logged_over_estimate": x.median_ratio}
+                for x in rows
+            ]
+            for group, rows in rv.accuracy.items()
+        },
         "outbox_failing": (
             {
                 "count": rv.outbox.count,

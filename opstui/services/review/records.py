@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ...domain.capacity import CapacityReport, Move
 from ..outbox import FailingSummary
@@ -172,6 +173,9 @@ class WeeklyReview:
     drifting: tuple[DriftItem, ...] = ()
     #: Moves that bring drifting items back on time (accepted like rebalancing moves).
     rescues: tuple[Move, ...] = ()
+    #: Estimate accuracy (``services.forecast.accuracy_in``): "person" / "kind" -> the
+    #: median ratio of time logged to time estimated on finished items, 8 weeks.
+    accuracy: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
     #: Failing outbox deliveries ("3 deliveries failing since 09:12: billing-webhook 500").
     outbox: FailingSummary | None = None
 
