@@ -289,14 +289,16 @@ def logged_before(conn: Connection, at: datetime) -> dict[int, int]:
     return {item_id: int(total or 0) for item_id, total in rows}
 
 
-def drift_marks(conn: Connection) -> dict[int, bool]:
+def drift_marks(conn: Connection, item_id: int | None = None) -> dict[int, bool]:
     """Open item id -> whether its latest ``drifting`` event says it drifts (items never
-    looked at are left out)."""
+    looked at are left out); only ``item_id``'s when given (the detail screen)."""
     from .figures_sql import EVENT, is_open, latest_drift_event
 
-    rows = conn.execute(
+    stmt = (
         select(ITEM.c.id, EVENT.c.new)
         .select_from(ITEM.join(EVENT, EVENT.c.id == latest_drift_event()))
         .where(is_open())
     )
-    return {item_id: bool(new) for item_id, new in rows}
+    if item_id is not None:
+        stmt = stmt.where(ITEM.c.id == item_id)
+    return {i: bool(new) for i, new in conn.execute(stmt)}

@@ -124,7 +124,7 @@ class ItemDetailScreen(ItemActions, Screen[None]):
             events = tuple(q.recent_events(conn, 200, item.id))
             states = tuple(t.to_state for t in q.next_states_for_item(conn, item.key))
             logged = wq.logged_seconds(conn, item.id)
-            drift = wq.drift_marks(conn).get(item.id)
+            drift = wq.drift_marks(conn, item.id).get(item.id)
         said = next((e.new for e in events if e.field == "drifting"), None) if drift else None
         if not worker.is_cancelled:
             detail = ItemDetail(item, comments, events, states, logged, said)
