@@ -302,3 +302,33 @@ def drift_marks(conn: Connection, item_id: int | None = None) -> dict[int, bool]
     if item_id is not None:
         stmt = stmt.where(ITEM.c.id == item_id)
     return {i: bool(new) for i, new in conn.execute(stmt)}
+
+
+def imported_worklogs(conn: Connection, item_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """item id -> {source: seconds} of its imported worklogs (rows with a ``source``)."""
+    ids = list(item_ids)
+    out: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(WORKLOG.c.item_id, WORKLOG.c.source, WORKLOG.c.seconds).where(
+                WORKLOG.c.item_id.in_(ids[start : start + 500]), WORKLOG.c.source.is_not(None)
+            )
+        )
+        for item_id, source, seconds in rows:
+            out.setdefault(item_id, {})[source] = int(seconds)
+    return out
+
+
+def set_imported_worklog(
+    conn: Connection, source: str, *, seconds: int, at: datetime, person_id: int | None, note: str
+) -> None:
+    """Change the imported worklog ``source`` (a source's total that grew or shrank)."""
+    conn.execute(
+        WORKLOG.update()
+        .where(WORKLOG.c.source == source)
+        .values(seconds=seconds, at=at, person_id=person_id, note=note)
+    )
+
+
+def delete_imported_worklog(conn: Connection, source: str) -> None:
+    conn.execute(WORKLOG.delete().where(WORKLOG.c.source == source))
