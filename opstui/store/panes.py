@@ -346,6 +346,8 @@ class SlaRow:
     sla_res_warn: datetime | None = None
     #: The forecast says it will miss its date (``figures`` *drifting*).
     drifting: bool = False
+    #: What it said then (``finishes ..., due ...: 21h late``); None unless drifting.
+    drift_note: str | None = None
 
 
 def _sla_columns(owner: Any) -> list[Any]:
@@ -373,6 +375,7 @@ def _sla_columns(owner: Any) -> list[Any]:
         ITEM.c.sla_fr_warn,
         ITEM.c.sla_res_warn,
         fsql.drifting().label("drifting"),
+        fsql.drift_said().label("drift_note"),
     ]
 
 

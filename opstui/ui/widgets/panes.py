@@ -16,6 +16,7 @@ from textual.geometry import Region
 
 from ...domain import targets as sla_view
 from ...domain.figures import BASIS_AVAILABLE, busiest_share
+from ...domain.forecast import late_by
 from ...store.panes import OwnerStat, QueueStat, SlaRow
 from ..text import age, clean, duration, hours
 from .grid import Cell, Column, GridView, Row
@@ -257,7 +258,11 @@ def busiest_summary(people: Sequence[OwnerStat]) -> str:
 
 
 class SlaPane(Pane):
-    """Open items by time left on their nearest SLA target, ticking every second."""
+    """Open items by time left on their nearest SLA target, ticking every second; or
+    (``o``) the drifting ones first, the latest finish first, then the rest by time left."""
+
+    #: Orders ``o`` cycles through, and the pane title that says which one is on.
+    ORDERS = {"due": "SLA", "drift": "SLA \u00b7 drifting first, latest finish"}
 
     COLUMNS = (
         Column("state", "State", 6),
@@ -274,6 +279,7 @@ class SlaPane(Pane):
             "SLA", self.COLUMNS, id="sla", empty_text="no open item has an SLA target or due time"
         )
         self._now = now
+        self.order = "due"
         self.items: tuple[SlaRow, ...] = ()
         self._signature: tuple[object, ...] = ()
         self._announced: set[str] = set()
@@ -284,10 +290,15 @@ class SlaPane(Pane):
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
             return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
+        by_drift = self.order == "drift"
 
-        def order(r: SlaRow) -> tuple[float, int]:
+        def order(r: SlaRow) -> tuple[float, ...]:
             t = sla_view.nearest(r, now)
-            return (t.left.total_seconds() if t else float("inf"), r.id)
+            left = t.left.total_seconds() if t else float("inf")
+            if by_drift:
+                late = late_by(r.drift_note) if self._marked_drift(r, t) else None
+                return (late is None, -(late or 0.0), left, r.id)
+            return (left, r.id)
 
         self.items = tuple(sorted(rows, key=order))
         self._next_crossing = None  # scan at the next tick
@@ -295,6 +306,20 @@ class SlaPane(Pane):
         # what it last drew, line by line
         self.set_rows([Row(r.key, (), source=r) for r in self.items])
         self._redraw_changed_lines(drawn=True)
+
+    def cycle_order(self) -> str:
+        """The next order (``o``): re-sorts the rows and says the order in the title."""
+        names = list(self.ORDERS)
+        self.order = names[(names.index(self.order) + 1) % len(names)]
+        self.border_title = self.ORDERS[self.order]
+        rows, self.items = self.items, ()
+        self.show(rows)
+        return self.order
+
+    @staticmethod
+    def _marked_drift(r: SlaRow, t: sla_view.Target | None) -> bool:
+        """Shown as DRIFT: the forecast says it drifts and it has not breached yet."""
+        return r.drifting and t is not None and t.state != "breached"
 
     def row_for(self, key: Hashable | None) -> SlaRow | None:
         for r in self.items:
@@ -320,7 +345,7 @@ class SlaPane(Pane):
             )
         style = f"sla-{t.state}"
         # Not breached yet, but the forecast says it will be: its own marker and colour.
-        label = "drift" if r.drifting and t.state != "breached" else t.state
+        label = "drift" if self._marked_drift(r, t) else t.state
         return (
             (SLA_LABEL[label], "sla-drift" if label == "drift" else style),
             (duration(t.left.total_seconds()), style),
