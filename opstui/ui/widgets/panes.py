@@ -262,7 +262,7 @@ class SlaPane(Pane):
     (``o``) the drifting ones first, the latest finish first, then the rest by time left."""
 
     #: Orders ``o`` cycles through, and the pane title that says which one is on.
-    ORDERS = {"due": "SLA", "drift": "SLA \u00b7 drifting first, latest finish"}
+    ORDERS = {"due": "SLA", "drift": "SLA \u00b7 by drift, latest first"}
 
     COLUMNS = (
         Column("state", "State", 6),
