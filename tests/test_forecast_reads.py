@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
 
 from opstui.domain import models
@@ -43,6 +44,7 @@ def _log_some_time(db) -> None:
         log_time(db, key, 1800 + 600 * (n % 4), at=created + (now - created) / 2, by="dev")
 
 
+@pytest.mark.both_engines
 def test_backtest_reads_do_not_grow_with_its_cases(sample_db) -> None:
     _log_some_time(sample_db)
     with statements(sample_db) as few:
@@ -54,6 +56,7 @@ def test_backtest_reads_do_not_grow_with_its_cases(sample_db) -> None:
     assert sum("FROM worklog" in s for s in many) == 1
 
 
+@pytest.mark.both_engines
 def test_the_drift_check_reads_the_open_items_once(sample_db) -> None:
     with statements(sample_db) as seen:
         assert record_drift(sample_db) == 1

@@ -78,8 +78,8 @@ def _count(db: object, table: object) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def test_logged_time_per_item_equals_the_csv_and_reimport_adds_nothing(tmp_path: Path) -> None:
-    db = _db(tmp_path / "w.db")
+@pytest.mark.both_engines
+def test_logged_time_per_item_equals_the_csv_and_reimport_adds_nothing(db: object) -> None:
     dry = _import(db, FIRST, dry_run=True)
     assert dry.worklogs == 7 and _count(db, WORKLOG) == 0  # 5 cells + 2 rests, nothing written
     first = _import(db, FIRST)
@@ -112,8 +112,8 @@ def test_logged_time_per_item_equals_the_csv_and_reimport_adds_nothing(tmp_path:
     assert _logged(db) == expected
 
 
-def test_a_newer_export_adds_only_its_new_worklogs(tmp_path: Path) -> None:
-    db = _db(tmp_path / "w.db")
+@pytest.mark.both_engines
+def test_a_newer_export_adds_only_its_new_worklogs(db: object) -> None:
     _import(db, FIRST)
     with db.read() as conn:
         before = {r.source for r in conn.execute(select(WORKLOG.c.source))}

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from types import SimpleNamespace
 
+import pytest
 from ui_helpers import settle
 
 from opstui.domain.forecast import late_by
@@ -41,6 +42,7 @@ def test_the_forecast_statement_and_its_reading_agree() -> None:
         assert late_by(said) == late.total_seconds(), said
 
 
+@pytest.mark.both_engines
 async def test_o_sorts_the_sla_pane_by_drift_and_says_so(sample_db, make):
     from opstui.services.drift import record_drift
 
