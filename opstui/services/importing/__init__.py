@@ -152,6 +152,8 @@ def run_import(
             if p.worklogs.rest_changes:
                 report.worklog_seconds += p.worklogs.rest_seconds - (p.worklogs.rest_stored or 0)
     report.events = sum(len(p.ops) for p in plans) + report.created
+    report.events += sum(p.worklogs.events for p in plans if p.worklogs is not None)
+    report.events += sum(p.estimate is not None for p in plans)
     if dry_run:
         report.seconds = time.perf_counter() - started
         return report

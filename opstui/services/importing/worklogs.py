@@ -61,6 +61,11 @@ class WorklogPlan:
     def changes(self) -> bool:
         return bool(self.new) or self.rest_changes
 
+    @property
+    def events(self) -> int:
+        """``logged`` events the plan records: one per new worklog, one for the rest."""
+        return len(self.new) + self.rest_changes
+
     def rest_note(self) -> str:
         return (
             f"from {self.system}'s {self.total_label} total "
@@ -113,7 +118,9 @@ def write_worklogs(
     events: list[dict[str, Any]] = []
     default_user = ctx.db.unix_user
 
-    def event(item_id: int, version: int, at: datetime, user: str, pid: Any, old: Any, new: Any):
+    def event(
+        item_id: int, version: int, at: datetime, user: str, pid: int | None, old: Any, new: Any
+    ) -> None:
         events.append(
             {
                 "ts": at,
