@@ -177,7 +177,7 @@ def test_status_then_history_continues_from_it(db) -> None:
     [
         (
             item(status="closed"),
-            "f.toml: items[0] (VPN drops): status 'closed': 'closed' is not a state of SUP-1's "
+            "f.toml: items[0] (VPN drops): status 'closed' is not a state of queue support's "
             "workflow (states: new, in_progress, waiting, done)",
         ),
         (item(status=3), "items[0] (VPN drops): status must be text"),
@@ -203,7 +203,7 @@ def test_status_then_history_continues_from_it(db) -> None:
         ),
         (item(history=[{"at": T1, "to": 5}]), "history[0]: to must be text"),
         (item(history={"to": "done"}), "items[0] (VPN drops): history must be a list of tables"),
-        (item(approval="nowhere"), "approval 'nowhere' is not a state of SUP-1's workflow"),
+        (item(approval="nowhere"), "approval 'nowhere' is not a state of queue support's workflow"),
         (item(blocked_by=5), "items[0] (VPN drops): blocked_by must be a list of names"),
         (item(ref="a", blocked_by=["a"]), "blocked_by 'a' is the item itself"),
     ],

@@ -141,23 +141,34 @@ def _set_status(ld: Loading, at: datetime, key: str, status: str, where: str) ->
     """The item's ``status`` from the file, as if a transition took it there at creation,
     recorded as made by ``loaded``."""
     ctx = replace(_step_ctx(ld, at, None, where), unix_user=LOADED_ACTOR, person_id=None)
+    item = item_svc.item_for_update(ctx, key)
+    states = _states(ctx, item)
+    if status.strip() not in states:
+        raise LoadError(
+            f"{where}: status {status!r} is not a state of queue {item.queue}'s workflow "
+            f"(states: {', '.join(states)})"
+        )
     try:
-        transitions.set_state_in(ctx, item_svc.item_for_update(ctx, key), status)
+        transitions.set_state_in(ctx, item, status)
     except OpsError as exc:
         raise LoadError(f"{where}: status {status!r}: {exc}") from None
 
 
+def _states(ctx: Ctx, item: q.ItemRecord) -> list[str]:
+    return [n for n, _ in q.workflow_states(ctx.conn, item_svc.workflow_id_of(ctx, item))]
+
+
 def _approval(ctx: Ctx, key: str, to_state: str, where: str) -> None:
     item = item_svc.item_for_update(ctx, key)
-    states = [n for n, _ in q.workflow_states(ctx.conn, item_svc.workflow_id_of(ctx, item))]
+    states = _states(ctx, item)
     to_state = to_state.strip()
     if to_state not in states:
         raise LoadError(
-            f"{where}: approval {to_state!r} is not a state of {item.key}'s workflow "
+            f"{where}: approval {to_state!r} is not a state of queue {item.queue}'s workflow "
             f"(states: {', '.join(states)})"
         )
     if to_state == item.status:
-        raise LoadError(f"{where}: approval {to_state!r} is the state {item.key} is in already")
+        raise LoadError(f"{where}: approval {to_state!r} is the state the item is in already")
     transitions.request_approval_in(ctx, item, to_state, note="loaded")
 
 
