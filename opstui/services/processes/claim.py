@@ -1,0 +1,46 @@
+"""Claiming one occurrence of a process: the unique ``process_run.occurrence_key``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ...domain import models
+from ...store.dialect import insert_ignore
+from ..context import Ctx
+
+RUN = models.ProcessRun.__table__
+
+
+@dataclass(frozen=True)
+class ProcessRunResult:
+    process: str
+    name: str
+    occurrence_key: str
+    occurrence_at: datetime
+    item: str | None
+    owner: str | None
+    queue: str
+    text: str
+    #: created after its due time (caught up): see ``workflow.is_late``.
+    late: bool = False
+
+
+def claim(ctx: Ctx, process_id: int, occurrence_key: str, at: datetime) -> int | None:
+    """Insert the ProcessRun for one occurrence; None if it exists (already run).
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on the unique occurrence key: of any number of
+    terminals (on any machines) claiming the same occurrence, exactly one gets the row.
+    """
+    row = ctx.conn.execute(
+        insert_ignore(ctx.conn, RUN, ["occurrence_key"])
+        .values(
+            process_id=process_id,
+            occurrence_key=occurrence_key,
+            occurrence_at=at,
+            created_at=ctx.now,
+            unix_user=ctx.unix_user,
+        )
+        .returning(RUN.c.id)
+    ).first()
+    return None if row is None else int(row[0])
