@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from .capacity import AUDIT_KIND as AUDIT_KIND
 from .capacity import PersonIn, ProcessIn, process_coverage, skill_coverage
 
 #: The key of the process that is the audit (its queue, owner, trigger and time zone).
@@ -52,6 +53,8 @@ DEFAULT_RUNBOOK = (
     "2. Apply the answers with `opstui audit apply KEY`\n"
     "3. Review the remaining single points in the weekly review (tab 7)"
 )
+#: The estimate of an audit item when its process gives none (it counts in the load).
+ITEM_ESTIMATE_HOURS = 0.5
 #: The schedule of a process created by ``opstui audit run --queue``: day 1, 09:00.
 DEFAULT_TRIGGER = "0 9 1 * *"
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, exists, select
 
+from ..domain import audit as dom
 from ..domain import models
 from . import figures_sql as fsql
 
@@ -20,7 +21,7 @@ PROCESS = models.Process.__table__
 RUN = models.ProcessRun.__table__
 
 #: The kind of the audit's items (left out of "who touched a queue").
-AUDIT_KIND = "audit"
+AUDIT_KIND = dom.AUDIT_KIND
 #: The event an applied answer records on its audit item.
 APPLIED_FIELD = "audit_applied"
 

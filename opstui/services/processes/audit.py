@@ -26,7 +26,7 @@ from ...store.engine import Database
 from .. import capacity as capacity_svc
 from ..context import Ctx, writing
 from ..items import create_item_in
-from .claim import ProcessRunResult, claim
+from .claim import ProcessRunResult, claim, occurrence_key
 from .define import save_process_in
 
 AUDIT_PROCESS = dom.AUDIT_PROCESS
@@ -80,7 +80,7 @@ def _create_month_in(
             body=dom.item_body(mine, month),
             kind=audit_sql.AUDIT_KIND,
             owner=person.handle,
-            estimate=proc.estimate_hours,
+            estimate=proc.estimate_hours or dom.ITEM_ESTIMATE_HOURS,
             data=data,
             requester=f"process {proc.key}",
             due_at=at if late else None,
@@ -213,6 +213,9 @@ def run_audit(
         if month > current:
             raise ValidationError(f"the month {month} has not started (this month is {current})")
         at = _month_occurrence(proc, month)
+        # the month's occurrence itself, as run_due claims it: one late run at most in the
+        # review, and a later run_due of the same occurrence finds it done
+        claim(ctx, proc.id, occurrence_key(proc.key, at), at)
         results = _create_month_in(ctx, proc, month, at)
         if results and (proc.last_run_at is None or proc.last_run_at < at):
             ctx.conn.execute(update(PROCESS).where(PROCESS.c.id == proc.id).values(last_run_at=at))

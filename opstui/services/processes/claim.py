@@ -26,6 +26,11 @@ class ProcessRunResult:
     late: bool = False
 
 
+def occurrence_key(process_key: str, at: datetime) -> str:
+    """The unique key of a scheduled occurrence (``invoice-run@2026-12-01T09:00Z``)."""
+    return f"{process_key}@{at.strftime('%Y-%m-%dT%H:%MZ')}"
+
+
 def claim(ctx: Ctx, process_id: int, occurrence_key: str, at: datetime) -> int | None:
     """Insert the ProcessRun for one occurrence; None if it exists (already run).
 

@@ -25,7 +25,7 @@ from ...store.engine import Database
 from ..context import Ctx, writing
 from ..items import create_item_in
 from .audit import AUDIT_PROCESS, run_audit_occurrence
-from .claim import ProcessRunResult, claim
+from .claim import ProcessRunResult, claim, occurrence_key
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -185,10 +185,6 @@ def _last_occurrences(conn: Any) -> dict[int, datetime]:
             select(RUN.c.process_id, func.max(RUN.c.occurrence_at)).group_by(RUN.c.process_id)
         )
     }
-
-
-def occurrence_key(process_key: str, at: datetime) -> str:
-    return f"{process_key}@{at.strftime('%Y-%m-%dT%H:%MZ')}"
 
 
 def pending_in(conn: Any, now: datetime) -> list[tuple[Any, str, datetime]]:
