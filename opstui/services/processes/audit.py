@@ -116,11 +116,39 @@ def _create_month_in(
 def run_audit_occurrence(
     ctx: Ctx, proc: Any, occurrence_key: str, at: datetime
 ) -> list[ProcessRunResult]:
-    """A scheduled occurrence of the audit process (called by ``run_due``)."""
+    """A scheduled occurrence of the audit process (called by ``run_due``): one result
+    that sums up the month's items, so that the dashboard's notice and ``run-due`` say
+    "12 audit items" in one line rather than twelve."""
     if claim(ctx, proc.id, occurrence_key, at) is None:
         return []
     ctx.conn.execute(update(PROCESS).where(PROCESS.c.id == proc.id).values(last_run_at=at))
-    return _create_month_in(ctx, proc, _month_of(proc, at), at, late=wfl.is_late(at, ctx.now))
+    late = wfl.is_late(at, ctx.now)
+    month = _month_of(proc, at)
+    made = _create_month_in(ctx, proc, month, at, late=late)
+    if not made:
+        return []
+    keys = [r.item for r in made if r.item]
+    span = keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+    verb = "would create" if ctx.dry_run else "created"
+    text = (
+        f"{verb} {len(made)} audit item{'s' if len(made) != 1 else ''} ({span}) in "
+        f"{proc.queue_slug} for process {proc.key}, {month}: one per active person"
+    )
+    if late:
+        text += f"; LATE: due {at:%Y-%m-%d %H:%M} UTC (catch_up = {proc.catch_up})"
+    return [
+        ProcessRunResult(
+            process=proc.key,
+            name=proc.name,
+            occurrence_key=occurrence_key,
+            occurrence_at=at,
+            item=span,
+            owner=None,
+            queue=proc.queue_slug,
+            text=text,
+            late=late,
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -274,13 +302,21 @@ class AuditStatus:
             return f"not set up (no process {AUDIT_PROCESS!r}; see `opstui audit run`)"
         if not self.items:
             return f"not run for {self.month} yet; {self.remaining} single points in the data"
-        waiting = self.not_answered
-        who = f" (not yet: {', '.join(waiting)})" if waiting else ""
+        who = f" (not yet: {names(self.not_answered, self.asked)})" if self.not_answered else ""
         return f"{self.answered} of {self.asked} answered{who}; " + (
             "1 single point remains"
             if self.remaining == 1
             else f"{self.remaining} single points remain"
         )
+
+
+def names(handles: tuple[str, ...], of: int, most: int = 5) -> str:
+    """``bob, carol`` / ``everyone`` / ``alice, bob, carol, dana, dev and 4 more``."""
+    if len(handles) == of and of > 1:
+        return "everyone"
+    if len(handles) <= most:
+        return ", ".join(handles)
+    return f"{', '.join(handles[:most])} and {len(handles) - most} more"
 
 
 def status_in(conn: Connection, now: datetime, month: str | None = None) -> AuditStatus:

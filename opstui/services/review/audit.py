@@ -4,7 +4,7 @@ Rules: :mod:`opstui.domain.audit`; the status: :mod:`opstui.services.processes.a
 
 from __future__ import annotations
 
-from ..processes.audit import AuditStatus
+from ..processes.audit import AuditStatus, names
 
 #: Columns of the remaining single points (screen and Markdown).
 HEADERS = ("Person", "Kind", "Single point", "Note")
@@ -40,5 +40,5 @@ def agenda_note(st: AuditStatus) -> str:
     if not st.items:
         return f"not run for {st.month} yet (opstui audit run)"
     waiting = st.not_answered
-    who = f"; not yet: {', '.join(waiting)}" if waiting else ""
+    who = f"; not yet: {names(waiting, st.asked)}" if waiting else ""
     return f"{st.answered} of {st.asked} answered in {st.month}{who}"
