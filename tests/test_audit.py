@@ -17,12 +17,12 @@ from sqlalchemy import text
 from opstui.domain import audit as dom
 from opstui.domain.capacity import PersonIn, ProcessIn
 from opstui.errors import ValidationError
+from opstui.services import audit_apply
 from opstui.services import items as items_svc
 from opstui.services import people as people_svc
 from opstui.services import review as rsvc
 from opstui.services.loading import load_data
 from opstui.services.processes import audit as svc
-from opstui.services.processes import audit_apply
 from opstui.services.processes import run as run_svc
 from opstui.services.processes.catalog import process_catalog
 from opstui.store import queries as q

@@ -7,9 +7,9 @@ from typing import Any
 from textual.widgets import DataTable, Static
 
 from opstui.config import Config
+from opstui.services import audit_apply
 from opstui.services.loading import load_data
 from opstui.services.processes import audit as svc
-from opstui.services.processes import audit_apply
 from opstui.ui.app import make_app
 from opstui.ui.screens.review import ReviewScreen
 from tests.test_audit import AUDIT, answer, audit_items

@@ -99,7 +99,7 @@ def audit_status(state: AppState, month: str | None, as_json: bool) -> None:
 def audit_apply(state: AppState, key: str, dry_run: bool, as_json: bool) -> None:
     """Apply the answers in KEY's comments: 'skill: SKILL -> HANDLE' gives HANDLE the
     skill; 'runbook: PROCESS: TEXT' adds TEXT as the process's next runbook step."""
-    from ..services.processes import audit_apply as svc
+    from ..services import audit_apply as svc
 
     db = state.open()
     if db.readonly:

@@ -25,8 +25,7 @@ from ...store import queries as q
 from ...store.engine import Database
 from .. import capacity as capacity_svc
 from ..context import Ctx, writing
-from ..items import create_item_in
-from .claim import ProcessRunResult, claim, occurrence_key
+from .claim import ProcessRunResult, claim, create_item_in, occurrence_key
 from .define import save_process_in
 
 AUDIT_PROCESS = dom.AUDIT_PROCESS

@@ -1,4 +1,5 @@
-"""Claiming one occurrence of a process: the unique ``process_run.occurrence_key``."""
+"""Claiming one occurrence of a process (the unique ``process_run.occurrence_key``) and
+the one way this package creates an occurrence's item (``create_item_in``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from datetime import datetime
 from ...domain import models
 from ...store.dialect import insert_ignore
 from ..context import Ctx
+from ..items import create_item_in
+
+__all__ = ["ProcessRunResult", "claim", "create_item_in", "occurrence_key"]
 
 RUN = models.ProcessRun.__table__
 

@@ -23,9 +23,8 @@ from ...domain import workflow as wfl
 from ...store import queries as q
 from ...store.engine import Database
 from ..context import Ctx, writing
-from ..items import create_item_in
 from .audit import AUDIT_PROCESS, run_audit_occurrence
-from .claim import ProcessRunResult, claim, occurrence_key
+from .claim import ProcessRunResult, claim, create_item_in, occurrence_key
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__

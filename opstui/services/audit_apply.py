@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from ...domain import audit as dom
-from ...domain import models
-from ...errors import ValidationError
-from ...store import audit_sql
-from ...store import queries as q
-from ...store.engine import Database
-from ..context import Ctx, writing
-from ..items import comment_in, item_for_update
+from ..domain import audit as dom
+from ..domain import models
+from ..errors import ValidationError
+from ..store import audit_sql
+from ..store import queries as q
+from ..store.engine import Database
+from .context import Ctx, writing
+from .items import comment_in, item_for_update
 
 PERSON = models.Person.__table__
 SKILL = models.PersonSkill.__table__
