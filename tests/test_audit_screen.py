@@ -50,3 +50,19 @@ async def test_risks_tab_shows_coverage_and_remaining_single_points(sample_db: A
         await pilot.press("r")
         await settle(app, pilot)
         assert "dev" not in cells(table, 0)
+
+
+async def test_an_open_dashboard_runs_the_month_audit_once_with_one_notice(sample_db: Any) -> None:
+    load_data(sample_db, AUDIT, source="audit")
+    app = make_app(sample_db, Config(), clock=sample_db.clock, watch=False, housekeeping=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(1.3)  # the first tick runs what is due
+        await settle(app, pilot)
+        assert len(audit_items(sample_db)) == 12
+        notices = [n.message for n in app._notifications if "audit" in n.message]
+        assert len(notices) == 1
+        # one line for the month's twelve items, among the other late processes
+        audit_lines = [ln for ln in notices[0].splitlines() if "spof-audit" in ln]
+        assert len(audit_lines) == 1 and "LATE" in audit_lines[0], notices[0]
+    assert svc.run_audit(sample_db).results == ()

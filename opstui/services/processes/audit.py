@@ -301,7 +301,8 @@ class AuditStatus:
             return f"not set up (no process {AUDIT_PROCESS!r}; see `opstui audit run`)"
         if not self.items:
             return f"not run for {self.month} yet; {self.remaining} single points in the data"
-        who = f" (not yet: {names(self.not_answered, self.asked)})" if self.not_answered else ""
+        waiting = self.not_answered if self.answered else ()  # "0 of 12" says it all
+        who = f" (not yet: {names(waiting)})" if waiting else ""
         return f"{self.answered} of {self.asked} answered{who}; " + (
             "1 single point remains"
             if self.remaining == 1
@@ -309,10 +310,8 @@ class AuditStatus:
         )
 
 
-def names(handles: tuple[str, ...], of: int, most: int = 5) -> str:
-    """``bob, carol`` / ``everyone`` / ``alice, bob, carol, dana, dev and 4 more``."""
-    if len(handles) == of and of > 1:
-        return "everyone"
+def names(handles: tuple[str, ...], most: int = 5) -> str:
+    """``bob, carol`` / ``alice, bob, carol, dana, dev and 4 more``."""
     if len(handles) <= most:
         return ", ".join(handles)
     return f"{', '.join(handles[:most])} and {len(handles) - most} more"

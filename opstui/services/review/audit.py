@@ -39,6 +39,6 @@ def agenda_note(st: AuditStatus) -> str:
     """The agenda line's note: coverage this month."""
     if not st.items:
         return f"not run for {st.month} yet (opstui audit run)"
-    waiting = st.not_answered
-    who = f"; not yet: {names(waiting, st.asked)}" if waiting else ""
+    waiting = st.not_answered if st.answered else ()  # "0 of 12 answered" says it all
+    who = f"; not yet: {names(waiting)}" if waiting else ""
     return f"{st.answered} of {st.asked} answered in {st.month}{who}"
