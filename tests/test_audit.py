@@ -277,6 +277,17 @@ def test_cli_run_status_apply(sample_db_file: Path, tmp_path: Path) -> None:
     assert r.stdout.splitlines() == ["applied: alice has the skill firewall"]
     r = run_cli(*now, "audit", "status", db=path)
     assert "1 of 12 answered" in r.stdout and f"{dev:<10} dev          applied" in r.stdout
+    # --all: every answered item not applied yet, each on its own; a bad one exits 1
+    bob = next(i["key"] for i in st["items"] if i["person"] == "bob")
+    kim = next(i["key"] for i in st["items"] if i["person"] == "kim")
+    run_cli(*now, "comment", bob, "skill: m365 -> zed", db=path, env={"USER": "bob"})
+    run_cli(*now, "comment", kim, "Nothing only I do.", db=path, env={"USER": "kim"})
+    r = run_cli(*now, "audit", "apply", "--all", db=path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [f"{kim}: no answer lines (free text only): nothing to apply"]
+    assert r.stderr.splitlines() == [f"{bob}: refused: comment 1, line 1: unknown person 'zed'"]
+    r = run_cli(*now, "audit", "apply", db=path)
+    assert r.returncode == 2 and "give one audit item KEY, or --all" in r.stderr
     r = run_cli(*now, "audit", "run", "--month", "2026-13", db=path)
     assert r.returncode == 1 and "a month looks like 2026-12" in r.stderr
     assert "Traceback" not in r.stderr

@@ -92,21 +92,52 @@ def audit_status(state: AppState, month: str | None, as_json: bool) -> None:
 
 
 @audit_grp.command("apply")
-@click.argument("key")
+@click.argument("key", required=False)
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every answered item of this month not applied yet (each on its own).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def audit_apply(state: AppState, key: str, dry_run: bool, as_json: bool) -> None:
+def audit_apply(
+    state: AppState, key: str | None, every: bool, dry_run: bool, as_json: bool
+) -> None:
     """Apply the answers in KEY's comments: 'skill: SKILL -> HANDLE' gives HANDLE the
     skill; 'runbook: PROCESS: TEXT' adds TEXT as the process's next runbook step."""
+    from ..errors import OpsError
     from ..services import audit_apply as svc
+    from ..services.processes import audit as audit_svc
 
+    if bool(key) == every:
+        raise click.UsageError("give one audit item KEY, or --all")
     db = state.open()
     if db.readonly:
         raise ReadOnlyError("the database is open read-only: nothing was applied")
-    done = svc.apply_answers(db, key, dry_run=dry_run)
-    if as_json:
-        emit_json(
+    if key:
+        keys = [key]
+    else:
+        st = audit_svc.audit_status(db)
+        keys = [i.key for i in st.items if i.answered and not i.applied and not i.done]
+    results: list[dict[str, object]] = []
+    failed = 0
+    for k in keys:
+        try:
+            done = svc.apply_answers(db, k, dry_run=dry_run)
+        except svc.NoAnswers:
+            if not every:
+                raise
+            results.append({"item": k, "changes": [], "unchanged": [], "free_text": True})
+            continue
+        except OpsError as exc:
+            if not every:
+                raise
+            failed += 1  # one bad answer does not hold up the others
+            results.append({"item": k, "error": str(exc)})
+            continue
+        results.append(
             {
                 "item": done.key,
                 "person": done.person,
@@ -115,14 +146,33 @@ def audit_apply(state: AppState, key: str, dry_run: bool, as_json: bool) -> None
                 "dry_run": dry_run,
             }
         )
-        return
+    if as_json:
+        emit_json(results if every else results[0])
+    else:
+        _print_applied(results, dry_run, every)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_applied(results: list[dict[str, object]], dry_run: bool, every: bool) -> None:
     verb = "would apply" if dry_run else "applied"
-    for c in done.changes:
-        click.echo(f"{verb}: {one_line(c)}")
-    for c in done.unchanged:
-        click.echo(f"already so: {one_line(c)}")
-    if not done.changes:
-        click.echo(f"{done.key}: nothing new to apply")
+    if every and not results:
+        click.echo("no answered audit item waits to be applied this month")
+    for r in results:
+        lead = f"{r['item']}: " if every else ""
+        if "error" in r:
+            reason = str(r["error"]).removeprefix(f"{r['item']}: ")
+            click.echo(f"{lead}refused: {one_line(reason)}", err=True)
+            continue
+        if r.get("free_text"):
+            click.echo(f"{lead}no answer lines (free text only): nothing to apply")
+            continue
+        for c in r["changes"]:  # type: ignore[attr-defined]
+            click.echo(f"{lead}{verb}: {one_line(c)}")
+        for c in r["unchanged"]:  # type: ignore[attr-defined]
+            click.echo(f"{lead}already so: {one_line(c)}")
+        if not r["changes"]:
+            click.echo(f"{r['item']}: nothing new to apply")
 
 
 COMMANDS = [audit_grp]

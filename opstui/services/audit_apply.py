@@ -24,6 +24,10 @@ PROCESS = models.Process.__table__
 APPLIED_HEADER = "Applied by opstui audit apply:"
 
 
+class NoAnswers(ValidationError):
+    """The item's comments hold no answer line (free text only, or no comment)."""
+
+
 @dataclass(frozen=True)
 class Applied:
     key: str
@@ -81,7 +85,7 @@ def apply_answers(db: Database, key: str, *, dry_run: bool = False) -> Applied:
         except dom.AuditError as exc:
             raise ValidationError(f"{item.key}: {exc}") from None
         if not answers:
-            raise ValidationError(
+            raise NoAnswers(
                 f"{item.key} has no answer lines yet: comment with 'skill: SKILL -> HANDLE' "
                 "or 'runbook: PROCESS: TEXT'"
             )
