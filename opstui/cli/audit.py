@@ -55,7 +55,8 @@ def audit_run(
         )
         return
     if done.defined:
-        click.echo(f"defined the process spof-audit (queue {done.queue}, day 1 at 09:00 UTC)")
+        verb = "would define" if dry_run else "defined"
+        click.echo(f"{verb} the process spof-audit (queue {done.queue}, day 1 at 09:00 UTC)")
     for r in done.results:
         click.echo(one_line(r.text))
     if not done.results:

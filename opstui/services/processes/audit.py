@@ -317,7 +317,11 @@ def names(handles: tuple[str, ...], most: int = 5) -> str:
     return f"{', '.join(handles[:most])} and {len(handles) - most} more"
 
 
-def status_in(conn: Connection, now: datetime, month: str | None = None) -> AuditStatus:
+def status_in(
+    conn: Connection, now: datetime, month: str | None = None, *, undefined_points: bool = False
+) -> AuditStatus:
+    """The audit of ``month`` (default: the current one).  Without an audit process the
+    single points are read only when ``undefined_points`` (the review skips that work)."""
     proc = audit_sql.audit_process(conn, AUDIT_PROCESS)
     tz = wfl.zone(proc.timezone or "UTC") if proc is not None else UTC
     current = dom.month_text(now.astimezone(tz))
@@ -327,9 +331,10 @@ def status_in(conn: Connection, now: datetime, month: str | None = None) -> Audi
         except dom.AuditError as exc:
             raise ValidationError(f"--month: {exc}") from None
     month = month or current
-    points = tuple(points_in(conn, now).values())
     if proc is None:
+        points = tuple(points_in(conn, now).values()) if undefined_points else ()
         return AuditStatus(False, month, points=points)
+    points = tuple(points_in(conn, now).values())
     items = audit_sql.audit_items(conn, dom.month_prefix(proc.key, month))
     asked = {i.handle for i in items}
     first = dom.parse_month(month)
@@ -347,7 +352,7 @@ def status_in(conn: Connection, now: datetime, month: str | None = None) -> Audi
 
 def audit_status(db: Database, month: str | None = None) -> AuditStatus:
     with db.read() as conn:
-        return status_in(conn, db.clock.now(), month)
+        return status_in(conn, db.clock.now(), month, undefined_points=True)
 
 
 def status_json(st: AuditStatus) -> dict[str, Any]:
