@@ -210,7 +210,12 @@ def process_runs_created(conn: Connection, start: datetime, end: datetime) -> Se
                 ITEM, ITEM.c.id == RUN.c.item_id
             )
         )
-        .where(RUN.c.created_at >= start, RUN.c.created_at < end)
+        .where(
+            RUN.c.created_at >= start,
+            RUN.c.created_at < end,
+            # the audit's per-person claims (domain.audit.person_key) are parts of one run
+            ~RUN.c.occurrence_key.like("%#person:%"),
+        )
         .order_by(RUN.c.created_at, RUN.c.id)
     ).all()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .audit import agenda_note
 from .records import WeeklyReview
 from .text import change_text, hours_text
 
@@ -101,6 +102,13 @@ def agenda(rv: WeeklyReview) -> list[AgendaLine]:
             ", ".join(x.name for x in (*cap.skill_risks, *cap.process_risks))[:80] or "none",
             "risks",
         ),
+    ]
+    if rv.audit is not None and rv.audit.defined:
+        # the monthly single-point-of-failure audit: coverage; count = single points left
+        lines.append(
+            AgendaLine("audit", "   SPOF audit", rv.audit.remaining, agenda_note(rv.audit), "risks")
+        )
+    lines += [
         AgendaLine(
             "done",
             "7. Done in the week",

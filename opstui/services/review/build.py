@@ -13,6 +13,7 @@ from .. import capacity as capacity_svc
 from .. import drift as drift_svc
 from .. import forecast as forecast_svc
 from ..outbox import failing_summary_in
+from ..processes.audit import status_in as audit_status_in
 from ..processes.catalog import process_catalog
 from . import sections
 from .records import MAX_ROWS, WEEK, DriftItem, WeeklyReview
@@ -61,6 +62,7 @@ def weekly_review(
         outbox = failing_summary_in(conn)
         # estimates against time logged on work finished in the 8 weeks up to the week's end
         accuracy = forecast_svc.accuracy_in(conn, upto)
+        audit = audit_status_in(conn, now)
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -96,6 +98,7 @@ def weekly_review(
         rescues=rescues,
         accuracy=accuracy,
         outbox=outbox,
+        audit=audit,
     )
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from ...domain.text import one_line
 from .. import capacity as capacity_svc
+from ..processes.audit import status_json as audit_json
+from . import audit as audit_view
 from .agenda import agenda
 from .records import SlaMiss, WeeklyReview
 from .text import bar, change_text, hours_text, margin_text
@@ -230,6 +232,14 @@ def to_markdown(rv: WeeklyReview) -> str:
         ],
         "Every process has at least two people who can run it.",
     )
+    if rv.audit is not None and rv.audit.defined:
+        lines += [
+            f"## Single-point audit ({rv.audit.month})",
+            "",
+            audit_view.coverage_text(rv.audit),
+            "",
+        ]
+        lines += _table(audit_view.HEADERS, audit_view.rows(rv.audit), "No single points remain.")
     lines += [f"## Throughput and cycle time ({len(rv.weeks)} weeks)", ""]
     top_done = max((w.done for w in rv.weeks), default=0)
     lines += _table(
@@ -406,6 +416,7 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
             for a in rv.approvals
         ],
         "capacity": capacity_svc.report_json(rv.capacity),
+        "audit": None if rv.audit is None else audit_json(rv.audit),
         "drifting": [
             {
                 "item": d.key,

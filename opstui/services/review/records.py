@@ -9,6 +9,7 @@ from typing import Any
 
 from ...domain.capacity import CapacityReport, Move
 from ..outbox import FailingSummary
+from ..processes.audit import AuditStatus
 
 NEAR_MISS_LEFT = 0.2
 TREND_WEEKS = 8
@@ -178,6 +179,8 @@ class WeeklyReview:
     accuracy: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
     #: Failing outbox deliveries ("3 deliveries failing since 09:12: billing-webhook 500").
     outbox: FailingSummary | None = None
+    #: The monthly single-point-of-failure audit, as of now (``services.review.audit``).
+    audit: AuditStatus | None = None
 
     @property
     def this_week(self) -> WeekStat:

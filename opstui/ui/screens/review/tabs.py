@@ -24,6 +24,7 @@ from ....services.review import (
     margin_text,
 )
 from ....services.review.agenda import AgendaLine, agenda
+from .audit import AuditBlock
 from .parts import Palette, ReviewTable, lit, ts
 
 
@@ -394,16 +395,18 @@ class ApprovalsTab(ReviewTab):
 
 
 class RisksTab(ReviewTab):
-    """7: bus factor: skills and processes with who can cover them."""
+    """7: bus factor: skills and processes with who can cover them; the SPOF audit."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="grow"):
             yield ReviewTable("Skill", "People", "#", id="t-skills", classes="half")
             yield ReviewTable("Process", "Owner", "Can cover", "#", id="t-procs", classes="half")
+        yield AuditBlock(id="rv-audit")
 
     def show(self, rv: WeeklyReview) -> None:
         cap = rv.capacity
         pal = Palette.of(self.app)
+        self.query_one(AuditBlock).show(rv)
         self._table("t-skills").fill(
             [
                 (
