@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ....domain.text import one_line
 from ....errors import OpsError
 from ....services import review as review_svc
+from ....store import queries as q
 from ....store.engine import Database
 from ...messages import DataChange
 from ..base import ItemActions
@@ -104,9 +105,11 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, review: review_svc.WeeklyReview) -> None:
+        def __init__(self, review: review_svc.WeeklyReview, cursor: int | None) -> None:
             super().__init__()
             self.review = review
+            #: The newest event id when the first snapshot was read (minutes start after it).
+            self.cursor = cursor
 
     class Failed(Message):
         def __init__(self, error: str) -> None:
@@ -134,7 +137,8 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
         self._record_failed = False
         #: Items acted on from this screen (assign, move, comment): their events are minutes.
         self._acted: set[str] = set()
-        self._minutes_cursor = 0
+        #: Events after this id can be minutes (-1: not known until the first load).
+        self._minutes_cursor = -1
         #: The files the last export wrote.
         self.exported: list[Path] = []
 
@@ -161,7 +165,6 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._minutes_cursor = self.app.event_cursor  # type: ignore[attr-defined]
         self.reload()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
@@ -204,13 +207,17 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="review-load", exit_on_error=False)
     def _load(self) -> None:
+        cursor = None
         try:
+            if self._minutes_cursor < 0:
+                with self.db.read() as conn:
+                    cursor = q.last_event_id(conn)
             review = review_svc.weekly_review(self.db, week=self.week, stuck_days=self.stuck_days)
         except OpsError as exc:
             self.post_message(self.Failed(str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(review))
+            self.post_message(self.Loaded(review, cursor))
 
     def _load_finished(self) -> None:
         self._loading = False
@@ -238,6 +245,8 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        if self._minutes_cursor < 0 and message.cursor is not None:
+            self._minutes_cursor = message.cursor
         self._load_finished()
         self.show(message.review)
 
