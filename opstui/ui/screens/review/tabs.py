@@ -151,10 +151,12 @@ class AgendaTab(ReviewTab):
         for widget_id in ("h-minutes", "t-minutes"):
             self.query_one(f"#{widget_id}").display = bool(minutes)
         holders = {(m.held_by, m.held_at) for m in minutes}
+        notes = sum(1 for m in minutes if m.kind == "note")
         self._section(
             "h-minutes",
-            f"Decided last week ({len(minutes)}, from {len(holders)} recorded review(s)); "
-            "Enter opens the item",
+            f"Decided last week: {len(minutes) - notes} decision(s)"
+            + (f", {notes} note(s)" if notes else "")
+            + f" from {len(holders)} recorded review(s); Enter opens the item",
         )
         self._table("t-minutes").fill(
             [
@@ -451,7 +453,8 @@ class ApprovalsTab(ReviewTab):
             text.append(f"\nLast comments on {a.key}:" if a.comments else "\nNo comments yet")
             for c in a.comments:
                 text.append("\n  ")
-                text.append_text(lit(f"{c.author}, {ts(c.at)}: ", style="dim"))
+                text.append_text(lit(f"{c.author}, {ts(c.at)}:", style="dim"))
+                text.append(" ")
                 text.append_text(lit(c.body, 200))
         self.query_one("#approval-detail", Static).update(text)
 
