@@ -229,3 +229,27 @@ async def test_decided_last_week_shows_the_previous_reviews_minutes(db: Any) -> 
         await pilot.press("enter")  # and Enter there opens the item
         await settle(app, pilot)
         assert getattr(app.screen, "key", None) == unowned
+
+
+async def test_load_tab_acts_on_the_suggestions_item(db: Any) -> None:
+    """On the load tab (rebalancing and drifting work) c / a / m / T act on the item of the
+    suggestion under the cursor; space and Enter still select and accept suggestions."""
+    from textual.widgets import TextArea
+
+    app = review_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_review(app, pilot)
+        move = screen.review.capacity.moves[0]  # type: ignore[union-attr]
+        await pilot.press("6")
+        await settle(app, pilot)
+        assert screen.current_item_key() == move.key
+        await pilot.press("c")
+        await settle(app, pilot)
+        app.screen.query_one(TextArea).insert("talk to ann first")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        with db.read() as conn:
+            bodies = [c.body for c in q.item_comments(conn, item(db, move.key).id)]
+        assert bodies[-1] == "talk to ann first"
+        assert [(d.kind, d.item) for d in screen.decisions] == [("comment", move.key)]
+        assert item(db, move.key).owner == move.from_handle  # not reassigned by c

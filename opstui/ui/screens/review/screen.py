@@ -62,7 +62,8 @@ TABS: tuple[tuple[str, str, type[ReviewTab]], ...] = (
 
 
 #: Tabs whose rows are items: Enter (open), a (assign), m (move), T (transfer),
-#: c (comment) and the marks act there.
+#: c (comment) and the marks act there.  On the load tab a / m / T / c act on the item of
+#: the suggestion under the cursor (space and Enter select and accept suggestions).
 ITEM_TABS = ("sla", "blocked", "unowned", "approvals")
 ITEM_TABLE_IDS = ("t-sla", "t-blocked", "t-stuck", "t-unowned", "t-approvals", "t-minutes")
 #: Item actions that apply to every marked row (the item list's bulk actions).
@@ -346,7 +347,9 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
             return self._active() == "load"
         if action == "accept":
             return self._active() == "load"
-        if action in ("item", "assign_or_approve", "mark", "mark_move", "mark_all"):
+        if action in ("item", "assign_or_approve"):
+            return self._active() in (*ITEM_TABS, "load")
+        if action in ("mark", "mark_move", "mark_all"):
             return self._active() in ITEM_TABS
         return True
 
