@@ -34,6 +34,7 @@ from ....store import queries as q
 from ....store.engine import Database
 from ...messages import DataChange
 from ..base import ItemActions
+from ..bulk import BULK_KINDS, start_bulk
 from .actions import Decision, ReviewActions
 from .load import LoadTab
 from .parts import Palette
@@ -66,8 +67,6 @@ TABS: tuple[tuple[str, str, type[ReviewTab]], ...] = (
 #: the suggestion under the cursor (space and Enter select and accept suggestions).
 ITEM_TABS = ("sla", "blocked", "unowned", "approvals")
 ITEM_TABLE_IDS = ("t-sla", "t-blocked", "t-stuck", "t-unowned", "t-approvals", "t-minutes")
-#: Item actions that apply to every marked row (the item list's bulk actions).
-BULK = ("assign", "move", "transfer", "comment")
 
 
 class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
@@ -365,9 +364,7 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
         """Act on the marked rows of this tab (in bulk), or else on the current row."""
         tab = self._tab()
         marked = tab.marked_items()
-        if marked and kind in BULK:
-            from ..bulk import start_bulk
-
+        if marked and kind in BULK_KINDS:
             self._acted.update(marked)
             start_bulk(self.app, kind, marked, done=self._bulk_done)
             return
