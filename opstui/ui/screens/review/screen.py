@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ....domain.text import one_line
@@ -33,6 +33,7 @@ from ....services import review as review_svc
 from ....store import queries as q
 from ....store.engine import Database
 from ...messages import DataChange
+from ...widgets.keybar import KeyBar
 from ..base import ItemActions
 from ..bulk import BULK_KINDS, start_bulk
 from .actions import Decision, ReviewActions
@@ -162,7 +163,7 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
                 with TabPane(label, id=pane):
                     yield cls(id=f"tab-{pane}")
         yield Static("", id="rv-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.reload()
