@@ -57,6 +57,7 @@ def weekly_review(
         cap = capacity_svc.report_in(conn, now)
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
+        minutes = sections.decided_last_week(conn, start, upto)
         drifting, rescues = _drift(conn, now) if end >= now else ((), ())
         late = sections.late_runs(conn, start, upto)
         outbox = failing_summary_in(conn)
@@ -75,6 +76,7 @@ def weekly_review(
         "drifting": len(drifting),
         "rescues": len(rescues),
         "late_runs": len(late),
+        "decided_last_week": sum(1 for m in minutes if m.kind != "note"),
     }
     return WeeklyReview(
         now=now,
@@ -99,6 +101,7 @@ def weekly_review(
         accuracy=accuracy,
         outbox=outbox,
         audit=audit,
+        decided_last_week=tuple(minutes),
     )
 
 

@@ -139,7 +139,16 @@ def to_markdown(rv: WeeklyReview) -> str:
         )
     lines += ["## Pending approvals", ""]
     lines += _table(
-        ("Item", "Title", "Owner", "Move to", "Requested by", "Requested at", "Note"),
+        (
+            "Item",
+            "Title",
+            "Owner",
+            "Move to",
+            "Requested by",
+            "Requested at",
+            "Reason",
+            "Last comments",
+        ),
         [
             (
                 a.key,
@@ -149,6 +158,7 @@ def to_markdown(rv: WeeklyReview) -> str:
                 a.requested_by,
                 _ts(a.requested_at),
                 one_line(a.note, 60),
+                " / ".join(f"{c.author}: {one_line(c.body, 60)}" for c in a.comments) or "-",
             )
             for a in rv.approvals
         ],
@@ -298,6 +308,15 @@ def to_markdown(rv: WeeklyReview) -> str:
         ],
         "No queues.",
     )
+    lines += ["## Decided last week", ""]
+    lines += _table(
+        ("When", "Held by", "Decision", "Item", "Detail"),
+        [
+            (_ts(m.at), m.held_by, m.kind, m.item or "-", one_line(m.detail, 120))
+            for m in rv.decided_last_week
+        ],
+        "No review was recorded for the week before.",
+    )
     if rv.last_review:
         h = rv.last_review
         lines += [
@@ -412,6 +431,7 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
                 "requested_by": a.requested_by,
                 "requested_at": a.requested_at,
                 "note": a.note,
+                "comments": [{"author": c.author, "body": c.body, "at": c.at} for c in a.comments],
             }
             for a in rv.approvals
         ],
@@ -452,6 +472,17 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
                 else round(c.prev_week_median_h, 2),
             }
             for c in rv.queues
+        ],
+        "decided_last_week": [
+            {
+                "held_by": m.held_by,
+                "held_at": m.held_at,
+                "kind": m.kind,
+                "item": m.item or None,
+                "detail": m.detail,
+                "at": m.at,
+            }
+            for m in rv.decided_last_week
         ],
         "last_review": None
         if rv.last_review is None

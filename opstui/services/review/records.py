@@ -108,6 +108,15 @@ class PendingApproval:
     requested_at: datetime
     note: str
     version: int
+    #: The item's last comments (author, body, when), oldest first.
+    comments: tuple[ApprovalComment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalComment:
+    author: str
+    body: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,20 @@ class HeldReview:
     held_at: datetime
     week_start: datetime
     decisions: int
+
+
+@dataclass(frozen=True)
+class Minute:
+    """One decision of a held review (its minutes): who held it, what was decided on which
+    item, when.  ``kind`` is assign, move, transfer, comment, approve, reject, reassign or
+    note (a note for the record: ``item`` is empty)."""
+
+    held_by: str
+    held_at: datetime
+    kind: str
+    item: str
+    detail: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -174,6 +197,8 @@ class WeeklyReview:
     drifting: tuple[DriftItem, ...] = ()
     #: Moves that bring drifting items back on time (accepted like rebalancing moves).
     rescues: tuple[Move, ...] = ()
+    #: The minutes of the reviews held for the week before (``sections.decided_last_week``).
+    decided_last_week: tuple[Minute, ...] = ()
     #: Estimate accuracy (``services.forecast.accuracy_in``): "person" / "kind" -> the
     #: median ratio of time logged to time estimated on finished items, 8 weeks.
     accuracy: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
