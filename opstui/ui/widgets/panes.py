@@ -246,6 +246,12 @@ class CapacityPane(Pane):
         )
 
 
+def _texts(r: SlaRow) -> tuple[Cell, Cell, Cell]:
+    """An SLA row's text cells that do not change with the clock."""
+    owner: Cell = (clean(r.owner), None) if r.owner else ("-", "flag-unowned")
+    return (clean(r.key), None), owner, (clean(r.title), None)
+
+
 def busiest_summary(people: Sequence[OwnerStat]) -> str:
     """ "busiest alice holds 34% of 120h": ``figures.busiest_share`` of all owned load."""
     by_handle = {p.handle: p.hours for p in people if p.handle is not None}
@@ -279,6 +285,12 @@ class SlaPane(Pane):
         self._announced: set[str] = set()
         #: The soonest instant a shown countdown reaches zero (the tick scans only then).
         self._next_crossing: datetime | None = None
+        #: Each row's cleaned text cells (key, owner, title): computed once per row, not
+        #: on every tick.
+        self._texts: dict[SlaRow, tuple[Cell, Cell, Cell]] = {}
+        #: As of the last comparison: a visible countdown under an hour (the app ticks
+        #: every second only then).
+        self.urgent_in_view = False
 
     def show(self, rows: Sequence[SlaRow]) -> None:
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
@@ -290,6 +302,7 @@ class SlaPane(Pane):
             return (t.left.total_seconds() if t else float("inf"), r.id)
 
         self.items = tuple(sorted(rows, key=order))
+        self._texts = {r: self._texts.get(r) or _texts(r) for r in self.items}
         self._next_crossing = None  # scan at the next tick
         # only the lines whose row changed are redrawn; the tick compares countdowns with
         # what it last drew, line by line
@@ -308,36 +321,48 @@ class SlaPane(Pane):
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
         r = self.items[index]
-        t = sla_view.nearest(r, self._now())
+        return self._cells(r, sla_view.nearest(r, self._now()))
+
+    def _cells(self, r: SlaRow, t: sla_view.Target | None) -> tuple[Cell, ...]:
+        texts = self._texts.get(r)
+        if texts is None:
+            texts = self._texts[r] = _texts(r)
+        key, owner, title = texts
         if t is None:
-            return (
-                ("met", "sla-met"),
-                ("", None),
-                (clean(r.key), None),
-                ("", None),
-                (clean(r.title), None),
-                ("", None),
-            )
+            return (("met", "sla-met"), ("", None), key, ("", None), title, ("", None))
         style = f"sla-{t.state}"
         # Not breached yet, but the forecast says it will be: its own marker and colour.
         label = "drift" if r.drifting and t.state != "breached" else t.state
         return (
             (SLA_LABEL[label], "sla-drift" if label == "drift" else style),
             (duration(t.left.total_seconds()), style),
-            (clean(r.key), None),
-            (clean(r.owner) if r.owner else "-", None if r.owner else "flag-unowned"),
-            (clean(r.title), None),
+            key,
+            owner,
+            title,
             (t.short, "dim"),
         )
 
     def _redraw_changed_lines(self, *, drawn: bool = False) -> None:
         """Redraw the visible lines whose text changed since they were last compared
         (countdowns, state labels); nothing else.  ``drawn``: every line was just
-        redrawn from the current cells if there was nothing to compare with."""
+        redrawn from the current cells if there was nothing to compare with.  Notes
+        whether a visible countdown is under an hour (:attr:`urgent_in_view`)."""
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
-        visible = range(top, min(len(self.items), top + height))
-        signature = tuple(tuple(self.row_cells(i) or ()) for i in visible)
+        now = self._now()
+        rows: list[tuple[object, ...]] = []
+        urgent = False
+        for r in self.items[top : top + height]:
+            t = sla_view.nearest(r, now)
+            if t is None:
+                rows.append((r,))
+                continue
+            left = t.left.total_seconds()
+            urgent = urgent or (t.state != "paused" and abs(left) < 3600)
+            # what the line shows beyond the row itself (see _cells)
+            rows.append((r, t.state, t.short, duration(left)))
+        self.urgent_in_view = urgent
+        signature = tuple(rows)
         old, self._signature = self._signature, signature
         if signature == old:
             return
