@@ -83,7 +83,9 @@ class TickMixin:
         if not self.main_in_view():
             return None
         screen = next(s for s in reversed(self.screen_stack) if isinstance(s, MainScreen))
-        pane = next(iter(screen.query(SlaPane)), None)
+        pane = getattr(screen, "sla_pane", None)  # kept by the screen: no DOM query a tick
+        if not isinstance(pane, SlaPane) or not pane.is_mounted:
+            pane = next(iter(screen.query(SlaPane)), None)
         if pane is None or not pane.display or not pane.items:
             return None
         if id(pane) not in self._watched_panes:  # scrolling can bring urgent rows into view
@@ -103,17 +105,8 @@ class TickMixin:
         if screen is not None and not isinstance(screen, MainScreen):
             return hasattr(screen, "tick")  # item lists and details: their own countdowns
         pane = self._sla_pane()
-        if pane is None:
-            return False
-        from ..domain.targets import nearest
-
-        top = round(pane.scroll_y)
-        height = max(1, pane.scrollable_content_region.height)
-        for row in pane.items[top : top + height]:
-            t = nearest(row, now)
-            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
-                return True
-        return False
+        # the pane answers from its tick's comparison of the visible rows when it can
+        return pane is not None and bool(pane.needs_seconds(now))
 
     def _next_visible_crossing(self, now: datetime) -> datetime | None:
         """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""

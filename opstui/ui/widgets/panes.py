@@ -289,8 +289,9 @@ class SlaPane(Pane):
         #: on every tick.
         self._texts: dict[SlaRow, tuple[Cell, Cell, Cell]] = {}
         #: As of the last comparison: a visible countdown under an hour (the app ticks
-        #: every second only then).
+        #: every second only then), and for which rows, view and second it was found.
         self.urgent_in_view = False
+        self._urgent_for: tuple[object, ...] = ()
 
     def show(self, rows: Sequence[SlaRow]) -> None:
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
@@ -362,6 +363,7 @@ class SlaPane(Pane):
             # what the line shows beyond the row itself (see _cells)
             rows.append((r, t.state, t.short, duration(left)))
         self.urgent_in_view = urgent
+        self._urgent_for = self._view_key(now)
         signature = tuple(rows)
         old, self._signature = self._signature, signature
         if signature == old:
@@ -373,6 +375,28 @@ class SlaPane(Pane):
             for n in range(max(len(old), len(signature)))
             if n >= len(old) or n >= len(signature) or old[n] != signature[n]
         )
+
+    def _view_key(self, now: datetime) -> tuple[object, ...]:
+        return (
+            id(self.items),
+            round(self.scroll_y),
+            self.scrollable_content_region.height,
+            now.replace(microsecond=0),
+        )
+
+    def needs_seconds(self, now: datetime) -> bool:
+        """Is a countdown under an hour in view (so the clock must tick every second)?
+        Answered from the last tick's comparison when the rows, the view and the second
+        are the same (the usual case: the app asks right after the tick); else scanned."""
+        if self._view_key(now) == self._urgent_for:
+            return self.urgent_in_view
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        for r in self.items[top : top + height]:
+            t = sla_view.nearest(r, now)
+            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
+                return True
+        return False
 
     def tick(self) -> list[SlaRow]:
         """Redraw if any visible countdown changed; return rows that just breached."""
