@@ -285,15 +285,22 @@ class SlaPane(Pane):
         self._announced: set[str] = set()
         #: The soonest instant a shown countdown reaches zero (the tick scans only then).
         self._next_crossing: datetime | None = None
-        #: Each row's cleaned text cells (key, owner, title): computed once per row, not
-        #: on every tick.
-        self._texts: dict[SlaRow, tuple[Cell, Cell, Cell]] = {}
+        #: Each row's cleaned text cells (key, owner, title) by the row's id (the row is
+        #: kept beside them, so an id is never mistaken): computed once per row, not on
+        #: every tick, and without hashing every row on every change.
+        self._texts: dict[int, tuple[SlaRow, tuple[Cell, Cell, Cell]]] = {}
+        #: The rows last handed to show() (the model hands out the same objects again).
+        self._shown: tuple[SlaRow, ...] = ()
         #: As of the last comparison: a visible countdown under an hour (the app ticks
         #: every second only then), and for which rows, view and second it was found.
         self.urgent_in_view = False
         self._urgent_for: tuple[object, ...] = ()
 
     def show(self, rows: Sequence[SlaRow]) -> None:
+        rows = tuple(rows)
+        if rows == self._shown and self.items:
+            return  # the same rows (the model hands out the same objects): nothing to do
+        self._shown = rows
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
             return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
@@ -303,7 +310,11 @@ class SlaPane(Pane):
             return (t.left.total_seconds() if t else float("inf"), r.id)
 
         self.items = tuple(sorted(rows, key=order))
-        self._texts = {r: self._texts.get(r) or _texts(r) for r in self.items}
+        texts = self._texts
+        self._texts = {
+            id(r): texts[id(r)] if id(r) in texts and texts[id(r)][0] is r else (r, _texts(r))
+            for r in self.items
+        }
         self._next_crossing = None  # scan at the next tick
         # only the lines whose row changed are redrawn; the tick compares countdowns with
         # what it last drew, line by line
@@ -325,10 +336,10 @@ class SlaPane(Pane):
         return self._cells(r, sla_view.nearest(r, self._now()))
 
     def _cells(self, r: SlaRow, t: sla_view.Target | None) -> tuple[Cell, ...]:
-        texts = self._texts.get(r)
-        if texts is None:
-            texts = self._texts[r] = _texts(r)
-        key, owner, title = texts
+        entry = self._texts.get(id(r))
+        if entry is None or entry[0] is not r:
+            entry = self._texts[id(r)] = (r, _texts(r))
+        key, owner, title = entry[1]
         if t is None:
             return (("met", "sla-met"), ("", None), key, ("", None), title, ("", None))
         style = f"sla-{t.state}"
