@@ -6,6 +6,7 @@ queries; housekeeping runs in a thread worker when something it keeps is due."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,13 +42,23 @@ class TickMixin:
     # --- the clock tick: as often as the screen in view needs, no more ------------------
 
     def _schedule_tick(self) -> None:
-        """(Re)arm the one tick timer for :meth:`tick_delay` from now."""
+        """(Re)arm the one tick timer for :meth:`tick_delay` from now.  An armed timer due
+        at the same moment is kept: every applied change asks, and a new timer (a task of
+        its own) costs more than the question."""
+        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
+            if self._tick_timer is not None:
+                self._tick_timer.stop()
+                self._tick_timer = None
+            return
+        delay = self.tick_delay()
+        due = time.monotonic() + delay
         if self._tick_timer is not None:
+            if abs(due - getattr(self, "_tick_due", -1.0)) < 0.01:
+                return
             self._tick_timer.stop()
             self._tick_timer = None
-        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
-            return
-        self._tick_timer = self.set_timer(self.tick_delay(), self._on_tick_timer, name="tick")
+        self._tick_due = due
+        self._tick_timer = self.set_timer(delay, self._on_tick_timer, name="tick")
 
     def _on_tick_timer(self) -> None:
         self._tick_timer = None
