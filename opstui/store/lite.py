@@ -1,4 +1,4 @@
-"""The CLI's light read path: ``ls``, ``show`` without importing SQLAlchemy.
+"""The CLI's light read path: ``ls``, ``show``, ``sla`` without importing SQLAlchemy.
 
 Importing SQLAlchemy costs ~150 ms of CPU on the project's machines, more than the whole
 budget of a read command (150 ms, benchmarks/cli_latency.py).  The hot read commands
