@@ -152,7 +152,7 @@ def app_main(args: argparse.Namespace) -> None:
     pending: set[asyncio.Task[None]] = set()
 
     async def when_painted(ids: list[int]) -> None:
-        while app._panes_loading or app._panes_pending is not None:
+        while app.pane_loader is not None and app.pane_loader.busy:
             await asyncio.sleep(0.002)
 
         def stamp() -> None:
@@ -187,7 +187,7 @@ def app_main(args: argparse.Namespace) -> None:
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             await pilot.pause(0.1)
             mode = getattr(app, "sync_mode", "?")
-            busy = bool(app._panes_loading or app._panes_pending is not None)
+            busy = bool(app.pane_loader is not None and app.pane_loader.busy)
             report = {
                 "seen": seen,
                 "painted": painted,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,6 +99,8 @@ def test_ls_and_help_import_nothing_heavy(sample_db_file: Path) -> None:
     )
     for args in (
         ["--help"],
+        ["--db", str(sample_db_file), "--now", ANCHOR.isoformat(), "sla"],
+        ["--db", str(sample_db_file), "--read-only", "sla", "--json"],
         ["--db", str(sample_db_file), "ls"],
         ["--db", str(sample_db_file), "ls", "--open", "--json"],
         ["--db", str(sample_db_file), "show", "SUP-1"],
@@ -149,3 +151,67 @@ def test_show_missing_item_is_one_line(sample_db_file: Path) -> None:
     r = run_cli("show", "SUP-99999", db=sample_db_file)
     assert r.returncode == 1
     assert r.stderr.strip() == "opstui: no item 'SUP-99999'"
+
+
+def test_light_sla_reads_equal_the_full_store(sample_db: Database) -> None:
+    """``opstui sla`` on the light path: the same items, rule rows, rules, rows and
+    "crossing due" answer as services.sla (views, rules, crossings) on the Core path."""
+    from opstui.services.sla import crossings, parse, views
+    from opstui.services.sla import rules as sla_rules
+    from opstui.services.sla.listing import target_rows
+    from opstui.store.sla_sql import CALENDAR_SQL, POLICY_SQL
+
+    light = _lite(sample_db.path)
+    with sample_db.read() as conn:
+        items = views.open_target_items(conn)
+        assert len(items) >= 10
+        assert light.sla_items() == items
+        pol, cal = light.sla_rule_rows()
+        assert (pol, cal) == (
+            tuple(q.raw_rows(conn, POLICY_SQL)),
+            tuple(q.raw_rows(conn, CALENDAR_SQL)),
+        )
+        assert pol and cal
+        assert parse.rules_from_rows(pol, cal) == sla_rules.load_rules(conn)
+        due = [
+            datetime.fromisoformat(r[0]).replace(tzinfo=UTC)
+            for r in conn.exec_driver_sql(
+                "SELECT sla_check_at FROM item WHERE sla_check_at IS NOT NULL ORDER BY 1"
+            )
+        ]
+        assert due
+        probes = [due[0] - timedelta(seconds=1), due[0], due[0] + timedelta(microseconds=1)]
+        probes += [ANCHOR - timedelta(days=30), ANCHOR, ANCHOR + timedelta(days=30)]
+        answers = set()
+        for now in probes:
+            want = crossings.pending_crossings(conn, now)
+            assert light.crossing_due(now) == want, now
+            answers.add(want)
+            assert [r.as_json() for r in views.open_targets(conn, now)] == [
+                r.as_json() for r in target_rows(light.sla_items(), now)
+            ]
+        assert answers == {True, False}
+    light.conn.close()
+
+
+def test_sla_light_and_full_paths_print_the_same(sample_db_file: Path, tmp_path: Path) -> None:
+    """The light path answers when nothing is due for recording; with a crossing due the
+    full store records it (a write) and both then list the same targets."""
+    import json
+
+    path = tmp_path / "sla.db"
+    src, dst = sqlite3.connect(sample_db_file), sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    later = (ANCHOR + timedelta(days=2)).isoformat()
+    read_only = run_cli("--now", later, "sla", "--json", db=path)  # --now: records nothing
+    assert read_only.returncode == 0, read_only.stderr
+    recorded = run_cli("--now", later, "sla", "--record", "--json", db=path)  # full store
+    assert recorded.returncode == 0, recorded.stderr
+    first = json.loads(recorded.stdout)
+    assert first["recorded"], "the sample data has crossings due two days on"
+    again = json.loads(run_cli("--now", later, "sla", "--record", "--json", db=path).stdout)
+    assert again["recorded"] == []  # nothing due now: the light path answered
+    for part in ("breached", "warning", "upcoming"):
+        assert again[part] == first[part] == json.loads(read_only.stdout)[part]

@@ -163,6 +163,19 @@ class AppState:
         ~0.15 s of CPU saved per command); anything else, or any driver error on the light
         path, goes through the full store, which upgrades or explains in one line.
         """
+        from ..store import lite
+
+        answer = self.read_light(fn)
+        if answer is not None:
+            return answer[0]
+        db = self.open()
+        with db.read() as c:
+            return fn(lite.CoreReader(c), db.clock.now())
+
+    def read_light(self, fn: Callable[[Any, datetime], T]) -> tuple[T] | None:
+        """``(fn(reader, now),)`` on the light path (a store.lite.LiteReader), or None when
+        that path does not answer: not a current-version SQLite file, a driver error, or
+        ``fn`` raised store.lite.Unsupported.  The caller then uses the full store."""
         import sqlite3
 
         from ..store import lite
@@ -170,16 +183,14 @@ class AppState:
         conn = (
             None if self._db is not None else lite.open_lite(self.db_path, readonly=self.read_only)
         )
-        if conn is not None:
-            self._warn_config()
-            try:
-                with lite.lite_snapshot(conn) as reader:
-                    return fn(reader, self.clock().now())
-            except (sqlite3.Error, lite.Unsupported):
-                pass  # the full store below answers, or reports what is wrong in one line
-        db = self.open()
-        with db.read() as c:
-            return fn(lite.CoreReader(c), db.clock.now())
+        if conn is None:
+            return None
+        self._warn_config()
+        try:
+            with lite.lite_snapshot(conn) as reader:
+                return (fn(reader, self.clock().now()),)
+        except (sqlite3.Error, lite.Unsupported):
+            return None  # the full store answers, or reports what is wrong in one line
 
     def open(self, *, create: bool = False, live: bool = False) -> Any:
         """Open the database (refuses to create one unless asked)."""

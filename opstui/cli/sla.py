@@ -11,14 +11,14 @@ from ..domain.sla import format_remaining
 from .common import AppState, emit_json, pass_state, render_table, terminal_width
 
 if TYPE_CHECKING:
-    from ..services.sla import views
+    from ..services.sla import listing
 
 
 STATE_LABELS = {"breached": "BREACHED", "warning": "AT RISK", "ok": "ok", "paused": "paused"}
 TARGET_LABELS = {"first_response": "response", "resolution": "resolution", "due": "due date"}
 
 
-def _row(r: views.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
+def _row(r: listing.SlaRow, with_policy: bool = True) -> tuple[Any, ...]:
     left = format_remaining(r.remaining_s)
     if r.state == "breached":
         left = f"{left.lstrip('-')} over"
@@ -81,24 +81,26 @@ def sla_cmd(
 
     Times are shown in UTC.  With --now, answers as of that moment (and records nothing).
     """
-    from ..services.sla import compute, crossings, views
-    from ..services.sla import rules as sla_rules
+    from ..services.sla import listing, parse
+    from ..store.lite import Unsupported
 
-    db = state.open()
-    if compare_source:
-        _compare_source(db, as_json)
-        return
-    if recompute:
-        count = compute.recompute_all(db)
-        if not as_json:
-            click.echo(f"recomputed SLA for {count} open items")
-    if record is None:
-        record = state.now is None and not db.readonly
-    written = crossings.record_sla_crossings(db) if record else []
-    now: datetime = db.clock.now()
-    with db.read() as conn:
-        rows = views.open_targets(conn, now)
-        rules = sla_rules.load_rules(conn)
+    wants_record = record if record is not None else state.now is None and not state.read_only
+
+    def light(reader: Any, now: datetime) -> tuple[list[listing.SlaRow], parse.Rules, datetime]:
+        """The light read path (store.lite), when there is nothing to write."""
+        if wants_record and reader.crossing_due(now):
+            raise Unsupported("a warning or breach to record: a write, the full store does it")
+        rows = listing.target_rows(reader.sla_items(), now)
+        return rows, parse.rules_from_rows(*reader.sla_rule_rows()), now
+
+    answer = None if compare_source or recompute else state.read_light(light)
+    written: list[Any] = []
+    if answer is not None:
+        rows, rules, now = answer[0]
+    else:
+        rows, rules, now, written = _full(state, record, recompute, compare_source, as_json)
+        if rules is None:
+            return
     has_policies = bool(rules.policies)
     for problem in rules.problems:
         click.echo(f"opstui: warning: {problem} (skipped; fix it and load again)", err=True)
@@ -155,6 +157,32 @@ def sla_cmd(
         out.append("")
         out.append(f"recorded {len(written)} new warning/breach event(s)")
     click.echo("\n".join(out))
+
+
+def _full(
+    state: AppState, record: bool | None, recompute: bool, compare_source: bool, as_json: bool
+) -> tuple[list[Any], Any, datetime, list[Any]]:
+    """The full store: records due crossings (a write), recomputes, compares with the
+    source; ``rules`` is None when the command's answer is already printed."""
+    from ..services.sla import compute, crossings, views
+    from ..services.sla import rules as sla_rules
+
+    db = state.open()
+    if compare_source:
+        _compare_source(db, as_json)
+        return [], None, db.clock.now(), []
+    if recompute:
+        count = compute.recompute_all(db)
+        if not as_json:
+            click.echo(f"recomputed SLA for {count} open items")
+    if record is None:
+        record = state.now is None and not db.readonly
+    written = crossings.record_sla_crossings(db) if record else []
+    now: datetime = db.clock.now()
+    with db.read() as conn:
+        rows = views.open_targets(conn, now)
+        rules = sla_rules.load_rules(conn)
+    return rows, rules, now, written
 
 
 def _compare_source(db: Any, as_json: bool) -> None:

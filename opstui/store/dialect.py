@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from ..domain import models
 from ..errors import ReadOnlyError, StoreError
 
 #: The channel every change is announced on (empty payload: it only says "look").
@@ -90,6 +91,7 @@ def make_pg_engine(url: str, *, readonly: bool = False, pooled: bool = True) -> 
     }
     if options:
         connect_args["options"] = options
+    models.add_postgresql_options()  # the partial indexes' WHERE (kept off SQLite's path)
     engine = create_engine(
         sqlalchemy_url(url),
         connect_args=connect_args,

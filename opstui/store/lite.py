@@ -1,4 +1,4 @@
-"""The CLI's light read path: ``ls``, ``show`` without importing SQLAlchemy.
+"""The CLI's light read path: ``ls``, ``show``, ``sla`` without importing SQLAlchemy.
 
 Importing SQLAlchemy costs ~150 ms of CPU on the project's machines, more than the whole
 budget of a read command (150 ms, benchmarks/cli_latency.py).  The hot read commands
@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..domain.figures import OPEN_CATEGORIES
 from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, TransitionRecord
+from .sla_sql import CALENDAR_SQL, POLICY_SQL, sqlite_instant
 
 #: ``PRAGMA application_id`` of an opstui database ("OPST").
 APPLICATION_ID = 0x4F505354
@@ -222,6 +224,32 @@ class LiteReader:
                 )
             )
         return out
+
+    # --- ``opstui sla`` (services.sla.views / .crossings, the same reads in SQL text) ---
+
+    def sla_items(self) -> list[ItemRecord]:
+        """views.open_target_items: the open items with a target due."""
+        sql = (
+            _ITEM_SQL + " WHERE item.category IN (?, ?, ?) AND item.next_due_at IS NOT NULL"
+            " ORDER BY item.id"
+        )
+        return [_item(r) for r in self.conn.execute(sql, OPEN_CATEGORIES)]
+
+    def sla_rule_rows(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The rows rules.load_rules parses (services.sla.parse.rules_from_rows)."""
+        return (
+            tuple(self.conn.execute(POLICY_SQL).fetchall()),
+            tuple(self.conn.execute(CALENDAR_SQL).fetchall()),
+        )
+
+    def crossing_due(self, now: datetime) -> bool:
+        """crossings.pending_crossings: is a warning or breach due for recording?"""
+        row = self.conn.execute(
+            "SELECT item.id FROM item WHERE item.sla_check_at IS NOT NULL"
+            " AND item.sla_check_at <= ? LIMIT 1",
+            (sqlite_instant(now),),
+        ).fetchone()
+        return row is not None
 
 
 class CoreReader:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, or_, select
 from ..domain import figures as fig
 from ..domain import models
 from . import figures_sql as fsql
+from .prepared import IdsSelect
 from .queries import AWAY, ITEM, PERSON, QUEUE, ItemFilter, holidays_in
 
 POLICY = models.SlaPolicy.__table__
@@ -479,15 +480,9 @@ class OpenItem:
         return self.row.sla_res_warn
 
 
-#: Ids per ``IN (...)`` list (SQLite's default limit on bound parameters is 999 on old builds).
-_ID_CHUNK = 900
-
-
-def open_items(conn: Connection, ids: Collection[int] | None = None) -> list[OpenItem]:
-    """The open items (``ids`` given: only those of them still open; a query bounded by
-    the ids, through the primary key)."""
+def _open_items_select() -> Any:
     owner = PERSON.alias("owner")
-    stmt = select(
+    return select(
         ITEM.c.queue_id,
         ITEM.c.owner_id,
         ITEM.c.estimate_hours,
@@ -499,21 +494,24 @@ def open_items(conn: Connection, ids: Collection[int] | None = None) -> list[Ope
         .outerjoin(POLICY, POLICY.c.name == ITEM.c.sla_policy)
     )
 
-    def build(rows: Any) -> list[OpenItem]:
-        out = []
-        for r in rows:
-            queue_id, owner_id, estimate, resolved, *rest = r
-            row = SlaRow(*rest)
-            out.append(OpenItem(row.id, queue_id, owner_id, estimate, resolved, row))
-        return out
 
-    if ids is None:
-        return build(conn.execute(stmt.where(_open())))
-    wanted = sorted(set(ids))
-    out: list[OpenItem] = []
-    for i in range(0, len(wanted), _ID_CHUNK):
-        chunk = wanted[i : i + _ID_CHUNK]
-        out += build(conn.execute(stmt.where(ITEM.c.id.in_(chunk), _open())))
+#: The bounded re-read of a delta: compiled once, run on the DBAPI cursor (store.prepared).
+_OPEN_BY_ID = IdsSelect(lambda: _open_items_select().where(_open()), ITEM.c.id)
+
+
+def open_items(conn: Connection, ids: Collection[int] | None = None) -> list[OpenItem]:
+    """The open items (``ids`` given: only those of them still open; a query bounded by
+    the ids, through the primary key)."""
+    rows = (
+        conn.execute(_open_items_select().where(_open()))
+        if ids is None
+        else _OPEN_BY_ID.rows(conn, ids)
+    )
+    out = []
+    for r in rows:
+        queue_id, owner_id, estimate, resolved, *rest = r
+        row = SlaRow(*rest)
+        out.append(OpenItem(row.id, queue_id, owner_id, estimate, resolved, row))
     return out
 
 

@@ -481,11 +481,17 @@ def _event_select() -> Any:
     )
 
 
+#: Built once: every change reaches every terminal through this read (sync.live).
+_EVENTS_AFTER = _event_select().where(EVENT.c.id > bindparam("cursor")).order_by(EVENT.c.id)
+_EVENTS_AFTER_LIMIT = _EVENTS_AFTER.limit(bindparam("limit"))
+
+
 def events_after(conn: Connection, cursor: int, limit: int | None = None) -> list[EventRecord]:
-    stmt = _event_select().where(EVENT.c.id > cursor).order_by(EVENT.c.id)
     if limit:
-        stmt = stmt.limit(limit)
-    return [EventRecord(**dict(r._mapping)) for r in conn.execute(stmt)]
+        rows = conn.execute(_EVENTS_AFTER_LIMIT, {"cursor": cursor, "limit": limit})
+    else:
+        rows = conn.execute(_EVENTS_AFTER, {"cursor": cursor})
+    return [EventRecord(*r) for r in rows]  # the select's columns in the record's order
 
 
 def recent_events(
@@ -511,7 +517,7 @@ def last_event_id(conn: Connection) -> int:
 def first_event_id(conn: Connection) -> int | None:
     """The oldest event still kept (None: no events).  A follower whose cursor is below
     it minus one has missed pruned events and must reload instead of applying deltas."""
-    value = conn.execute(select(func.min(EVENT.c.id))).scalar_one()
+    value = raw_rows(conn, "SELECT min(id) FROM event")[0][0]  # on every applied change
     return None if value is None else int(value)
 
 
@@ -520,4 +526,4 @@ def schema_stamp(conn: Connection) -> int | None:
     cache derived data: SQLite's ``schema_version`` counter; None on other engines."""
     if conn.dialect.name != "sqlite":
         return None
-    return int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
+    return int(raw_rows(conn, "PRAGMA schema_version")[0][0])

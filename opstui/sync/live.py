@@ -58,6 +58,8 @@ class LiveFeed:
         )
         self.want_notices = notices
         self._viewer: Viewer | None = None
+        #: The last batch and its notices, computed in the watcher's thread.
+        self._ready: tuple[list[q.EventRecord], list[Notice]] | None = None
 
     @property
     def mode(self) -> str:
@@ -76,11 +78,26 @@ class LiveFeed:
             return []
         return notices_for(events, self._viewer, sla_owners(self.db, events))
 
+    def _on_batch(self, events: list[q.EventRecord]) -> None:
+        """In the watcher's worker thread, right after it read ``events``.  A failure here
+        must not cost the watcher its batch: updates() then computes the notices again
+        (and reports the error) as it did before."""
+        try:
+            self._ready = (events, self._notices(events))
+        except Exception:
+            self._ready = None
+
     async def updates(self) -> AsyncIterator[Update]:
         import anyio
 
+        if hasattr(self.watcher, "on_batch"):  # the file watcher: notices in its thread
+            self.watcher.on_batch = self._on_batch
         async for events in self.watcher.abatches():
-            notices = await anyio.to_thread.run_sync(self._notices, events)
+            ready, self._ready = self._ready, None
+            if ready is not None and ready[0] is events:
+                notices = ready[1]
+            else:
+                notices = await anyio.to_thread.run_sync(self._notices, events)
             yield Update(events, notices)
 
     def close(self) -> None:

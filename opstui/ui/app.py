@@ -18,7 +18,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from ..config import Config
 from ..domain.clock import Clock
@@ -26,7 +26,8 @@ from ..errors import OpsError
 from ..services.capacity import DEFAULT_ESTIMATE_HOURS
 from ..store import queries as q
 from ..store.engine import Database
-from ..sync.delta import Delta, PaneModel
+from ..sync.delta import Delta, PaneModel, PaneSnapshot
+from ..sync.pane_loader import PaneLoader
 from .actions import ItemActionsMixin
 from .commands import OpsCommands
 from .me import MeMixin
@@ -34,6 +35,7 @@ from .messages import (
     PANES,
     DataChange,
     PaneData,
+    PanesFailed,
     PanesLoaded,
 )
 from .text import clean
@@ -97,13 +99,11 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
         self.loaded = False
         self.pane_data: PaneData | None = None
         #: The open items behind the panes, kept current by deltas (sync.delta); only the
-        #: exclusive "panes" worker touches it.
+        #: pane loader's thread touches it (sync.pane_loader).
         self.pane_model = PaneModel(_default_estimate())
+        self.pane_loader: PaneLoader | None = None
         self.force_compact = bool(config.compact)
         self.compact = self.force_compact
-        self._panes_loading = False
-        #: Changes that arrived while a load or delta was running (applied next, as one).
-        self._panes_pending: Delta | None = None
         #: Pane data that changed while the dashboard was hidden (drawn once when shown).
         self._panes_stale: set[str] = set()
         self.default_estimate = _default_estimate()
@@ -302,12 +302,15 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
         dashboard is in view; it is drawn when it is (:meth:`resume_panes`)."""
         if delta.empty:
             return
-        pending = self._panes_pending
-        self._panes_pending = delta if pending is None else pending.merge(delta)
-        if not self._panes_loading:
-            delta, self._panes_pending = self._panes_pending, None
-            self._panes_loading = True
-            self._load_panes(delta)
+        if self.pane_loader is None:  # one long-lived thread, not a worker per change
+            self.pane_loader = PaneLoader(
+                self.db,
+                self.pane_model,
+                self.clock.now,
+                self._panes_applied,
+                lambda error: self.post_message(PanesFailed(error)),
+            )
+        self.pane_loader.request(delta)
 
     def request_panes(self, names: set[str] | frozenset[str]) -> None:
         """Reload the panes from the database (everything: the panes share one model)."""
@@ -320,26 +323,28 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
         if stale and self.pane_data is not None:
             self._show_panes(self.pane_data, stale)
 
-    @work(thread=True, exclusive=True, group="panes", exit_on_error=False)
-    def _load_panes(self, delta: Delta) -> None:
-        worker = get_current_worker()
-        now = self.clock.now()
-        with self.db.read() as conn:
-            snap = self.pane_model.apply(conn, delta, now)
-        if not worker.is_cancelled:
-            self.post_message(
-                PanesLoaded(
-                    PaneData(
-                        snap.queues,
-                        snap.owners,
-                        snap.sla,
-                        now,
-                        snap.cursor,
-                        snap.reloaded,
-                        snap.due_moved,
-                    )
+    def _panes_applied(self, snap: PaneSnapshot) -> None:
+        """On the pane loader's thread: hand the new data to the app."""
+        self.post_message(
+            PanesLoaded(
+                PaneData(
+                    snap.queues,
+                    snap.owners,
+                    snap.sla,
+                    snap.now,
+                    snap.cursor,
+                    snap.reloaded,
+                    snap.due_moved,
                 )
             )
+        )
+
+    def on_panes_failed(self, message: PanesFailed) -> None:
+        self.report_error(message.error)
+
+    def on_unmount(self) -> None:
+        if self.pane_loader is not None:
+            self.pane_loader.close(timeout=1.0)
 
     def on_panes_loaded(self, message: PanesLoaded) -> None:
         data = message.data
@@ -429,23 +434,13 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
     # --- errors (the one place) --------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "panes" and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            self._panes_loading = False
-            pending, self._panes_pending = self._panes_pending, None
-            if event.state == WorkerState.ERROR:
-                # the model may be half-updated: the next change reloads it whole
-                self.pane_model.loaded = False
-            if pending is not None and event.state != WorkerState.ERROR:
-                self.request_delta(pending)
         if event.state == WorkerState.ERROR:
             self.report_worker_error(event.worker)
 
     def report_worker_error(self, worker: Worker[Any]) -> None:
-        error = worker.error
+        self.report_error(worker.error)
+
+    def report_error(self, error: BaseException | None) -> None:
         if isinstance(error, OpsError):
             text = str(error)
         else:

@@ -47,6 +47,14 @@ class PanesLoaded(Message):
         self.data = data
 
 
+class PanesFailed(Message):
+    """Applying a change to the pane data failed (the next change reloads it whole)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
 class Prepared(Message):
     """Fresh data for an action's form (the item as of now, pickers' choices)."""
 

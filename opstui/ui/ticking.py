@@ -6,6 +6,7 @@ queries; housekeeping runs in a thread worker when something it keeps is due."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,13 +42,23 @@ class TickMixin:
     # --- the clock tick: as often as the screen in view needs, no more ------------------
 
     def _schedule_tick(self) -> None:
-        """(Re)arm the one tick timer for :meth:`tick_delay` from now."""
+        """(Re)arm the one tick timer for :meth:`tick_delay` from now.  An armed timer due
+        at the same moment is kept: every applied change asks, and a new timer (a task of
+        its own) costs more than the question."""
+        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
+            if self._tick_timer is not None:
+                self._tick_timer.stop()
+                self._tick_timer = None
+            return
+        delay = self.tick_delay()
+        due = time.monotonic() + delay
         if self._tick_timer is not None:
+            if abs(due - getattr(self, "_tick_due", -1.0)) < 0.01:
+                return
             self._tick_timer.stop()
             self._tick_timer = None
-        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
-            return
-        self._tick_timer = self.set_timer(self.tick_delay(), self._on_tick_timer, name="tick")
+        self._tick_due = due
+        self._tick_timer = self.set_timer(delay, self._on_tick_timer, name="tick")
 
     def _on_tick_timer(self) -> None:
         self._tick_timer = None
@@ -83,7 +94,9 @@ class TickMixin:
         if not self.main_in_view():
             return None
         screen = next(s for s in reversed(self.screen_stack) if isinstance(s, MainScreen))
-        pane = next(iter(screen.query(SlaPane)), None)
+        pane = getattr(screen, "sla_pane", None)  # kept by the screen: no DOM query a tick
+        if not isinstance(pane, SlaPane) or not pane.is_mounted:
+            pane = next(iter(screen.query(SlaPane)), None)
         if pane is None or not pane.display or not pane.items:
             return None
         if id(pane) not in self._watched_panes:  # scrolling can bring urgent rows into view
@@ -103,17 +116,8 @@ class TickMixin:
         if screen is not None and not isinstance(screen, MainScreen):
             return hasattr(screen, "tick")  # item lists and details: their own countdowns
         pane = self._sla_pane()
-        if pane is None:
-            return False
-        from ..domain.targets import nearest
-
-        top = round(pane.scroll_y)
-        height = max(1, pane.scrollable_content_region.height)
-        for row in pane.items[top : top + height]:
-            t = nearest(row, now)
-            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
-                return True
-        return False
+        # the pane answers from its tick's comparison of the visible rows when it can
+        return pane is not None and bool(pane.needs_seconds(now))
 
     def _next_visible_crossing(self, now: datetime) -> datetime | None:
         """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""

@@ -130,3 +130,27 @@ async def test_a_gap_in_the_events_reloads_everything(shop_db, make):
         assert app.pane_data.owners == owners  # INF-2's move is there all the same
         bob = next(p for p in owners if p.handle == "bob")
         assert bob.open == 4
+
+
+async def test_the_grids_cached_base_style_follows_theme_focus_and_layout(shop_db, make):
+    """GridView keeps ``rich_style`` between renders (issue 17); a theme switch, a focus
+    change or the compact layout must not leave a pane drawn in the old colours."""
+    app = make(shop_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        panes = [app.screen.query_one(cls) for cls in PANES]
+        for pane in panes:
+            assert pane._base_style == pane.rich_style
+        before = [pane._base_style for pane in panes]
+        others = [t for t in app.available_themes if t != app.theme]
+        for theme in others[:2]:
+            app.theme = theme
+            await pilot.pause(0.2)
+            for pane in panes:
+                assert pane._base_style == pane.rich_style, (theme, pane.id)
+        assert [pane._base_style for pane in panes] != before  # the check can fail
+        await pilot.press("tab")
+        await pilot.press("z")  # compact layout
+        await pilot.pause(0.2)
+        for pane in panes:
+            assert pane._base_style == pane.rich_style, pane.id

@@ -46,7 +46,9 @@ class MainScreen(Screen[None]):
         yield StatusBar()
         with Container(id="panes"):
             yield QueuesPane()
-            yield SlaPane(app.clock.now)
+            #: kept: the app asks it every tick whether seconds matter (no DOM query)
+            self.sla_pane = SlaPane(app.clock.now)
+            yield self.sla_pane
             yield OwnersPane()
             yield CapacityPane()
         yield KeyBar()

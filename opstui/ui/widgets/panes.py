@@ -361,6 +361,12 @@ class CapacityPane(Pane):
         )
 
 
+def _texts(r: SlaRow) -> tuple[Cell, str | None, Cell]:
+    """An SLA row's cleaned texts: its key and title cells, and the owner (shortened to
+    the column when drawn)."""
+    return (clean(r.key), None), (clean(r.owner) if r.owner else None), (clean(r.title), None)
+
+
 def busiest_summary(people: Sequence[OwnerStat]) -> str:
     """ "busiest alice holds 34% of 120h": ``figures.busiest_share`` of all owned load."""
     by_handle = {p.handle: p.hours for p in people if p.handle is not None}
@@ -400,8 +406,22 @@ class SlaPane(Pane):
         self._owners: tuple[str, ...] = ()
         #: The soonest instant a shown countdown reaches zero (the tick scans only then).
         self._next_crossing: datetime | None = None
+        #: Each row's cleaned text cells (key, owner, title) by the row's id (the row is
+        #: kept beside them, so an id is never mistaken): computed once per row, not on
+        #: every tick, and without hashing every row on every change.
+        self._texts: dict[int, tuple[SlaRow, tuple[Cell, str | None, Cell]]] = {}
+        #: The rows last handed to show() (the model hands out the same objects again).
+        self._shown: tuple[SlaRow, ...] = ()
+        #: As of the last comparison: a visible countdown under an hour (the app ticks
+        #: every second only then), and for which rows, view and second it was found.
+        self.urgent_in_view = False
+        self._urgent_for: tuple[object, ...] = ()
 
     def show(self, rows: Sequence[SlaRow]) -> None:
+        rows = tuple(rows)
+        if rows == self._shown and self.items:
+            return  # the same rows (the model hands out the same objects): nothing to do
+        self._shown = rows
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
             return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
@@ -416,6 +436,11 @@ class SlaPane(Pane):
             return (left, r.id)
 
         self.items = tuple(sorted(rows, key=order))
+        texts = self._texts
+        self._texts = {
+            id(r): texts[id(r)] if id(r) in texts and texts[id(r)][0] is r else (r, _texts(r))
+            for r in self.items
+        }
         self._owners = tuple(sorted({clean(r.owner) for r in self.items if r.owner}))
         self._next_crossing = None  # scan at the next tick
         # only the lines whose row changed are redrawn; the tick compares countdowns with
@@ -449,39 +474,57 @@ class SlaPane(Pane):
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
         r = self.items[index]
-        t = sla_view.nearest(r, self._now())
+        return self._cells(r, sla_view.nearest(r, self._now()))
+
+    def _owner_cell(self, owner: str | None) -> Cell:
+        if owner is None:
+            return ("-", "flag-unowned")
+        return (self.short_name(owner, "owner", self._owners), None)
+
+    def _cells(self, r: SlaRow, t: sla_view.Target | None) -> tuple[Cell, ...]:
+        entry = self._texts.get(id(r))
+        if entry is None or entry[0] is not r:
+            entry = self._texts[id(r)] = (r, _texts(r))
+        key, owner, title = entry[1]
         if t is None:
-            return (
-                ("met", "sla-met"),
-                ("", None),
-                (clean(r.key), None),
-                ("", None),
-                (clean(r.title), None),
-                ("", None),
-            )
+            return (("met", "sla-met"), ("", None), key, ("", None), title, ("", None))
         style = f"sla-{t.state}"
         # Not breached yet, but the forecast says it will be: its own marker and colour.
         label = "drift" if self._marked_drift(r, t) else t.state
         return (
             (SLA_LABEL[label], "sla-drift" if label == "drift" else style),
             (duration(t.left.total_seconds()), style),
-            (clean(r.key), None),
-            (
-                self.short_name(clean(r.owner), "owner", self._owners) if r.owner else "-",
-                None if r.owner else "flag-unowned",
-            ),
-            (clean(r.title), None),
+            key,
+            self._owner_cell(owner),
+            title,
             (t.short, "dim"),
         )
 
     def _redraw_changed_lines(self, *, drawn: bool = False) -> None:
         """Redraw the visible lines whose text changed since they were last compared
         (countdowns, state labels); nothing else.  ``drawn``: every line was just
-        redrawn from the current cells if there was nothing to compare with."""
+        redrawn from the current cells if there was nothing to compare with.  Notes
+        whether a visible countdown is under an hour (:attr:`urgent_in_view`)."""
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
-        visible = range(top, min(len(self.items), top + height))
-        signature = tuple(tuple(self.row_cells(i) or ()) for i in visible)
+        now = self._now()
+        rows: list[tuple[object, ...]] = []
+        urgent = False
+        for r in self.items[top : top + height]:
+            t = sla_view.nearest(r, now)
+            if t is None:
+                rows.append((r,))
+                continue
+            left = t.left.total_seconds()
+            urgent = urgent or (t.state != "paused" and abs(left) < 3600)
+            # what the line shows beyond the row itself (see _cells): the countdown, the
+            # state, and the owner as short as the column and the other owners make it
+            entry = self._texts.get(id(r))
+            owner = entry[1][1] if entry is not None and entry[0] is r else clean(r.owner)
+            rows.append((r, t.state, t.short, duration(left), self._owner_cell(owner or None)))
+        self.urgent_in_view = urgent
+        self._urgent_for = self._view_key(now)
+        signature = tuple(rows)
         old, self._signature = self._signature, signature
         if signature == old:
             return
@@ -492,6 +535,28 @@ class SlaPane(Pane):
             for n in range(max(len(old), len(signature)))
             if n >= len(old) or n >= len(signature) or old[n] != signature[n]
         )
+
+    def _view_key(self, now: datetime) -> tuple[object, ...]:
+        return (
+            id(self.items),
+            round(self.scroll_y),
+            self.scrollable_content_region.height,
+            now.replace(microsecond=0),
+        )
+
+    def needs_seconds(self, now: datetime) -> bool:
+        """Is a countdown under an hour in view (so the clock must tick every second)?
+        Answered from the last tick's comparison when the rows, the view and the second
+        are the same (the usual case: the app asks right after the tick); else scanned."""
+        if self._view_key(now) == self._urgent_for:
+            return self.urgent_in_view
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        for r in self.items[top : top + height]:
+            t = sla_view.nearest(r, now)
+            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
+                return True
+        return False
 
     def tick(self) -> list[SlaRow]:
         """Redraw if any visible countdown changed; return rows that just breached."""
