@@ -53,7 +53,8 @@ class StatusBar(Static):
             text.append(" \u203a ", style="dim")
             text.append(clean(self.where))
         if app.db.readonly:
-            text.append("  read-only ", style="reverse bold")
+            badge = getattr(app.db, "readonly_badge", None) or "read-only"
+            text.append(f"  {badge} ", style="reverse bold")
         # live sync: "watching" | "polling (why)" | "reconnecting (why)"
         mode = getattr(app, "sync_mode", "off")
         if mode.startswith(("polling", "reconnecting")):
