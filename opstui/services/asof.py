@@ -84,8 +84,7 @@ def open_as_of(
     folder = Path(tempfile.mkdtemp(prefix="opstui-asof-"))
     try:
         path = folder / f"{source.path.stem}-as-of.db"
-        store_asof.copy_sqlite(source.path, path)
-        stale = store_asof.rewind_copy(path, at)
+        stale = store_asof.build_past(source.path, path, at)
         _recompute_sla(path, at, stale)
         db = open_database(
             path, create=False, clock=Clock.frozen(at), unix_user=unix_user, me=me, readonly=True
@@ -106,7 +105,7 @@ def _recompute_sla(path: Path, at: datetime, item_ids: list[int]) -> None:
     crossings the engine would record now are not history, so they are dropped."""
     if not item_ids:
         return
-    db = open_database(path, create=False, clock=Clock.frozen(at))
+    db = Database(path, clock=Clock.frozen(at))  # not open_database: no index rebuild
     try:
         with writing(db) as ctx:
             last = ctx.conn.execute(select(func.max(EVENT.c.id))).scalar() or 0
