@@ -242,7 +242,7 @@ def test_past_board_refuses_writes(sample_db_file: Path, tmp_path: Path) -> None
     view = asof.open_as_of(db, at)
     with view.db.read() as conn:
         key = conn.execute(select(ITEM.c.key).order_by(ITEM.c.id)).scalar()
-    with pytest.raises(ReadOnlyError, match="as of .*read-only"):
+    with pytest.raises(ReadOnlyError, match="as of .*the past is read-only"):
         assign(view.db, key, None)
     view.close()
     db.dispose()
@@ -265,7 +265,7 @@ def test_cli_reads_answer_as_of_then_and_writes_are_refused(
     assert created_later.returncode == 1 and "SUP-184" in created_later.stderr
     refused = run_cli("--now", at.isoformat(), "assign", next(iter(board)), "--none", db=path)
     assert refused.returncode == 1
-    assert refused.stderr.strip().endswith("read-only; nothing was changed")
+    assert refused.stderr.strip().endswith("the past is read-only, nothing was changed")
     assert len(refused.stderr.strip().splitlines()) == 2  # the marker, then the one line
     sla = run_cli("--now", at.isoformat(), "sla", "--json", db=path)
     assert sla.returncode == 0

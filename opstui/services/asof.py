@@ -43,7 +43,7 @@ def badge(at: datetime) -> str:
 
 def note(at: datetime) -> str:
     """The one line every refused write says."""
-    return f"as of {label(at)}: the board as it stood then is read-only; nothing was changed"
+    return f"as of {label(at)}: the past is read-only, nothing was changed"
 
 
 def is_past(db: Database, at: datetime) -> bool:
