@@ -274,3 +274,22 @@ def test_cli_reads_answer_as_of_then_and_writes_are_refused(
     # the present: no marker, no rewind
     present = run_cli("--now", NOW.isoformat(), "ls", "--json", db=path)
     assert "AS OF" not in present.stderr
+
+
+def test_a_change_at_the_very_moment_belongs_to_it(sample_db_file: Path, tmp_path: Path) -> None:
+    db = _sample_copy(sample_db_file, tmp_path)
+    with db.read() as conn:
+        key, created = conn.execute(
+            select(ITEM.c.key, ITEM.c.created_at)
+            .where(ITEM.c.created_at < datetime(2026, 11, 25, tzinfo=UTC))
+            .order_by(ITEM.c.created_at.desc())
+        ).first()
+    assert store_asof.changed_after(tmp_path / "sample.db", created)
+    view = asof.open_as_of(db, created)
+    with view.db.read() as conn:
+        keys = {k for (k,) in conn.execute(select(ITEM.c.key))}
+        later = conn.execute(select(func.count()).where(ITEM.c.created_at > created)).scalar()
+    assert key in keys and later == 0
+    view.close()
+    assert not store_asof.changed_after(tmp_path / "sample.db", NOW)
+    db.dispose()

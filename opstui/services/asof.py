@@ -16,6 +16,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -26,9 +27,10 @@ from ..store import asof as store_asof
 from ..store.engine import Database
 from ..store.schema import open_database
 from .context import writing
-from .sla.compute import apply_sla
+from .sla.compute import SLA_COLUMNS, refresh_item_sla, sla_update
 
 EVENT = models.Event.__table__
+ITEM = models.Item.__table__
 
 
 def label(at: datetime) -> str:
@@ -101,17 +103,55 @@ def open_as_of(
 
 
 def _recompute_sla(path: Path, at: datetime, item_ids: list[int]) -> None:
-    """The SLA columns of ``item_ids`` computed from their history up to ``at``; the
-    crossings the engine would record now are not history, so they are dropped."""
+    """The SLA columns of ``item_ids`` computed from their history up to ``at`` (the SLA
+    engine's ``refresh_item_sla``, each item's status history read in one query for all);
+    the crossings the engine would record now are not history, so they are dropped."""
     if not item_ids:
         return
     db = Database(path, clock=Clock.frozen(at))  # not open_database: no index rebuild
     try:
         with writing(db) as ctx:
-            last = ctx.conn.execute(select(func.max(EVENT.c.id))).scalar() or 0
-            for item_id in item_ids:
-                apply_sla(ctx, item_id)
-            ctx.conn.execute(delete(EVENT).where(EVENT.c.id > last))
+            conn = ctx.conn
+            last = conn.execute(select(func.max(EVENT.c.id))).scalar() or 0
+            rows: dict[int, dict[str, Any]] = {}
+            history: dict[int, list[tuple[datetime, str | None, str | None]]] = {}
+            for i in range(0, len(item_ids), 500):
+                chunk = item_ids[i : i + 500]
+                for r in conn.execute(select(*SLA_COLUMNS).where(ITEM.c.id.in_(chunk))):
+                    rows[r.id] = dict(r._mapping)
+                for item_id, ts, old, new in conn.execute(
+                    select(EVENT.c.item_id, EVENT.c.ts, EVENT.c.old, EVENT.c.new)
+                    .where(EVENT.c.item_id.in_(chunk), EVENT.c.field == "status")
+                    .order_by(EVENT.c.item_id, EVENT.c.id)
+                ):
+                    history.setdefault(item_id, []).append((ts, old, new))
+            updates = []
+            for item_id, values in rows.items():
+                changes = refresh_item_sla(
+                    ctx, item_id, values, statuses=_statuses(values, history.get(item_id, []))
+                )
+                changes = {k: v for k, v in changes.items() if values.get(k) != v}
+                if changes:
+                    updates.append((item_id, changes))
+            for item_id, changes in updates:
+                params = {f"v_{k}": v for k, v in changes.items()}
+                params["w_id"] = item_id
+                conn.execute(sla_update(tuple(sorted(changes))), params)
+            conn.execute(delete(EVENT).where(EVENT.c.id > last))
             ctx.events.clear()
     finally:
         db.dispose()
+
+
+def _statuses(
+    values: dict[str, Any], history: list[tuple[datetime, str | None, str | None]]
+) -> list[tuple[datetime, str]]:
+    """(time, status) from creation on, as ``sla.compute.status_timeline`` reads it."""
+    status = values["status"]
+    first = history[0][1] if history and history[0][1] else status
+    timeline: list[tuple[datetime, str]] = [(values["created_at"], first)]
+    for ts, _old, new in history:
+        timeline.append((max(ts, timeline[-1][0]), new or status))
+    if timeline[-1][1] != status:
+        timeline.append((timeline[-1][0], status))
+    return timeline
