@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             table(
                 [
                     "moment",
-                    "items then",
+                    "items in board",
                     "open then",
                     "breached then",
                     "rebuild ms",
