@@ -63,7 +63,7 @@ class StatusBar(Static):
         data = app.pane_data
         now = app.clock.now()
         clock = Text(now.strftime("%a %H:%M UTC "), style="dim", end="")
-        if mode == "watching":
+        if mode == "watching" and not getattr(app.db, "readonly_badge", None):  # not the past
             clock = Text("\u25cf live  ", style="dim", end="") + clock
         parts: list[Text] = []
         me = getattr(app, "my_handle", None)
