@@ -1,9 +1,9 @@
 """The board as of a past moment: a read-only copy of the database rewound to it.
 
 ``--now`` earlier than the latest change, and the review's "as of" picker, open the past
-through :func:`open_as_of`: the store copies the file and rewinds the copy
-(``store.asof.rewind_copy``), this module recomputes the SLA columns of the items whose
-SLA inputs changed since (with the clock at that moment), and the copy is opened
+through :func:`open_as_of`: the store writes the board of that moment into a temporary
+file (``store.asof.build_past``), this module recomputes the SLA columns of the items
+whose due times differ then (with the clock at that moment), and the file is opened
 read-only.  Every read then answers as of that moment with the figures' one definition
 each, and every write is refused with :func:`note`.
 """

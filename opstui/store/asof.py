@@ -5,13 +5,14 @@ time ``T`` is the ``old`` of the first event of that field after ``T`` or, when 
 has not changed since, its value today.  Items created after ``T`` did not exist.
 
 :func:`first_values_after` is that rule as one query (SQLite and PostgreSQL);
-:func:`board_at` reads the as-of board through it.  :func:`rewind_copy` materialises the
-past as a private SQLite copy of the database (``snapshot``) in which items, events,
-comments and work logs after ``T`` are gone and every item row holds its as-of values, so
-that every read the app and the CLI already do (panes, figures, the review) answers as
-of ``T`` through the same definitions, with nothing written to the real database.  The
-SLA columns of the items whose SLA inputs changed after ``T`` are recomputed by
-``services.asof`` (the SLA engine lives in services).
+:func:`board_at` reads the as-of board through it.  :func:`build_past` writes the past
+into a new private SQLite file with the same schema: the items that existed at ``T``
+(those open then, and those created or closed in the weeks before) holding their as-of
+values, and the log, comments and work logs up to ``T``; every read the app and the CLI
+already do (panes, figures, the review) then answers as of ``T`` through the same
+definitions, with nothing written to the real database.  The SLA columns of the items
+whose due times differ at ``T`` are recomputed by ``services.asof`` (the SLA engine
+lives in services).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
     bindparam,
     func,
     literal_column,
@@ -41,9 +41,6 @@ STATE = models.WorkflowState.__table__
 
 #: The item fields the event log carries with their old value, as event field names.
 REWOUND_FIELDS = ("status", "owner", "queue", "priority", "title", "kind", "estimate", "approval")
-#: Changes after T of these fields (and SLA crossings after T) make the item's cached SLA
-#: columns stale at T.
-SLA_INPUT_FIELDS = ("status", "queue", "priority", "kind", "first_response")
 
 _AT = bindparam("at", type_=ITEM.c.created_at.type)
 
@@ -416,14 +413,3 @@ def changed_after(path: Path, at: datetime) -> bool | None:
     finally:
         con.close()
     return row is not None and row[0] > _stored(at)
-
-
-def item_count_at(conn: Connection, at: datetime) -> int:
-    """Items that existed at ``at``."""
-    return int(
-        conn.execute(
-            select(func.count()).select_from(ITEM).where(and_(ITEM.c.created_at <= _AT)),
-            {"at": at},
-        ).scalar()
-        or 0
-    )
