@@ -28,6 +28,7 @@ from opstui.services.review import to_markdown, weekly_review
 from opstui.store import asof as store_asof
 from opstui.store import panes
 from opstui.store.engine import Database
+from opstui.store.past import changed_after
 from opstui.store.schema import open_database
 
 ITEM = models.Item.__table__
@@ -284,12 +285,12 @@ def test_a_change_at_the_very_moment_belongs_to_it(sample_db_file: Path, tmp_pat
             .where(ITEM.c.created_at < datetime(2026, 11, 25, tzinfo=UTC))
             .order_by(ITEM.c.created_at.desc())
         ).first()
-    assert store_asof.changed_after(tmp_path / "sample.db", created)
+    assert changed_after(tmp_path / "sample.db", created)
     view = asof.open_as_of(db, created)
     with view.db.read() as conn:
         keys = {k for (k,) in conn.execute(select(ITEM.c.key))}
         later = conn.execute(select(func.count()).where(ITEM.c.created_at > created)).scalar()
     assert key in keys and later == 0
     view.close()
-    assert not store_asof.changed_after(tmp_path / "sample.db", NOW)
+    assert not changed_after(tmp_path / "sample.db", NOW)
     db.dispose()

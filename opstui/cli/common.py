@@ -120,7 +120,7 @@ class AppState:
         target = self.db_path
         if isinstance(target, Path) and not (target.exists() and target.stat().st_size > 0):
             return
-        from ..store.asof import changed_after
+        from ..store.past import changed_after
 
         if isinstance(target, Path) and changed_after(target, self.now) is False:
             return  # nothing happened since: the present is the board as of then

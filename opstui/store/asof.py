@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from ..domain import models
+from .past import stored as _stored
 
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
@@ -109,16 +110,6 @@ def board_at(conn: Connection, at: datetime) -> list[BoardRow]:
 
 
 # --- the private copy ------------------------------------------------------------------
-
-
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
-
-
-def _stored(at: datetime) -> str:
-    """``at`` as SQLite holds times (``types.UTCDateTime``: naive UTC text, microseconds
-    always), so that text order is time order in the comparisons below."""
-    return _naive(at).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 #: Item indexes the past board builds: the panes' partial ones over open items (a few
@@ -394,22 +385,3 @@ def latest_change(conn: Connection) -> datetime | None:
     return conn.execute(
         select(EVENT.c.ts).where(EVENT.c.item_id.is_not(None)).order_by(EVENT.c.ts.desc()).limit(1)
     ).scalar()
-
-
-LATEST_CHANGE_SQL = "SELECT ts FROM event WHERE item_id IS NOT NULL ORDER BY ts DESC LIMIT 1"
-
-
-def changed_after(path: Path, at: datetime) -> bool | None:
-    """Whether the SQLite file ``path`` has item changes after ``at``, read with sqlite3
-    alone (no SQLAlchemy: a ``--now`` command stays light); None if it cannot tell."""
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        row = con.execute(LATEST_CHANGE_SQL).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        con.close()
-    return row is not None and row[0] > _stored(at)
