@@ -342,7 +342,11 @@ class ReviewScreen(ItemActions, Screen[None]):
             self._status()
 
     def _as_of(self, rv: review_svc.WeeklyReview) -> str:
-        """ "now", or the end of a past week (its board as it stood then)."""
+        """Whose open work: now's, a past week's board as it stood at its end, or the
+        whole app's past (``--now`` in the past: its AS OF marker)."""
+        badge = getattr(self.db, "readonly_badge", None)
+        if badge:
+            return str(badge)
         past = self.week and rv.end < self.app.clock.now() - timedelta(minutes=1)  # type: ignore[attr-defined]
         return "board as it stood then" if past else "open work as of now"
 
