@@ -54,13 +54,21 @@ def weekly_review(
         if asof.is_past(db, at):
             past = asof.open_as_of(db, at, unix_user=db.unix_user, me=db.me)
             try:
-                return _review(past.db, start.date(), stuck_days, at)
+                # a past week's review forecasts nothing: it shows nothing after its end
+                return _review(past.db, start.date(), stuck_days, at, forecast=False)
             finally:
                 past.close()
     return _review(db, week, stuck_days, now)
 
 
-def _review(db: Database, week: date | str | None, stuck_days: int, now: datetime) -> WeeklyReview:
+def _review(
+    db: Database,
+    week: date | str | None,
+    stuck_days: int,
+    now: datetime,
+    *,
+    forecast: bool = True,
+) -> WeeklyReview:
     start, end = week_bounds(now, week)
     # a week ending now includes what happened at this very instant
     upto = end + timedelta(microseconds=1) if end >= now else end
@@ -74,7 +82,7 @@ def _review(db: Database, week: date | str | None, stuck_days: int, now: datetim
         cap = capacity_svc.report_in(conn, now)
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
-        drifting, rescues = _drift(conn, now) if end >= now else ((), ())
+        drifting, rescues = _drift(conn, now) if end >= now and forecast else ((), ())
         late = sections.late_runs(conn, start, upto)
         outbox = failing_summary_in(conn)
         # estimates against time logged on work finished in the 8 weeks up to the week's end
