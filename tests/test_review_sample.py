@@ -40,6 +40,7 @@ def test_markdown_export_of_the_sample_reads_section_by_section(sample_db: Any) 
         "Load per person (Fri 04 Dec to Thu 10 Dec)",
         "Bus-factor risks",
         "Throughput and cycle time (8 weeks)",
+        "Decided last week",
     ]
     # every table is well formed: a header, a separator, rows of the same width
     for name, text in s.items():

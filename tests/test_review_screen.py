@@ -392,7 +392,7 @@ async def test_acting_from_each_item_tab_is_recorded_as_minutes(db: Any) -> None
         await pilot.press("5", "space", "space")
         await settle(app, pilot)
         tab5 = screen.query_one("#tab-approvals")
-        assert len(tab5.selected) == 2, (screen.review.approvals, screen.focused, screen._active())
+        assert len(tab5.chosen()) == 2, (screen.review.approvals, screen.focused, screen._active())
         await pilot.press("a")
         await settle(app, pilot)
         await pilot.press(*"both fine", "enter")

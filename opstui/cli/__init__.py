@@ -80,6 +80,7 @@ COMMAND_MODULES = (
     "serve",
     "outbox",
     "inbound",
+    "audit",
 )
 
 

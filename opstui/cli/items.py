@@ -239,10 +239,17 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
             r.item_comments(item.id),
             r.recent_events(500, item.id),
             r.next_states_for_item(item.key),
+            r.logged_seconds(item.id),
             now,
         )
 
-    item, comments, history, nxt, now = state.read(read)
+    item, comments, history, nxt, logged, now = state.read(read)
+    from ..domain.forecast import remaining_hours
+    from ..domain.sla import format_remaining
+
+    left, over = remaining_hours(
+        item.estimate_hours, logged / 3600, floor=state.config.remaining_floor_hours
+    )
     if as_json:
         data = item_json(item, now)
         data["body"] = item.body
@@ -267,6 +274,9 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
             for e in history
         ]
         data["next_states"] = [t.to_state for t in nxt]
+        data["logged_hours"] = round(logged / 3600, 2)
+        data["remaining_hours"] = round(left, 2)
+        data["over_estimate"] = over
         emit_json(data)
         return
     s = strip_controls
@@ -277,6 +287,13 @@ def show_cmd(state: AppState, key: str, as_json: bool) -> None:
         f"   version {item.version}",
         f"  created {item.created_at:%Y-%m-%d %H:%M} UTC ({age(now, item.created_at)} ago)   requester {s(item.requester) or '-'}",
     ]
+    if logged or item.estimate_hours is not None:
+        lines.append(
+            f"  logged {format_remaining(logged) if logged else '-'}   remaining "
+            f"{format_remaining(left * 3600)}"
+            + ("   over estimate" if over else "")
+            + ("" if item.estimate_hours is not None else " (no estimate: the default counts)")
+        )
     if item.first_response_at:
         lines.append(f"  first response {item.first_response_at:%Y-%m-%d %H:%M} UTC")
     if item.resolved_at:

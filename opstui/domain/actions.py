@@ -24,6 +24,13 @@ ACTION_KEYS: dict[str, set[str]] = {
     },
 }
 ASSIGN_KEYS = {"rule", "person", "skill", "queue"}
+#: The keys each assign rule uses (any other is refused, never ignored).
+ASSIGN_RULE_KEYS: dict[str, set[str]] = {
+    "person": {"rule", "person"},
+    "triage": {"rule", "queue"},
+    "least_loaded": {"rule", "skill"},
+    "round_robin": {"rule", "skill"},
+}
 #: Placeholders a message or title template may use.
 TEMPLATE_FIELDS = ("key", "title", "queue", "status", "owner", "kind", "priority")
 #: Placeholders a process's item title may use.

@@ -34,7 +34,8 @@ planning window, available hours, load, utilisation and busiest share are the fi
   its owner has already started (category ``active``) stays with that owner (a hand-over
   costs more time than it saves), unless the owner is away today, in which case urgent items
   are moved first.  Otherwise not-started items move before started ones, then the most
-  important (P1 first), then the biggest (fewest moves).
+  important (P1 first), then the biggest (fewest moves).  Items that ask their owner
+  personally (kinds in :data:`PERSONAL_KINDS`: the single-point-of-failure audit) never move.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ __all__ = [
 OVERLOAD_AT = 1.0
 RECEIVER_MAX = 0.85
 URGENT_WITHIN = timedelta(hours=4)
+#: The kind of the single-point-of-failure audit's items (``domain.audit``).
+AUDIT_KIND = "audit"
+#: Kinds of item only their owner can do: never suggested to move.
+PERSONAL_KINDS = frozenset({AUDIT_KIND})
 
 
 # --- inputs --------------------------------------------------------------------------
@@ -352,6 +357,8 @@ def suggest_moves(
                 break
             if is_urgent(item, now) and item.category == "active" and not away:
                 kept_urgent += 1
+                continue
+            if item.kind in PERSONAL_KINDS:
                 continue
             best: tuple[float, str] | None = None
             for cand in people:

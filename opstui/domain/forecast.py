@@ -27,6 +27,8 @@ Pure arithmetic, no IO.  The rules, in one place:
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -160,6 +162,25 @@ class Forecast:
                 p.key,
             ),
         )
+
+
+_LATE = re.compile(r": ((?:\d+[dhms])+) late$")
+_UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def late_by(said: str | None) -> float | None:
+    """How late a drift statement (``services.forecast.describe``, kept in the item's
+    latest ``drifting`` event) says the item will finish, in seconds: ``inf`` when it
+    has no finish at all (unplanned, or none within the horizon); None when it says
+    nothing late.  The SLA pane orders drifting items by it."""
+    if not said:
+        return None
+    m = _LATE.search(said)
+    if m:
+        return float(sum(int(n) * _UNIT[u] for n, u in re.findall(r"(\d+)([dhms])", m.group(1))))
+    if said.startswith(("unplanned", "no finish")):
+        return math.inf
+    return None
 
 
 def order_key(item: WorkItem) -> tuple:

@@ -1,7 +1,9 @@
 """Jira's "CSV (all fields)" export: one row per issue, repeated column names for
 multi-value fields (``Labels``, ``Comment``, ``Watchers``, ``Component/s``...), dates like
 ``14/Jul/25 3:42 PM``, ``Original Estimate`` and ``Time Spent`` in seconds, and
-``Comment`` cells of the form ``date;author;body``.
+``Comment`` cells of the form ``date;author;body``, and repeated ``Log Work`` columns
+whose cells are ``comment;started;author;timeSpentSeconds`` (the comment may itself hold
+semicolons, so a cell is split from the right).
 
 The export holds each issue's current state, not its history: an issue is created at
 ``Created`` in the first state of its workflow and moved to its current state at
@@ -10,12 +12,22 @@ The export holds each issue's current state, not its history: an issue is create
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from .csvfile import read_table
 from .dates import DateParser
 from .mapping import Mapping, StateMap
-from .model import INITIAL, ImportError_, Problem, Snapshot, Source, SourceComment, SourceItem
+from .model import (
+    INITIAL,
+    ImportError_,
+    Problem,
+    Snapshot,
+    Source,
+    SourceComment,
+    SourceItem,
+    SourceWorklog,
+)
 
 DATE_FORMATS = [
     "%d/%b/%y %I:%M %p",
@@ -76,6 +88,8 @@ USED = {
     "Project key",
     "Project name",
     "Status Category",
+    "Time Spent",
+    "Log Work",
 }
 #: Kept as the source's facts (no event when they change).
 FACTS = ("Resolution", "Resolved", "Status Category", "Status Category Changed", "Issue id")
@@ -90,6 +104,45 @@ def _seconds_to_hours(text: str | None, where: str) -> float | None:
         return round(int(text) / 3600, 2)
     except ValueError:
         raise ValueError(f"{where} {text!r} is not a number of seconds") from None
+
+
+def _seconds(text: str, where: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"{where} {text!r} is not a number of seconds") from None
+    if value < 0:
+        raise ValueError(f"{where} {text!r} is negative")
+    return value
+
+
+def _worklogs(key: str, line: int, cells: list[str], dates: DateParser) -> list[SourceWorklog]:
+    """``Log Work`` cells as worklogs.  Each one's identity is its content (Jira's export
+    holds no worklog id): the same entry in a newer export is the same worklog; two equal
+    entries on one issue are told apart by their order."""
+    out: list[SourceWorklog] = []
+    seen: dict[str, int] = {}
+    for cell in cells:
+        parts = cell.rsplit(";", 3)
+        if len(parts) < 4:
+            raise ValueError(
+                f"Log Work {cell[:40]!r} is not comment;started;author;timeSpentSeconds"
+            )
+        note, started, author, secs = parts
+        seconds = _seconds(secs, "Log Work time spent")
+        if seconds == 0:
+            raise ValueError(f"Log Work {cell[:40]!r} logs no time")
+        at = dates(started.strip())
+        who = author.strip() or None
+        digest = hashlib.sha1(
+            "\x1f".join((at.isoformat(), who or "", str(seconds), note)).encode()
+        ).hexdigest()[:16]
+        n = seen.get(digest, 0)
+        seen[digest] = n + 1
+        out.append(
+            SourceWorklog(line, at, who, seconds, note.strip(), f"jira:{key}:log:{digest}:{n}")
+        )
+    return out
 
 
 def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project name") -> Source:
@@ -150,6 +203,9 @@ def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project na
                 comments.append(
                     SourceComment(row.line, dates(parts[0]), parts[1].strip() or None, parts[2])
                 )
+            worklogs = _worklogs(key, row.line, row.all("Log Work"), dates)
+            spent_text = (row.get("Time Spent") or "").strip()
+            spent = _seconds(spent_text, "Time Spent") if spent_text else None
         except ValueError as exc:
             problems.append(Problem(name, row.line, f"{key}: {exc}"))
             continue
@@ -172,8 +228,11 @@ def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project na
             due=due,
             estimate_hours=estimate,
             comments=comments,
+            worklogs=worklogs,
+            time_spent_seconds=spent,
         )
         at = resolved if resolved and resolved >= created else max(updated, created)
+        item.time_spent_at = at
         item.snapshots.append(
             Snapshot(
                 line=row.line,
@@ -207,8 +266,13 @@ def parse(path: str | Path, mapping: Mapping, *, group_column: str = "Project na
         items.append(item)
     notes = [
         f"{len(table.rows)} issues; Jira exports no history: each issue is created at "
-        "Created and moved to its current state at Resolved (done) or Updated"
+        "Created and moved to its current state at Resolved (done) or Updated",
     ]
+    if "Time Spent" in headers or "Log Work" in headers:
+        notes.append(
+            "time spent: each Log Work cell is a worklog by its author; Time Spent not "
+            "covered by them is one worklog by the assignee at Resolved (or Updated)"
+        )
     if mapping.tz is None:
         notes.append("times read as UTC (the export has no zone; say which with --tz)")
     src = Source(

@@ -69,6 +69,21 @@ class SourceComment:
 
 
 @dataclass
+class SourceWorklog:
+    """Time spent on an item as the source logged it (Jira's ``Log Work`` cells).
+
+    ``source`` is its identity for re-import (the worklog table's unique ``source``).
+    """
+
+    line: int
+    at: datetime
+    author: str | None
+    seconds: int
+    note: str
+    source: str
+
+
+@dataclass
 class SourceItem:
     key: str
     title: str
@@ -81,6 +96,11 @@ class SourceItem:
     comments: list[SourceComment] = field(default_factory=list)
     due: datetime | None = None
     estimate_hours: float | None = None
+    worklogs: list[SourceWorklog] = field(default_factory=list)
+    #: The source's own total of time spent (Jira's ``Time Spent``), when it has one.
+    time_spent_seconds: int | None = None
+    #: When a total not explained by ``worklogs`` is logged (resolved, else updated).
+    time_spent_at: datetime | None = None
 
     @property
     def line(self) -> int:

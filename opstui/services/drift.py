@@ -24,12 +24,10 @@ from .context import writing
 from .forecast import ForecastView, Settings, describe, forecast_in
 
 
-def _changes(
-    view: ForecastView, marks: dict[int, bool], ids: dict[str, int]
-) -> list[tuple[int, str | None]]:
+def _changes(view: ForecastView, marks: dict[int, bool]) -> list[tuple[int, str | None]]:
     out: list[tuple[int, str | None]] = []
     for row in view.rows:
-        item_id = ids[row.key]
+        item_id = row.item_id
         now_drifting = row.projection.drifting(view.now)
         if now_drifting != marks.get(item_id, False):
             out.append((item_id, describe(row, view.calendar) if now_drifting else None))
@@ -40,12 +38,11 @@ def record_drift(db: Database, settings: Settings | None = None) -> int:
     """Record drift starting and ending since the last look; returns how many events."""
     with db.read() as conn:
         now = db.clock.now()
-        view = forecast_in(conn, now, settings)
-        ids = {w.key: w.id for w in wq.open_work(conn)}
-        if not _changes(view, wq.drift_marks(conn), ids):
+        view = forecast_in(conn, now, settings)  # the one read of the open items
+        if not _changes(view, wq.drift_marks(conn)):
             return 0  # the common case: no write transaction at all
     with writing(db) as ctx:
-        changes = _changes(view, wq.drift_marks(ctx.conn), ids)
+        changes = _changes(view, wq.drift_marks(ctx.conn))
         versions = {r.id: r.version for r in q.items_by_ids(ctx.conn, [i for i, _ in changes])}
         for item_id, text in changes:
             if item_id in versions:

@@ -6,6 +6,7 @@ Reads only: each call takes a connection (or a database) and the time "now".
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class Row:
     remaining_hours: float
     over_estimate: bool
     projection: fc.Projection
+    #: The item's database id (what drift events are recorded on).
+    item_id: int = 0
 
     @property
     def finish_at(self) -> datetime | None:
@@ -93,8 +96,21 @@ def _workers(
 ) -> tuple[list[fc.Worker], dict[str, Focus]]:
     start = now - timedelta(weeks=LEARN_WEEKS)
     logged = wq.logged_by_person(conn, start, now)
+    return _workers_of(q.list_people(conn), logged, now, cal, settings)
+
+
+def _workers_of(
+    people: Iterable[Any],
+    logged: dict[str, float],
+    now: datetime,
+    cal: Calendar,
+    settings: Settings,
+) -> tuple[list[fc.Worker], dict[str, Focus]]:
+    """Workers with the focus learnt from ``logged`` (hours per handle over the
+    :data:`LEARN_WEEKS` before ``now``)."""
+    start = now - timedelta(weeks=LEARN_WEEKS)
     workers, focus = [], {}
-    for p in q.list_people(conn):
+    for p in people:
         away = tuple((a[0], a[1]) for a in p.away)
         base = fc.Worker(p.handle, float(p.capacity_hours), 1.0, cal, away, bool(p.active))
         available = fc.available_hours(base, start, now)
@@ -155,6 +171,7 @@ def forecast_in(conn: Connection, now: datetime, settings: Settings | None = Non
             remaining_hours=round(extra[w.key][0], 2),
             over_estimate=extra[w.key][1],
             projection=result.projections[w.key],
+            item_id=w.id,
         )
         for w in open_work
     )
@@ -347,6 +364,22 @@ def _owner_at(
     return changes[0][1] if changes else current
 
 
+def _logged_at(
+    entries: list[wq.LoggedEntry], moments: list[datetime], asked: datetime
+) -> tuple[dict[int, int], dict[str, float]]:
+    """As of ``asked``: seconds logged per item before it, and hours per person over the
+    :data:`LEARN_WEEKS` before it (the rules of ``wq.logged_by_person``: ``start <= at
+    < end``, time that is nobody's left out).  ``moments``: the entries' times, sorted."""
+    start = asked - timedelta(weeks=LEARN_WEEKS)
+    per_item: dict[int, int] = defaultdict(int)
+    per_person: dict[str, float] = defaultdict(float)
+    for e in entries[: bisect_left(moments, asked)]:
+        per_item[e.item_id] += e.seconds
+        if e.person is not None and e.at >= start:
+            per_person[e.person] += e.seconds / 3600
+    return per_item, per_person
+
+
 def backtest_in(
     conn: Connection, now: datetime, weeks: int, settings: Settings | None = None
 ) -> Backtest:
@@ -363,6 +396,10 @@ def backtest_in(
     changes = wq.owner_changes(conn, [p.id for p in past])
     triage = wq.triage_owners(conn)
     owners = {p.id: (changes.get(p.id, []), p.owner) for p in past}
+    # One read each for every case: the people, and the time logged up to now.
+    people = q.list_people(conn)
+    entries = wq.logged_entries(conn)
+    moments = [e.at for e in entries]
     cases: list[Case] = []
     skipped: dict[str, int] = defaultdict(int)
     for p in past:
@@ -382,8 +419,8 @@ def backtest_in(
         if planner is None:
             skipped["unowned, in a queue without a triage owner"] += 1
             continue
-        logged = wq.logged_before(conn, asked)
-        workers, _ = _workers(conn, asked, cal, settings)
+        logged, by_person = _logged_at(entries, moments, asked)
+        workers, _ = _workers_of(people, by_person, asked, cal, settings)
         queue = []
         for o in past:
             if o.created_at > asked or (o.resolved_at is not None and o.resolved_at <= asked):

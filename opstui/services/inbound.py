@@ -20,7 +20,7 @@ from ..domain.clock import parse_instant
 from ..errors import OpsError
 from ..store import queries as q
 from .context import Ctx, writing
-from .items import EDITABLE, assign_in, comment_in, create_item_in, update_item
+from .items import assign_in, comment_in, create_item_in, edit_in
 from .transitions import transition_in
 
 ITEM = models.Item.__table__
@@ -165,27 +165,19 @@ def apply_record(ctx: Ctx, obj: dict[str, Any], where: str, report: InboundRepor
                 "(moving between queues is not done from a pipe)"
             )
         before = item.version
-        changes: dict[str, Any] = {}
-        events: list[tuple[str, Any, Any]] = []
-        for name, value in (
-            ("title", text["title"]),
-            ("body", text["body"]),
-            ("kind", text["kind"]),
-            ("priority", text["priority"]),
-            ("estimate", text["estimate"]),
-            ("due", due),
-        ):
-            if value is None:
-                continue
-            column, clean = EDITABLE[name]
-            new, old = clean(value), getattr(item, column)
-            if new != old:
-                changes[column] = new
-                shown = (f"P{old}", f"P{new}") if name == "priority" else (old, new)
-                events.append((name, *shown))
-        if changes:
-            update_item(ctx, item, changes, events)
-            item = q.get_item(ctx.conn, item.key) or item
+        edits = {
+            name: value
+            for name, value in (
+                ("title", text["title"]),
+                ("body", text["body"]),
+                ("kind", text["kind"]),
+                ("priority", text["priority"]),
+                ("estimate", text["estimate"]),
+                ("due", due),
+            )
+            if value is not None
+        }
+        item = edit_in(ctx, item, edits)
         if "owner" in obj and (obj["owner"] or None) != item.owner:
             item = assign_in(ctx, item, text["owner"] or None)
         if text["state"] and text["state"] != item.status:

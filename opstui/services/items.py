@@ -248,6 +248,28 @@ EDITABLE = {
 }
 
 
+def edit_in(ctx: Ctx, item: q.ItemRecord, fields: dict[str, Any]) -> q.ItemRecord:
+    """Change any of title, body, kind, priority, estimate, due inside an open write; one
+    event per field that really changes (priorities shown as P1..P4)."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}")
+    changes: dict[str, Any] = {}
+    events: list[tuple[str, Any, Any]] = []
+    for name, value in fields.items():
+        column, clean = EDITABLE[name]
+        new = clean(value)
+        old = getattr(item, column)
+        if new != old:
+            changes[column] = new
+            shown = (f"P{old}", f"P{new}") if name == "priority" else (old, new)
+            events.append((name, *shown))
+    if not changes:
+        return item
+    update_item(ctx, item, changes, events)
+    return item_for_update(ctx, item.key)
+
+
 def edit_item(
     db: Database, key: str, *, expected_version: int | None = None, **fields: Any
 ) -> q.ItemRecord:
@@ -258,20 +280,7 @@ def edit_item(
     with writing(db) as ctx:
         item = item_for_update(ctx, key)
         check_version(ctx, item, expected_version)
-        changes: dict[str, Any] = {}
-        events: list[tuple[str, Any, Any]] = []
-        for name, value in fields.items():
-            column, clean = EDITABLE[name]
-            new = clean(value)
-            old = getattr(item, column)
-            if new != old:
-                changes[column] = new
-                shown_old = f"P{old}" if name == "priority" else old
-                shown_new = f"P{new}" if name == "priority" else new
-                events.append((name, shown_old, shown_new))
-        if changes:
-            update_item(ctx, item, changes, events)
-        return item_for_update(ctx, key)
+        return edit_in(ctx, item, fields)
 
 
 def assign_in(ctx: Ctx, item: q.ItemRecord, handle: str | None) -> q.ItemRecord:

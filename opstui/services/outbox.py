@@ -113,6 +113,9 @@ def hook_values(entry: dict[str, Any], where: str) -> dict[str, Any]:
     for key in ("queue", "state"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise HookError(f"{where}: {key} must be a name")
+    active = entry.get("active", True)
+    if not isinstance(active, bool):
+        raise HookError(f"{where}: active must be true or false (got {active!r})")
     return {
         "name": name.strip(),
         "on": on,
@@ -124,7 +127,7 @@ def hook_values(entry: dict[str, Any], where: str) -> dict[str, Any]:
         "secret": secret,
         "timeout": float(timeout),
         "max_attempts": attempts,
-        "active": bool(entry.get("active", True)),
+        "active": active,
     }
 
 
@@ -134,6 +137,8 @@ def put_hook_in(ctx: Any, values: dict[str, Any], where: str) -> bool:
     if values["queue"] is not None:
         if defs.queue_id(conn, values["queue"]) is None:
             raise HookError(f"{where}: no queue {values['queue']!r}")
+    if values["state"] is not None and not defs.state_exists(conn, values["state"]):
+        raise HookError(f"{where}: no workflow has a state {values['state']!r}")
     values = {**values, "created_at": ctx.now}
     hook_id, created = ob.put_hook(conn, values)
     ctx.record(

@@ -156,6 +156,22 @@ def edit_person(db: Database, handle: str, **fields: Any) -> q.PersonRecord:
     return person
 
 
+def _wip_limit(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"WIP limit must be a whole number (got {value!r})")
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"WIP limit must be a whole number (got {value!r})") from None
+    if limit != value and not (isinstance(value, str) and value.strip() == str(limit)):
+        raise ValidationError(f"WIP limit must be a whole number (got {value!r})")
+    if limit <= 0:
+        raise ValidationError("WIP limit must be positive")
+    return limit
+
+
 def add_queue_in(
     ctx: Ctx,
     *,
@@ -180,13 +196,7 @@ def add_queue_in(
     wf = ctx.conn.execute(select(WORKFLOW.c.id).where(WORKFLOW.c.name == workflow)).first()
     if wf is None:
         raise NotFound(f"no workflow {workflow!r}")
-    if wip_limit is not None:
-        try:
-            wip_limit = int(wip_limit)
-        except (TypeError, ValueError):
-            raise ValidationError(f"WIP limit must be a whole number (got {wip_limit!r})") from None
-        if wip_limit <= 0:
-            raise ValidationError("WIP limit must be positive")
+    wip_limit = _wip_limit(wip_limit)
     qid = ctx.conn.execute(
         QUEUE.insert().values(
             slug=slug,
@@ -204,7 +214,15 @@ def add_queue_in(
 
 def update_loaded_queue_in(ctx: Ctx, queue_id: int, **fields: Any) -> None:
     """Overwrite a queue's name, workflow, triage owner, WIP limit and description from
-    a loaded file (its slug and key prefix stay)."""
+    a loaded file.  Its slug and key prefix stay: a different ``prefix`` is refused, as
+    the keys its items have cannot change."""
+    current = ctx.conn.execute(select(QUEUE.c.prefix).where(QUEUE.c.id == queue_id)).scalar_one()
+    prefix = fields.get("prefix")
+    if prefix is not None and str(prefix).strip().upper() != current:
+        raise ValidationError(
+            f"key prefix {prefix!r} differs from the queue's prefix {current!r}, which cannot "
+            "change (its items have keys with it)"
+        )
     wf = ctx.conn.execute(
         select(WORKFLOW.c.id).where(WORKFLOW.c.name == fields.get("workflow", "default"))
     ).first()
@@ -218,7 +236,7 @@ def update_loaded_queue_in(ctx: Ctx, queue_id: int, **fields: Any) -> None:
             triage_owner_id=person_id(ctx, fields["triage_owner"])
             if fields.get("triage_owner")
             else None,
-            wip_limit=fields.get("wip_limit"),
+            wip_limit=_wip_limit(fields.get("wip_limit")),
             description=fields.get("description", ""),
             workflow_id=wf[0],
         )

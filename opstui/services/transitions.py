@@ -85,14 +85,7 @@ def transition_in(
     gate = check_approval(ctx, item, t)
     if gate is not None:
         return item_for_update(ctx, item.key), [gate]
-    category = state_category(ctx, workflow_id_of(ctx, item), t.to_state)
-    changes: dict[str, Any] = {"status": t.to_state, "category": category}
-    if item.category == "new" and category != "new" and item.first_response_at is None:
-        changes["first_response_at"] = ctx.now
-    if category == "done" and item.category != "done":
-        changes["resolved_at"] = ctx.now
-    elif category != "done" and item.category == "done":
-        changes["resolved_at"] = None  # reopened: resolution clock restarts
+    changes = _state_changes(ctx, item, t.to_state)
     if t.requires_approval:
         changes["approval"] = "none"  # the approval was used by this move
     update_item(ctx, item, changes, [("status", item.status, t.to_state)])
@@ -101,6 +94,37 @@ def transition_in(
     if not t.actions and not done:
         return moved, done  # nothing ran after the move: ``moved`` is current
     return item_for_update(ctx, item.key), done
+
+
+def _state_changes(ctx: Ctx, item: q.ItemRecord, state: str) -> dict[str, Any]:
+    """The columns an item entering ``state`` gets: its category, the first response
+    when it leaves a new state, the resolution time when it is done (cleared when it
+    reopens).  One definition for transitions and loaded states."""
+    category = state_category(ctx, workflow_id_of(ctx, item), state)
+    changes: dict[str, Any] = {"status": state, "category": category}
+    if item.category == "new" and category != "new" and item.first_response_at is None:
+        changes["first_response_at"] = ctx.now
+    if category == "done" and item.category != "done":
+        changes["resolved_at"] = ctx.now
+    elif category != "done" and item.category == "done":
+        changes["resolved_at"] = None  # reopened: resolution clock restarts
+    return changes
+
+
+def set_state_in(ctx: Ctx, item: q.ItemRecord, state: str) -> q.ItemRecord:
+    """Put ``item`` in ``state`` without a transition (a state given by a load file):
+    the same timestamps and SLA rules as a transition, one ``status`` event, no actions
+    and no approval gate.  The state must be one of the item's workflow."""
+    state = state.strip()
+    states = [name for name, _cat in q.workflow_states(ctx.conn, workflow_id_of(ctx, item))]
+    if state not in states:
+        raise InvalidTransition(
+            f"{state!r} is not a state of {item.key}'s workflow (states: {', '.join(states)})"
+        )
+    if state == item.status:
+        return item
+    update_item(ctx, item, _state_changes(ctx, item, state), [("status", item.status, state)])
+    return item_for_update(ctx, item.key)
 
 
 def transition(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..domain import models
 from ..domain.figures import DEFAULT_ESTIMATE_HOURS, DONE_CATEGORY, OPEN_CATEGORIES
@@ -126,6 +126,13 @@ def latest_drift_event() -> Any:
         .correlate(ITEM)
         .scalar_subquery()
     )
+
+
+def drift_said() -> Any:
+    """What the latest drift event of a *drifting* item said (``finishes ..., due ...:
+    21h late``), NULL for other items: evaluated only for drifting ones."""
+    said = select(EVENT.c.new).where(EVENT.c.id == latest_drift_event()).scalar_subquery()
+    return case((drifting(), said), else_=None)
 
 
 def drifting() -> Any:

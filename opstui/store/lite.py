@@ -48,6 +48,8 @@ class Reader(Protocol):
 
     def next_states_for_item(self, key: str) -> list[TransitionRecord]: ...
 
+    def logged_seconds(self, item_id: int) -> int: ...
+
 
 # --- the item select, column for column as queries.ITEM_COLUMNS --------------------------
 
@@ -184,6 +186,13 @@ class LiteReader:
         out = [EventRecord(r[0], _instant(r[1]), *r[2:]) for r in rows]  # type: ignore[arg-type]
         return list(reversed(out))
 
+    def logged_seconds(self, item_id: int) -> int:
+        """worklog.logged_seconds: time logged on the item."""
+        row = self.conn.execute(
+            "SELECT coalesce(sum(seconds), 0) FROM worklog WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        return int(row[0])
+
     def next_states_for_item(self, key: str) -> list[TransitionRecord]:
         row = self.conn.execute(
             "SELECT workflow_id, status FROM item WHERE key = ?", (key,)
@@ -240,6 +249,11 @@ class CoreReader:
 
     def next_states_for_item(self, key: str) -> list[TransitionRecord]:
         return self.q.next_states_for_item(self.conn, key)
+
+    def logged_seconds(self, item_id: int) -> int:
+        from .worklog import logged_seconds
+
+        return logged_seconds(self.conn, item_id)
 
 
 def open_lite(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection | None:

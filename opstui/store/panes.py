@@ -11,7 +11,7 @@ hand to another thread.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +53,27 @@ class QueueStat:
         return self.wip_limit is not None and self.open > self.wip_limit
 
 
+def attention_key(q: QueueStat) -> tuple[int, int, bool, float, int, str]:
+    """Where a queue goes in the Queues pane: what needs attention first.  Most items
+    breached, then most warning, then the oldest open item (age), then most open, then
+    by name."""
+    oldest = q.oldest_open_at
+    return (
+        -q.breaching,
+        -q.warning,
+        oldest is None,
+        oldest.timestamp() if oldest is not None else 0.0,
+        -q.open,
+        q.slug,
+    )
+
+
+def by_attention(stats: Iterable[QueueStat]) -> list[QueueStat]:
+    """Queues in the order the Queues pane shows them (:func:`attention_key`); the one
+    ordering for the query and the live pane model."""
+    return sorted(stats, key=attention_key)
+
+
 def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
     """Per queue: open / new / unowned / breached / warning counts, oldest open, WIP
     (the rules: ``domain.figures``; their SQL: ``store.figures_sql``).
@@ -60,7 +81,8 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
     Counts come from the covering index ``(category, queue_id)``; unowned, breaching and
     warning only look up the rows they count (through the owner and due-time indexes);
     the oldest open item is the lowest open id per queue (ids grow with creation), so
-    at most one row per queue is read for its ``created_at``.
+    at most one row per queue is read for its ``created_at``.  Ordered by
+    :func:`by_attention`.
     """
     counts: dict[int, dict[str, int]] = {}
     oldest_id: dict[int, int] = {}
@@ -108,7 +130,7 @@ def queue_stats(conn: Connection, now: datetime) -> list[QueueStat]:
                 oldest_open_at=created.get(oldest_id.get(q.id, -1)),
             )
         )
-    return out
+    return by_attention(out)
 
 
 def queue_meta(conn: Connection) -> list[QueueStat]:
@@ -346,6 +368,8 @@ class SlaRow:
     sla_res_warn: datetime | None = None
     #: The forecast says it will miss its date (``figures`` *drifting*).
     drifting: bool = False
+    #: What it said then (``finishes ..., due ...: 21h late``); None unless drifting.
+    drift_note: str | None = None
 
 
 def _sla_columns(owner: Any) -> list[Any]:
@@ -373,6 +397,7 @@ def _sla_columns(owner: Any) -> list[Any]:
         ITEM.c.sla_fr_warn,
         ITEM.c.sla_res_warn,
         fsql.drifting().label("drifting"),
+        fsql.drift_said().label("drift_note"),
     ]
 
 

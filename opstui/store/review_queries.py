@@ -19,6 +19,7 @@ EVENT = models.Event.__table__
 LINK = models.ItemLink.__table__
 APPROVAL = models.Approval.__table__
 REVIEW = models.Review.__table__
+COMMENT = models.Comment.__table__
 PROCESS = models.Process.__table__
 RUN = models.ProcessRun.__table__
 
@@ -210,7 +211,12 @@ def process_runs_created(conn: Connection, start: datetime, end: datetime) -> Se
                 ITEM, ITEM.c.id == RUN.c.item_id
             )
         )
-        .where(RUN.c.created_at >= start, RUN.c.created_at < end)
+        .where(
+            RUN.c.created_at >= start,
+            RUN.c.created_at < end,
+            # the audit's per-person claims (domain.audit.person_key) are parts of one run
+            ~RUN.c.occurrence_key.like("%#person:%"),
+        )
         .order_by(RUN.c.created_at, RUN.c.id)
     ).all()
 
@@ -234,6 +240,48 @@ def newest_review(conn: Connection) -> Row[Any] | None:
     return conn.execute(
         select(REVIEW).order_by(REVIEW.c.held_at.desc(), REVIEW.c.id.desc()).limit(1)
     ).first()
+
+
+def reviews_ended_between(
+    conn: Connection, lo: datetime, hi: datetime, held_before: datetime
+) -> Sequence[Row[Any]]:
+    """Held reviews whose reviewed week ended in ``[lo, hi)``, held before
+    ``held_before``, oldest first."""
+    return conn.execute(
+        select(REVIEW)
+        .where(REVIEW.c.week_end >= lo, REVIEW.c.week_end < hi, REVIEW.c.held_at < held_before)
+        .order_by(REVIEW.c.held_at, REVIEW.c.id)
+    ).all()
+
+
+def last_comments(
+    conn: Connection, keys: Sequence[str], per_item: int
+) -> dict[str, list[Row[Any]]]:
+    """The last ``per_item`` comments (author handle or unix user, body, created_at) of
+    each item in ``keys``, oldest first."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(
+            ITEM.c.key,
+            func.coalesce(PERSON.c.handle, COMMENT.c.unix_user).label("author"),
+            COMMENT.c.body,
+            COMMENT.c.created_at,
+        )
+        .select_from(
+            COMMENT.join(ITEM, ITEM.c.id == COMMENT.c.item_id).outerjoin(
+                PERSON, PERSON.c.id == COMMENT.c.author_id
+            )
+        )
+        .where(ITEM.c.key.in_(list(keys)))
+        .order_by(COMMENT.c.created_at.desc(), COMMENT.c.id.desc())
+    ).all()
+    out: dict[str, list[Row[Any]]] = {}
+    for r in rows:
+        got = out.setdefault(r.key, [])
+        if len(got) < per_item:
+            got.append(r)
+    return {k: v[::-1] for k, v in out.items()}
 
 
 def person_handle(conn: Connection, person_id: int) -> str | None:

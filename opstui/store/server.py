@@ -107,10 +107,7 @@ def _schema_facts(conn: object, tables: set[str], facts: ServerFacts) -> None:
         )
     }
     facts.missing_indexes = sorted(
-        str(i.name)
-        for t in models.metadata.sorted_tables
-        for i in t.indexes
-        if i.name not in have
+        str(i.name) for t in models.metadata.sorted_tables for i in t.indexes if i.name not in have
     )
     facts.announce_trigger = bool(
         conn.execute(  # type: ignore[attr-defined]

@@ -279,14 +279,23 @@ def owner_changes(
     return out
 
 
-def logged_before(conn: Connection, at: datetime) -> dict[int, int]:
-    """item id -> seconds logged on it with ``at`` (the work's time) before ``at``."""
+@dataclass(frozen=True)
+class LoggedEntry:
+    item_id: int
+    person: str | None
+    at: datetime
+    seconds: int
+
+
+def logged_entries(conn: Connection) -> list[LoggedEntry]:
+    """Every worklog by ``at`` (the work's time), oldest first: what the backtest replays
+    (one read for all its cases)."""
     rows = conn.execute(
-        select(WORKLOG.c.item_id, func.sum(WORKLOG.c.seconds))
-        .where(WORKLOG.c.at < at)
-        .group_by(WORKLOG.c.item_id)
+        select(WORKLOG.c.item_id, PERSON.c.handle, WORKLOG.c.at, WORKLOG.c.seconds)
+        .select_from(WORKLOG.outerjoin(PERSON, PERSON.c.id == WORKLOG.c.person_id))
+        .order_by(WORKLOG.c.at, WORKLOG.c.id)
     )
-    return {item_id: int(total or 0) for item_id, total in rows}
+    return [LoggedEntry(*r) for r in rows]
 
 
 def drift_marks(conn: Connection, item_id: int | None = None) -> dict[int, bool]:
@@ -302,3 +311,33 @@ def drift_marks(conn: Connection, item_id: int | None = None) -> dict[int, bool]
     if item_id is not None:
         stmt = stmt.where(ITEM.c.id == item_id)
     return {i: bool(new) for i, new in conn.execute(stmt)}
+
+
+def imported_worklogs(conn: Connection, item_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """item id -> {source: seconds} of its imported worklogs (rows with a ``source``)."""
+    ids = list(item_ids)
+    out: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(WORKLOG.c.item_id, WORKLOG.c.source, WORKLOG.c.seconds).where(
+                WORKLOG.c.item_id.in_(ids[start : start + 500]), WORKLOG.c.source.is_not(None)
+            )
+        )
+        for item_id, source, seconds in rows:
+            out.setdefault(item_id, {})[source] = int(seconds)
+    return out
+
+
+def set_imported_worklog(
+    conn: Connection, source: str, *, seconds: int, at: datetime, person_id: int | None, note: str
+) -> None:
+    """Change the imported worklog ``source`` (a source's total that grew or shrank)."""
+    conn.execute(
+        WORKLOG.update()
+        .where(WORKLOG.c.source == source)
+        .values(seconds=seconds, at=at, person_id=person_id, note=note)
+    )
+
+
+def delete_imported_worklog(conn: Connection, source: str) -> None:
+    conn.execute(WORKLOG.delete().where(WORKLOG.c.source == source))

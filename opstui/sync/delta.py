@@ -330,7 +330,7 @@ class PaneModel:
                     oldest_open_at=oldest,
                 )
             )
-        return tuple(out)
+        return tuple(pane_q.by_attention(out))
 
     def _owners(self) -> tuple[pane_q.OwnerStat, ...]:
         out = []

@@ -1,5 +1,9 @@
 """The opstui Textual app: one factory (:func:`make_app`) for the CLI and every test.
 
+The application object holds the data flow (first load, the change feed, deltas, the
+panes' worker), navigation and compact mode; the item actions (``ui/actions.py``), who I am
+and presence (``ui/me.py``) and the tick with housekeeping (``ui/ticking.py``) are mixins.
+
 Data flow: every database read or write runs in a thread worker that posts an immutable
 snapshot back as a message; widgets render on the main thread.  The event table's id is
 the cursor: after a write (ours or another terminal's) the app reads the events after its
@@ -8,8 +12,7 @@ cursor and refreshes only the panes and rows they touch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from textual import work
@@ -18,43 +21,30 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..config import Config
-from ..domain.actions import describe_action
 from ..domain.clock import Clock
-from ..domain.text import one_line
-from ..errors import Conflict, NotFound, OpsError
+from ..errors import OpsError
 from ..services.capacity import DEFAULT_ESTIMATE_HOURS
-from ..store import panes as pane_q
 from ..store import queries as q
 from ..store.engine import Database
 from ..sync.delta import Delta, PaneModel
+from .actions import ItemActionsMixin
 from .commands import OpsCommands
+from .me import MeMixin
 from .messages import (
     PANES,
-    ActionDone,
-    ActionFailed,
     DataChange,
     PaneData,
     PanesLoaded,
-    Prepared,
 )
 from .text import clean
-
-#: How often an open terminal asks the forecast which items started or stopped drifting.
-DRIFT_EVERY = timedelta(minutes=5)
-
-
-def _next_boundary(now: datetime, every: timedelta) -> datetime:
-    """The next multiple of ``every`` after ``now`` on the wall clock (terminals that look
-    at the same moments find the work already done by the first)."""
-    step = every.total_seconds()
-    return datetime.fromtimestamp((now.timestamp() // step + 1) * step, tz=now.tzinfo)
+from .ticking import TickMixin, pane_screens
 
 
 def _default_estimate() -> float:
     return float(DEFAULT_ESTIMATE_HOURS)
 
 
-class OpsApp(App[None]):
+class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
     """Live queues, owners, SLA countdowns and capacity on one shared database."""
 
     CSS_PATH = "app.tcss"
@@ -205,133 +195,6 @@ class OpsApp(App[None]):
         # The watcher and the housekeeping schedule start once the first panes are on
         # screen (see on_panes_loaded): they would only compete with the first paint.
 
-    #: My person handle (config ``me`` or my Unix login), once resolved; None if I am
-    #: nobody in this database.
-    my_handle: str | None = None
-
-    @work(thread=True, exclusive=True, group="me", exit_on_error=False)
-    def _resolve_me(self) -> None:
-        from ..store.queries import PERSON
-
-        with self.db.read() as conn:
-            pid = q.person_id_for_login(conn, self.db.unix_user, self.config.me or self.db.me)
-            handle = (
-                conn.execute(PERSON.select().where(PERSON.c.id == pid)).first()
-                if pid is not None
-                else None
-            )
-        self.call_from_thread(self._set_me, handle.handle if handle is not None else None)
-
-    def _set_me(self, handle: str | None) -> None:
-        from .widgets.status import StatusBar
-
-        self.my_handle = handle
-        if self.presence is not None and handle:
-            self.presence.who = handle
-        for bar in self.screen.query(StatusBar):
-            bar.refresh()
-
-    # --- presence: who else has an item open ---------------------------------------------
-
-    #: This terminal's presence (None until mounted, or when presence is off).
-    presence: Any = None
-    #: Others with an item open: key -> viewers (from the last look).
-    viewers: dict[str, Any] = {}
-    #: Seconds between looks while a screen that shows presence is in view.
-    presence_interval = 2.0
-
-    def _start_presence(self) -> None:
-        if not self.watch:
-            return  # tests and what-if views start it themselves (start_presence)
-        self.start_presence()
-
-    def start_presence(self) -> None:
-        import threading
-
-        from ..sync.presence import Presence
-
-        self.presence = Presence(self.db.path, self.config.me or self.db.unix_user)
-        self._presence_stop = threading.Event()
-        # a plain daemon thread, not a worker: it runs for the app's life and must not
-        # hold up "wait for the workers" nor the exit
-        threading.Thread(target=self._presence_loop, name="presence", daemon=True).start()
-
-    def presence_set(self, key: str | None, activity: str = "viewing") -> None:
-        if self.presence is not None:
-            self.presence.set(key, activity)
-
-    def _presence_wanted(self) -> bool:
-        screen = self.screen_stack[-1] if self.screen_stack else None
-        under = next(
-            (s for s in reversed(self.screen_stack) if hasattr(s, "presence_changed")), None
-        )
-        return screen is not None and under is not None
-
-    def _presence_loop(self) -> None:
-        """Look at the presence directory every 2 s while a screen that shows it is
-        up; tell the screens only when something changed.  Nothing is written here."""
-        from ..sync.presence import by_key
-
-        last: dict[str, Any] | None = None
-        while not self._presence_stop.wait(self.presence_interval):
-            try:
-                if self.presence is not None and self._presence_wanted():
-                    now = by_key(self.presence.others())
-                    if now != last:
-                        last = now
-                        self.call_from_thread(self._presence_changed, now)
-                else:
-                    last = None
-            except RuntimeError:
-                return  # the app has stopped
-
-    def _presence_changed(self, viewers: dict[str, Any]) -> None:
-        self.viewers = viewers
-        for screen in self.screen_stack:
-            hook = getattr(screen, "presence_changed", None)
-            if hook is not None:
-                hook(viewers)
-
-    def _stop_presence(self) -> None:
-        if self.presence is not None:
-            self._presence_stop.set()
-            self.presence.close()
-
-    async def action_quit(self) -> None:
-        self._stop_presence()
-        await super().action_quit()
-
-    def on_unmount(self) -> None:
-        self._stop_presence()
-
-    def action_my_work(self) -> None:
-        self.open_my_work()
-
-    def action_views(self) -> None:
-        from .commands import views_picker
-
-        views_picker(self)
-
-    def open_my_work(self) -> None:
-        """My open items, most urgent first."""
-        if self.my_handle is None:
-            who = self.config.me or self.db.unix_user
-            self.notify(
-                f'no person here is {who!r}: set me = "handle" in the config file',
-                severity="warning",
-                markup=False,
-            )
-            return
-        from .screens.items import ItemListScreen
-
-        self.push_screen(
-            ItemListScreen(
-                q.ItemFilter(owner=self.my_handle, open_only=True),
-                sort="urgency",
-                title=f"my work ({self.my_handle})",
-            )
-        )
-
     def _after_first_paint(self) -> None:
         if self.housekeeping:
             self.next_drift_check = self.clock.now()
@@ -399,199 +262,6 @@ class OpsApp(App[None]):
         for screen in self.screen_stack:
             for bar in screen.query(StatusBar):
                 bar.refresh()
-
-    # --- the clock tick: as often as the screen in view needs, no more ------------------
-
-    def _schedule_tick(self) -> None:
-        """(Re)arm the one tick timer for :meth:`tick_delay` from now."""
-        if self._tick_timer is not None:
-            self._tick_timer.stop()
-            self._tick_timer = None
-        if self._exit or self._closing:  # exiting (e.g. the terminal went away): no more ticks
-            return
-        self._tick_timer = self.set_timer(self.tick_delay(), self._on_tick_timer, name="tick")
-
-    def _on_tick_timer(self) -> None:
-        self._tick_timer = None
-        try:
-            self._tick()
-        finally:
-            self._schedule_tick()
-
-    def tick_delay(self) -> float:
-        """Seconds to the next tick: the next wall-clock second while a countdown under an
-        hour is on screen (or a list or item screen with countdowns is in view), else the
-        next wall-clock minute (the status bar clock, longer countdowns), or earlier when an
-        SLA crossing or housekeeping is due.  An idle dashboard without urgent countdowns
-        wakes once a minute (benchmarks/idle.py)."""
-        now = self.clock.now()
-        to_second = 1.0 - now.microsecond / 1_000_000
-        if self.clock.is_frozen or self._countdowns_need_seconds(now):
-            return to_second
-        delay = 60.0 - now.second - now.microsecond / 1_000_000
-        due = [self._next_visible_crossing(now)]
-        if self.housekeeping and not self._housekeeping_busy:
-            due += [self.next_sla_check, self.next_process_run, self.next_drift_check]
-        for at in due:
-            if at is not None:
-                delay = min(delay, (at - now).total_seconds())
-        return max(to_second, delay)  # never sooner than the next second
-
-    def _sla_pane(self) -> Any:
-        """The dashboard's SLA pane if the dashboard is in view and shows it, else None."""
-        from .screens.main import MainScreen
-        from .widgets.panes import SlaPane
-
-        if not self.main_in_view():
-            return None
-        screen = next(s for s in reversed(self.screen_stack) if isinstance(s, MainScreen))
-        pane = next(iter(screen.query(SlaPane)), None)
-        if pane is None or not pane.display or not pane.items:
-            return None
-        if id(pane) not in self._watched_panes:  # scrolling can bring urgent rows into view
-            self._watched_panes.add(id(pane))
-            # (App.watch: ``self.watch`` is this app's live-sync switch)
-            App.watch(self, pane, "scroll_y", lambda *_: self._schedule_tick(), init=False)
-        return pane
-
-    def _countdowns_need_seconds(self, now: datetime) -> bool:
-        from textual.screen import ModalScreen
-
-        from .screens.main import MainScreen
-
-        screen = next(
-            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
-        )
-        if screen is not None and not isinstance(screen, MainScreen):
-            return hasattr(screen, "tick")  # item lists and details: their own countdowns
-        pane = self._sla_pane()
-        if pane is None:
-            return False
-        from ..domain.targets import nearest
-
-        top = round(pane.scroll_y)
-        height = max(1, pane.scrollable_content_region.height)
-        for row in pane.items[top : top + height]:
-            t = nearest(row, now)
-            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
-                return True
-        return False
-
-    def _next_visible_crossing(self, now: datetime) -> datetime | None:
-        """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""
-        pane = self._sla_pane()
-        if pane is None:
-            return None
-        from ..domain.targets import nearest
-
-        soonest: datetime | None = None
-        for row in pane.items:
-            t = nearest(row, now)
-            if t is not None and t.state not in ("paused", "breached"):
-                due = now + t.left
-                soonest = due if soonest is None else min(soonest, due)
-        return soonest
-
-    def _tick(self) -> None:
-        """Countdowns and the clock of the screen in view (no database)."""
-        from textual.screen import ModalScreen
-
-        # the screen under any dialogs is the one the user sees
-        screen = next(
-            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
-        )
-        if self.housekeeping and not self._housekeeping_busy:
-            now = self.clock.now()
-            due = (self.next_sla_check, self.next_process_run, self.next_drift_check)
-            if any(t is not None and t <= now for t in due):
-                self._housekeeping_busy = True
-                self._housekeeping()
-        if screen is None or not screen.children:
-            return  # a slow start: the first tick can come before the screen is composed
-        if isinstance(screen, pane_screens()):
-            breached = screen.tick()
-            if breached:  # a countdown crossed zero: queue/owner counts change too
-                self.request_delta(Delta(recount=True))
-        elif screen is not None and hasattr(screen, "tick"):
-            screen.tick()
-
-    # --- housekeeping: SLA crossings and due processes ----------------------------------
-
-    @work(thread=True, exclusive=True, group="schedule", exit_on_error=False)
-    def _load_schedule(self) -> None:
-        """When is the next SLA crossing or process run due?  Two index probes, run only at
-        start and after changes, so an idle terminal does no reads for this."""
-        from ..services.processes import run as processes
-        from ..services.sla import crossings as sla
-
-        next_check = sla.next_check_at(self.db)
-        next_run = processes.next_run_at(self.db)
-        self.call_from_thread(self._set_schedule, next_check, next_run)
-
-    def _set_schedule(self, next_check: datetime | None, next_run: datetime | None) -> None:
-        self.next_sla_check, self.next_process_run = next_check, next_run
-        self._schedule_tick()
-
-    @work(thread=True, exclusive=True, group="housekeeping", exit_on_error=False)
-    def _housekeeping(self) -> None:
-        """Write the SLA warning/breach events that are due (exactly once across every
-        terminal), create due process occurrences (exactly once too) and, every
-        DRIFT_EVERY, record items that started or stopped drifting (exactly once too)."""
-        from ..services import drift
-        from ..services.processes import run as processes
-        from ..services.sla import crossings as sla
-
-        try:
-            sla.record_sla_crossings(self.db)
-            created = processes.run_due(self.db)
-            if created:
-                self.call_from_thread(self._announce_runs, created)
-            now = self.clock.now()
-            if self.next_drift_check is not None and self.next_drift_check <= now:
-                drift.record_drift(self.db, self.forecast_settings())
-                self.next_drift_check = _next_boundary(now, DRIFT_EVERY)
-            events = self._events_after_cursor()
-        finally:
-            self.call_from_thread(self._housekeeping_done)
-        if events:
-            self.call_from_thread(self.refresh_from_events, events)
-
-    def _announce_runs(self, created: list[Any]) -> None:
-        """Opening the dashboard never creates work quietly: say what and why (one notice)."""
-        late = [r for r in created if r.late]
-        if len(created) == 1:
-            text = one_line(created[0].text)
-        else:
-            lines = [
-                f"{r.item} {r.process}"
-                + (f": due {r.occurrence_at:%Y-%m-%d %H:%M} UTC, LATE" if r.late else "")
-                for r in created
-            ]
-            why = " (missed while nothing was running)" if late else ""
-            text = f"created {len(created)} process items{why}:\n" + "\n".join(lines)
-        self.notify(
-            text,
-            title="Process runs caught up late" if late else "Process run",
-            severity="warning" if late else "information",
-            markup=False,
-            timeout=20 if late else 6,
-        )
-
-    def forecast_settings(self) -> Any:
-        from ..services.forecast import Settings
-
-        return Settings(
-            focus=self.config.forecast_focus,
-            remaining_floor_hours=self.config.remaining_floor_hours,
-        )
-
-    def _housekeeping_done(self) -> None:
-        self._housekeeping_busy = False
-        self._load_schedule()
-
-    def _events_after_cursor(self) -> list[q.EventRecord]:
-        with self.db.read() as conn:
-            return q.events_after(conn, self.event_cursor)
 
     # --- compact mode ------------------------------------------------------------------
 
@@ -782,253 +452,6 @@ class OpsApp(App[None]):
             text = f"internal error: {type(error).__name__}: {error}"
         self.notify(clean(text), severity="error", timeout=8, markup=False)
 
-    # --- item actions ------------------------------------------------------------------
-
-    def refuse_if_readonly(self) -> bool:
-        """The one gate for writes from this app: refused with a notification when the
-        database is open read-only (a browser tab of a server without --allow-edit)."""
-        if self.db.readonly:
-            self.notify(
-                self.read_only_note
-                or "the database is open read-only: nothing can be changed here",
-                severity="warning",
-                markup=False,
-            )
-            return True
-        return False
-
-    def item_action(
-        self, kind: str, key: str | None, *, context: dict[str, Any] | None = None
-    ) -> None:
-        """Start an action on an item: load fresh data, then open its form."""
-        if self.refuse_if_readonly():
-            return
-        if kind != "new" and not key:
-            self.notify("select an item first", severity="warning", timeout=3)
-            return
-        self._prepare(kind, key, dict(context or {}))
-
-    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
-    def _prepare(self, kind: str, key: str | None, context: dict[str, Any]) -> None:
-        now = self.clock.now()
-        extra: dict[str, Any] = dict(context)
-        with self.db.read() as conn:
-            item = q.get_item(conn, key) if key else None
-            if key and item is None:
-                raise NotFound(f"no item {key!r} (deleted elsewhere?)")
-            if kind in ("assign", "new"):
-                extra["people"] = tuple(
-                    pane_q.owner_stats(
-                        conn, now, now.date(), default_estimate=self.default_estimate
-                    )
-                )
-            if kind == "assign":
-                from ..store.picks import pick_context
-
-                extra["pick"] = pick_context(conn)
-            if kind == "move" and item is not None:
-                extra["transitions"] = tuple(q.next_states_for_item(conn, item.key))
-            if kind in ("new", "transfer"):
-                extra["queues"] = tuple(q.list_queues(conn))
-        self.post_message(Prepared(kind, item, extra))
-
-    def on_prepared(self, message: Prepared) -> None:
-        from .screens import forms
-
-        item, extra, kind = message.item, message.extra, message.kind
-        if kind == "new":
-            self.push_screen(
-                forms.NewItemForm(extra["queues"], extra["people"], extra.get("queue")),
-                self._submit_new,
-            )
-            return
-        assert item is not None
-        if kind == "assign":
-            self.push_screen(
-                forms.assign_picker(item, extra["people"], extra.get("pick"), self.colours()),
-                lambda handle: self._submit_assign(item, handle),
-            )
-        elif kind == "move":
-            transitions = extra.get("transitions", ())
-            if not transitions:
-                self.notify(
-                    f"{clean(item.key)} has no next state from {clean(item.status)!r}",
-                    severity="warning",
-                    markup=False,
-                )
-                return
-            self.push_screen(
-                forms.state_picker(item, transitions),
-                lambda state: self._submit_move(item, state),
-            )
-        elif kind == "transfer":
-            from .screens.transfer import TransferForm
-
-            self.push_screen(
-                TransferForm(item, extra["queues"]),
-                lambda slug: self._submit_transfer(item, slug),
-            )
-        elif kind == "comment":
-            self.presence_set(item.key, "editing a comment")
-
-            def commented(text: str | None) -> None:
-                self.presence_set(None)
-                for screen in self.screen_stack:  # back to viewing, if the item is open
-                    hook = getattr(screen, "announce_presence", None)
-                    if hook is not None:
-                        hook()
-                self._submit_comment(item, text)
-
-            self.push_screen(forms.CommentForm(item), commented)
-        elif kind == "priority":
-            self.push_screen(
-                forms.PriorityForm(item), lambda v: self._submit_edit(item, v, "priority")
-            )
-        elif kind == "edit":
-            self.push_screen(forms.EditForm(item), lambda v: self._submit_edit(item, v, "edit"))
-        elif kind == "log":
-            self.push_screen(forms.LogTimeForm(item), lambda v: self._submit_log(item, v))
-
-    def _submit_new(self, fields: dict[str, Any] | None) -> None:
-        if not fields:
-            return
-        from ..services import items
-
-        self.write(
-            lambda db: items.create_item(db, **fields),
-            lambda item: f"created {item.key}",
-        )
-
-    def _submit_assign(self, item: q.ItemRecord, handle: str | None) -> None:
-        if handle is None:
-            return
-        from ..services import items
-
-        target = handle or None
-        self.write(
-            lambda db: items.assign(db, item.key, target, expected_version=item.version),
-            lambda it: (
-                f"{it.key} assigned to {it.owner}" if it.owner else f"{it.key} is now unowned"
-            ),
-            key=item.key,
-        )
-
-    def _submit_move(self, item: q.ItemRecord, state: str | None) -> None:
-        if not state:
-            return
-        from ..services import transitions
-
-        def done(result: Any) -> str:
-            moved, actions = result
-            text = f"{moved.key} moved to {moved.status}"
-            if moved.status != state:
-                text = f"{moved.key}: {state} is waiting for an approval"
-            extra = [describe_action(a) for a in actions if a]
-            return "; ".join([text, *extra])
-
-        self.write(
-            lambda db: transitions.transition(db, item.key, state, expected_version=item.version),
-            done,
-            key=item.key,
-        )
-
-    def _submit_transfer(self, item: q.ItemRecord, slug: str | None) -> None:
-        if not slug:
-            return
-        from ..services import items
-
-        self.write(
-            lambda db: items.transfer(db, item.key, slug, expected_version=item.version),
-            lambda it: f"{it.key} transferred to {it.queue} ({it.status})",
-            key=item.key,
-        )
-
-    def _submit_comment(self, item: q.ItemRecord, text: str | None) -> None:
-        if not text:
-            return
-        from ..services import items
-
-        self.write(
-            lambda db: items.comment(db, item.key, text),
-            lambda it: f"commented on {it.key}",
-            key=item.key,
-        )
-
-    def _submit_log(self, item: q.ItemRecord, value: tuple[int, str] | None) -> None:
-        if not value:
-            return
-        from ..domain.sla import format_remaining
-        from ..services import worklog
-
-        seconds, note = value
-
-        def said(done: Any) -> str:
-            left = format_remaining(done.remaining_hours * 3600)
-            over = ", over estimate" if done.over_estimate else ""
-            return f"logged {format_remaining(done.seconds)} on {done.key} ({left} left{over})"
-
-        self.write(
-            lambda db: worklog.log_time(db, item.key, seconds, note=note), said, key=item.key
-        )
-
-    def _submit_edit(self, item: q.ItemRecord, fields: dict[str, Any] | None, what: str) -> None:
-        if not fields:
-            return
-        from ..services import items
-
-        self.write(
-            lambda db: items.edit_item(db, item.key, expected_version=item.version, **fields),
-            lambda it: (
-                f"{it.key} saved" if it.version != item.version else f"{it.key}: nothing changed"
-            ),
-            key=item.key,
-        )
-
-    def write(
-        self,
-        fn: Callable[[Database], Any],
-        describe: Callable[[Any], str],
-        *,
-        key: str | None = None,
-    ) -> None:
-        if self.refuse_if_readonly():
-            return
-        self._write(fn, describe, key)
-
-    @work(thread=True, group="write", exit_on_error=False)
-    def _write(
-        self, fn: Callable[[Database], Any], describe: Callable[[Any], str], key: str | None
-    ) -> None:
-        cursor = self.event_cursor
-        try:
-            result = fn(self.db)
-        except Conflict as exc:
-            with self.db.read() as conn:
-                events = q.events_after(conn, cursor, 5000)
-            self.post_message(ActionFailed(str(exc), conflict_key=exc.key or key, events=events))
-            return
-        except OpsError as exc:
-            self.post_message(ActionFailed(str(exc)))
-            return
-        # Apply our own change now: the writing terminal never waits for the watcher.
-        with self.db.read() as conn:
-            events = q.events_after(conn, cursor, 5000)
-        self.post_message(ActionDone(describe(result), events, key))
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notify(clean(message.text), timeout=4, markup=False)
-        self.refresh_from_events(message.events)
-
-    def on_action_failed(self, message: ActionFailed) -> None:
-        severity = "warning" if message.conflict_key else "error"
-        self.notify(clean(message.text), severity=severity, timeout=10, markup=False)
-        self.refresh_from_events(message.events)
-        if message.conflict_key:  # reload what the user is looking at
-            for screen in self.screen_stack:
-                hook = getattr(screen, "reload", None)
-                if hook is not None:
-                    hook()
-
     # --- navigation --------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -1082,14 +505,6 @@ class OpsApp(App[None]):
     def switch_screen(self, screen: Any) -> Any:
         self.call_after_refresh(self._schedule_tick)
         return super().switch_screen(screen)
-
-
-def pane_screens() -> tuple[type, ...]:
-    """Screens that show the dashboard panes' data (they get ``show`` and ``tick``)."""
-    from .screens.main import MainScreen
-    from .screens.wall import WallScreen
-
-    return (MainScreen, WallScreen)
 
 
 def make_app(

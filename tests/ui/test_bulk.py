@@ -90,3 +90,97 @@ async def test_star_marks_every_shown_row_and_comment_reaches_each(shop_db, make
             with shop_db.read() as conn:
                 bodies = [c.body for c in q.item_comments(conn, i)]
             assert "bulk note" in bodies
+
+
+def queue_events(db, key: str) -> list[tuple[str, str | None, str | None]]:
+    with db.read() as conn:
+        r = q.get_item(conn, key)
+        return [
+            (e.field, e.old, e.new)
+            for e in q.recent_events(conn, 50, r.id)
+            if e.field in ("queue", "status")
+        ]
+
+
+async def test_bulk_transfer_three_marked_items_one_stale(shop_db, make):
+    from opstui.ui.screens.transfer import TransferForm
+
+    app = make(shop_db)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_support(pilot, app)
+        await pilot.press("space", "space", "space")  # SUP-1, SUP-2, SUP-3
+        marked = [table.records[i].key for i in table.marked_ids]
+        assert marked == ["SUP-1", "SUP-2", "SUP-3"]
+        versions = {k: rec(shop_db, k).version for k in marked}
+        await pilot.press("T")
+        await settle(pilot, app)
+        assert isinstance(app.screen, TransferForm)
+        assert [qu.slug for qu in app.screen.queues] == ["infra"]  # all are in support
+        items.assign(shop_db, "SUP-2", "alice")  # SUP-2 changes in another terminal
+        app.notify = lambda text, **kw: notes.append(str(text))  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await settle(pilot, app)
+        for key in ("SUP-1", "SUP-3"):
+            r = rec(shop_db, key)
+            assert r.queue == "infra" and r.version == versions[key] + 1
+            assert queue_events(shop_db, key)[-1] == ("queue", "support", "infra")
+        assert rec(shop_db, "SUP-2").queue == "support"
+        assert not any(f == "queue" for f, _o, _n in queue_events(shop_db, "SUP-2"))
+        assert any(
+            "2 transferred to infra: SUP-1, SUP-3" in n and "skipped" in n and "SUP-2" in n
+            for n in notes
+        ), notes
+        assert not table.marked
+
+
+async def test_bulk_transfer_across_workflows_refuses_per_item_with_reason(shop_db, make):
+    from opstui.services import transitions
+    from opstui.services.loading import load_data
+
+    load_data(
+        shop_db,
+        {
+            "workflows": [
+                {
+                    "name": "desk",
+                    "states": [
+                        {"name": "open", "category": "new"},
+                        {"name": "working", "category": "active"},
+                        {"name": "on_hold", "category": "waiting"},
+                        {"name": "parked", "category": "waiting"},
+                        {"name": "closed", "category": "done"},
+                    ],
+                    "transitions": [{"from": "*", "to": "closed"}],
+                }
+            ],
+            "queues": [{"slug": "desk", "name": "Desk", "workflow": "desk"}],
+        },
+    )
+    transitions.transition(shop_db, "SUP-2", "in_progress")
+    transitions.transition(shop_db, "SUP-2", "waiting_on_customer")
+    app = make(shop_db)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_support(pilot, app)
+        for n, i in enumerate(table.ids):
+            if table.records[i].key in ("SUP-1", "SUP-2", "SUP-3"):
+                table.toggle_mark(n, on=True)
+        assert len(table.marked) == 3
+        await pilot.press("T")
+        await settle(pilot, app)
+        app.notify = lambda text, **kw: notes.append(str(text))  # type: ignore[method-assign]
+        options = app.screen.query_one("OptionList")
+        options.highlighted = [o.id for o in options._options].index("desk")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert (rec(shop_db, "SUP-1").queue, rec(shop_db, "SUP-1").status) == ("desk", "open")
+        assert (rec(shop_db, "SUP-3").queue, rec(shop_db, "SUP-3").status) == ("desk", "working")
+        assert queue_events(shop_db, "SUP-3")[-2:] == [
+            ("queue", "support", "desk"),
+            ("status", "in_progress", "working"),
+        ]
+        assert rec(shop_db, "SUP-2").queue == "support"
+        assert any(
+            "failed: SUP-2:" in n and "several states that fit: on_hold, parked" in n for n in notes
+        ), notes

@@ -31,12 +31,14 @@ from sqlalchemy import Connection, select
 from ...domain import models
 from ...importers.mapping import Mapping, StateMap
 from ...importers.model import ImportError_, Problem, Source
+from ...store import worklog as wq
 from ...store.engine import Database
 from ..context import display
-from .plan import plan_items
+from .plan import ItemPlan, plan_items
 from .report import ImportReport, Progress
 from .resolve import resolve
 from .verdicts import SourceVerdict, compare_source
+from .worklogs import plan_worklogs
 from .write import BATCH_SECONDS, YIELD_SECONDS, _write
 
 ITEM = models.Item.__table__
@@ -59,14 +61,20 @@ def _existing(conn: Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         for r in conn.execute(
-            select(ITEM.c.id, ITEM.c.key, ITEM.c.external_key, ITEM.c.status, ITEM.c.data).where(
-                ITEM.c.external_key.in_(chunk)
-            )
+            select(
+                ITEM.c.id,
+                ITEM.c.key,
+                ITEM.c.external_key,
+                ITEM.c.status,
+                ITEM.c.estimate_hours,
+                ITEM.c.data,
+            ).where(ITEM.c.external_key.in_(chunk))
         ):
             out[r.external_key] = {
                 "id": r.id,
                 "key": r.key,
                 "status": r.status,
+                "estimate": r.estimate_hours,
                 "source": (r.data or {}).get("source"),
             }
     return out
@@ -104,10 +112,13 @@ def run_import(
         if errors:
             _refuse(source, errors)
         existing = _existing(conn, [i.key for i in source.items])
+        stored = wq.imported_worklogs(conn, [e["id"] for e in existing.values()])
     plans, problems = plan_items(res, source, existing)
     errors += problems
     if errors:
         _refuse(source, errors)
+    for p in plans:
+        _plan_time(source, p, existing, stored)
     report.notes += res.notes
     for p in plans:
         if p.action == "create":
@@ -123,21 +134,52 @@ def run_import(
                 report.lines.append(
                     f"update {p.src.key} ({p.key}): "
                     + ", ".join(
-                        f"{o.field} {display(o.old) or '-'} -> {display(o.new) or '-'}"
-                        if o.field != "comment"
-                        else "comment"
-                        for o in p.ops[:6]
+                        ([f"estimate - -> {p.estimate}h"] if p.estimate is not None else [])
+                        + [
+                            f"{o.field} {display(o.old) or '-'} -> {display(o.new) or '-'}"
+                            if o.field != "comment"
+                            else "comment"
+                            for o in p.ops[:6]
+                        ]
                     )
                 )
         else:
             report.unchanged += 1
+        if p.worklogs is not None and p.worklogs.changes:
+            report.worklogs += p.worklogs.creates
+            report.lines.append(f"time {p.src.key}: {p.worklogs.describe()}")
+            report.worklog_seconds += sum(w.seconds for w in p.worklogs.new)
+            if p.worklogs.rest_changes:
+                report.worklog_seconds += p.worklogs.rest_seconds - (p.worklogs.rest_stored or 0)
     report.events = sum(len(p.ops) for p in plans) + report.created
+    report.events += sum(p.worklogs.events for p in plans if p.worklogs is not None)
+    report.events += sum(p.estimate is not None for p in plans)
     if dry_run:
         report.seconds = time.perf_counter() - started
         return report
     _write(db, source, res, plans, report, progress, bulk)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _plan_time(
+    source: Source,
+    p: ItemPlan,
+    existing: dict[str, dict[str, Any]],
+    stored: dict[int, dict[str, int]],
+) -> None:
+    """Time spent and estimate for one planned item (see ``worklogs``): an item with
+    nothing else new but worklogs or an estimate to add is refreshed, not skipped."""
+    old = existing.get(p.src.key)
+    item_stored = stored.get(old["id"], {}) if old else {}
+    owner = p.final.owner if p.final is not None else None
+    p.worklogs = plan_worklogs(source.system, p.src, item_stored, owner)
+    if old is not None and old.get("estimate") is None and p.src.estimate_hours:
+        p.estimate = p.src.estimate_hours
+        if p.action in ("skip", "refresh"):
+            p.action = "update"
+    if p.action == "skip" and p.worklogs is not None and p.worklogs.changes:
+        p.action = "refresh"
 
 
 def _refuse(source: Source, errors: list[Problem]) -> None:

@@ -72,6 +72,10 @@ class ItemPlan:
     rev: tuple[str, int] | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     comments_total: int = 0
+    #: Time spent to write (``worklogs.WorklogPlan``), None when the source has none.
+    worklogs: Any = None
+    #: An estimate for an existing item that has none (the source's original estimate).
+    estimate: float | None = None
 
 
 def _mapped(res: Resolved, snap: Snapshot, prev: Values | None, title: str) -> Values:

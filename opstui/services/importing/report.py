@@ -21,6 +21,9 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     events: int = 0
+    #: Worklog rows added (see ``worklogs``) and the time they add, in seconds.
+    worklogs: int = 0
+    worklog_seconds: int = 0
     dry_run: bool = False
     seconds: float = 0.0
     batches: int = 0
@@ -37,6 +40,12 @@ class ImportReport:
         return (
             f"{self.file}: {self.rows} rows; {verb} {self.created} items, {upd} "
             f"{self.updated}, {self.unchanged} unchanged"
+            + (
+                f"; {'would log' if self.dry_run else 'logged'} {self.worklogs} worklogs "
+                f"({self.worklog_seconds / 3600:.2f} h)"
+                if self.worklogs or self.worklog_seconds
+                else ""
+            )
             + (f", {len(self.skipped)} rows skipped" if self.skipped else "")
         )
 
@@ -49,6 +58,8 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "events": self.events,
+            "worklogs": self.worklogs,
+            "worklog_hours": round(self.worklog_seconds / 3600, 2),
             "dry_run": self.dry_run,
             "seconds": round(self.seconds, 3),
             "batches": self.batches,

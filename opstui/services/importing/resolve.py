@@ -73,6 +73,9 @@ def _labels(source: Source) -> dict[str, dict[Any, tuple[int, int]]]:
                 add("priorities", s.priority, s.line)
             if s.assignee is not None:
                 add("people", s.assignee, s.line)
+        for w in item.worklogs:  # worklog authors are people like assignees
+            if w.author is not None:
+                add("people", w.author, w.line)
     return seen
 
 

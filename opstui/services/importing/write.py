@@ -20,6 +20,7 @@ from .plan import ItemPlan, Op
 from .replay import _BulkWriter, _Setup, _source_data
 from .report import ImportReport, Progress
 from .resolve import Resolved
+from .worklogs import write_worklogs
 
 ITEM = models.Item.__table__
 QUEUE = models.Queue.__table__
@@ -156,10 +157,10 @@ def _write(
             with writing(db) as ctx:
                 ctx.replay = True
                 if prepared is not None:
-                    created_ids += writer.write(ctx, prepared)
+                    new_ids = writer.write(ctx, prepared)
                 else:
-                    for p in creates:
-                        created_ids.append(_create_with_services(ctx, source, res, p))
+                    new_ids = [_create_with_services(ctx, source, res, p) for p in creates]
+                created_ids += new_ids
                 for p in chunk:
                     if p.action in ("update", "refresh"):
                         try:
@@ -170,6 +171,7 @@ def _write(
                                 f"{source.file}:{line}: {p.src.key} ({p.key}): {exc}",
                                 [Problem(source.file, line, f"{p.src.key}: {exc}")],
                             ) from None
+                _write_time(ctx, res, chunk, dict(zip(map(id, creates), new_ids, strict=True)))
             committed = time.perf_counter()
             spent = committed - started
             size = max(10, min(5000, int(len(chunk) * BATCH_SECONDS / max(spent, 0.001))))
@@ -190,6 +192,21 @@ def _write(
         raise
     finally:
         db.forget_person()
+
+
+def _write_time(ctx: Ctx, res: Resolved, chunk: list[ItemPlan], new_ids: dict[int, int]) -> None:
+    """The worklogs of a batch's items, in the batch's transaction (``worklogs``)."""
+    todo = [p for p in chunk if p.worklogs is not None and p.worklogs.changes]
+    if not todo:
+        return
+    ids = [new_ids[id(p)] if p.action == "create" else p.item_id for p in todo]
+    versions = dict(
+        ctx.conn.execute(select(ITEM.c.id, ITEM.c.version).where(ITEM.c.id.in_(ids))).all()
+    )
+    people = {r.handle: r.id for r in ctx.conn.execute(select(PERSON.c.handle, PERSON.c.id))}
+    write_worklogs(
+        ctx, res, people, [(i, versions[i], p.worklogs) for i, p in zip(ids, todo, strict=True)]
+    )
 
 
 def _undo(db: Database, item_ids: list[int], setup: _Setup | None) -> None:
@@ -318,6 +335,11 @@ def _update_with_services(ctx: Ctx, source: Source, res: Resolved, plan: ItemPla
     _as(ctx, None, person_ids, res)
     ctx.now = saved
     item = item_svc.item_for_update(ctx, plan.key)
+    if plan.estimate is not None and item.estimate_hours is None:
+        item_svc.update_item(
+            ctx, item, {"estimate_hours": plan.estimate}, [("estimate", None, plan.estimate)]
+        )
+        item = item_svc.item_for_update(ctx, plan.key)
     _settle_sla(ctx, item.id)
     # Source bookkeeping (revision, facts): not a change of the item, so no event.
     ctx.conn.execute(

@@ -10,6 +10,7 @@ from ...domain.actions import (
     ACTION_KEYS,
     ACTION_TYPES,
     ASSIGN_KEYS,
+    ASSIGN_RULE_KEYS,
     ASSIGN_RULES,
     TEMPLATE_FIELDS,
 )
@@ -41,15 +42,24 @@ def _check_template(text: Any, what: str) -> None:
         )
 
 
-def _check_assign(names: _Names, rule: Any, label: str = "assign") -> None:
+def _check_assign(
+    names: _Names, rule: Any, label: str = "assign", extra: frozenset[str] = frozenset()
+) -> None:
+    """``extra``: keys of the enclosing action (``type`` for an assign action)."""
     if not isinstance(rule, dict):
         raise ValidationError(f'{label} must be a table such as {{rule="triage"}}')
-    unknown = sorted(set(rule) - ASSIGN_KEYS - {"type"})
+    unknown = sorted(set(rule) - ASSIGN_KEYS - extra)
     if unknown:
         raise ValidationError(f"{label}: unknown key {unknown[0]!r}")
     kind = rule.get("rule")
     if kind not in ASSIGN_RULES:
         raise ValidationError(f"{label}: rule {kind!r} is not one of {', '.join(ASSIGN_RULES)}")
+    unused = sorted(set(rule) - ASSIGN_RULE_KEYS[kind] - extra)
+    if unused:
+        raise ValidationError(
+            f"{label}: rule {kind!r} does not use {unused[0]!r} "
+            f"(it takes {', '.join(sorted(ASSIGN_RULE_KEYS[kind] - {'rule'})) or 'nothing more'})"
+        )
     if kind == "person":
         if not rule.get("person"):
             raise ValidationError(f"{label}: rule 'person' needs person=HANDLE")
@@ -89,7 +99,7 @@ def _check_action(names: _Names, wf_id: int, action: Any) -> tuple[int, str, str
                 "to a queue with its own workflow"
             )
     elif kind == "assign":
-        _check_assign(names, action)
+        _check_assign(names, action, extra=frozenset({"type"}))
     elif kind == "notify":
         if bool(action.get("person")) == bool(action.get("triage_of")):
             raise ValidationError("notify needs exactly one of person=HANDLE or triage_of=QUEUE")

@@ -88,3 +88,19 @@ def string_list(entry: dict[str, Any], key: str, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise LoadError(f"{where}: {key} must be a list of names")
     return [v.strip() for v in value]
+
+
+def boolean(entry: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    """A true/false key: any other value (``"no"``, 0) is an error, never guessed."""
+    value = entry.get(key, default)
+    if not isinstance(value, bool):
+        raise LoadError(f"{where}: {key} must be true or false (got {value!r})")
+    return value
+
+
+def tables(entry: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """A key holding a list of tables (``history``, ``away``, ``states``...)."""
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise LoadError(f"{where}: {key} must be a list of tables")
+    return value

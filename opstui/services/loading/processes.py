@@ -11,7 +11,7 @@ from ...domain.fields import parse_estimate
 from ...errors import OpsError
 from ...store import definitions as defs
 from ..processes.define import save_process_in
-from .base import LoadError, Loading
+from .base import LoadError, Loading, boolean
 
 PROCESS_KEYS = {
     "key",
@@ -25,7 +25,6 @@ PROCESS_KEYS = {
     "runbook",
     "title",
     "active",
-    "description",
     "catch_up",
 }
 
@@ -37,6 +36,8 @@ def load_process_entry(ld: Loading, where: str, entry: dict[str, Any]) -> None:
         return LoadError(f"{where}: {reason}")
 
     conn = ld.ctx.conn
+    if "description" in entry:
+        raise bad("a process has no description of its own: put it in its runbook")
     unknown = sorted(set(entry) - PROCESS_KEYS)
     if unknown:
         raise bad(f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(PROCESS_KEYS))})")
@@ -108,7 +109,7 @@ def load_process_entry(ld: Loading, where: str, entry: dict[str, Any]) -> None:
         "queue_id": queue_id,
         "runbook": runbook,
         "skills": skills,
-        "active": bool(entry.get("active", True)),
+        "active": boolean(entry, "active", where, True),
         "item_title": title if entry.get("title") else "",
         "estimate_hours": estimate,
     }

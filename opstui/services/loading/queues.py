@@ -18,6 +18,9 @@ def load_queues(ld: Loading, entries: list[dict[str, Any]]) -> None:
         where = ld.where("queues", i, e, "slug")
         known(e, QUEUE_KEYS, where)
         require(e, ("slug",), where)
+        for k in ("slug", "name", "prefix", "workflow", "triage_owner", "description"):
+            if k in e and not isinstance(e[k], str):
+                raise LoadError(f"{where}: {k} must be text (got {e[k]!r})")
         try:
             qid = defs.queue_id(ld.ctx.conn, e["slug"])
             if qid is not None:

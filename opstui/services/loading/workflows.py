@@ -7,10 +7,11 @@ from typing import Any
 from ...domain.models import STATE_CATEGORIES
 from ...errors import OpsError
 from .. import workflows as workflow_svc
-from .base import LoadError, Loading, known, no_repeats, require
+from .base import LoadError, Loading, boolean, known, no_repeats, require, tables
 
 WORKFLOW_KEYS = {"name", "initial", "description", "states", "transitions"}
 TRANSITION_KEYS = {"from", "to", "name", "requires_approval", "actions"}
+STATE_KEYS = {"name", "label", "category"}
 
 
 def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
@@ -19,12 +20,21 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
         where = ld.where("workflows", i, e)
         known(e, WORKFLOW_KEYS, where)
         require(e, ("name", "states"), where)
+        if not isinstance(e.get("description", ""), str):
+            raise LoadError(f"{where}: description must be text")
+        if not isinstance(e["states"], list):
+            raise LoadError(f"{where}: states must be a list of names or tables")
         states: list[tuple[str, str, str]] = []
         for j, s in enumerate(e["states"]):
             if isinstance(s, str):
                 s = {"name": s}
-            if not s.get("name"):
+            if not isinstance(s, dict):
+                raise LoadError(f"{where}: states[{j}] must be a name or a table")
+            known(s, STATE_KEYS, f"{where} states[{j}]")
+            if not s.get("name") or not isinstance(s["name"], str):
                 raise LoadError(f"{where}: states[{j}] has no name")
+            if not isinstance(s.get("label", ""), str):
+                raise LoadError(f"{where}: states[{j}] label must be text")
             cat = s.get("category", "active")
             if cat not in STATE_CATEGORIES:
                 raise LoadError(
@@ -37,9 +47,14 @@ def load_workflows(ld: Loading, entries: list[dict[str, Any]]) -> None:
         initial = e.get("initial", names[0])
         if initial not in names:
             raise LoadError(f"{where}: initial state {initial!r} is not one of its states")
-        transitions = e.get("transitions", [])
+        transitions = tables(e, "transitions", where)
         for j, t in enumerate(transitions):
-            known(t, TRANSITION_KEYS, f"{where} transitions[{j}]")
+            twhere = f"{where} transitions[{j}]"
+            known(t, TRANSITION_KEYS, twhere)
+            boolean(t, "requires_approval", twhere, False)
+            if not isinstance(t.get("name", ""), str):
+                raise LoadError(f"{twhere}: name must be text")
+            tables(t, "actions", twhere)
             for end in ("from", "to"):
                 v = t.get(end)
                 if v is None or (v not in names and not (end == "from" and v == "*")):

@@ -13,7 +13,6 @@ event-triggered process runs when an item reaches its state
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +21,10 @@ from sqlalchemy import func, select, update
 from ...domain import models
 from ...domain import workflow as wfl
 from ...store import queries as q
-from ...store.dialect import insert_ignore
 from ...store.engine import Database
 from ..context import Ctx, writing
-from ..items import create_item_in
+from .audit import AUDIT_PROCESS, run_audit_occurrence
+from .claim import ProcessRunResult, claim, create_item_in, occurrence_key
 
 ITEM = models.Item.__table__
 PERSON = models.Person.__table__
@@ -33,20 +32,6 @@ QUEUE = models.Queue.__table__
 LINK = models.ItemLink.__table__
 PROCESS = models.Process.__table__
 RUN = models.ProcessRun.__table__
-
-
-@dataclass(frozen=True)
-class ProcessRunResult:
-    process: str
-    name: str
-    occurrence_key: str
-    occurrence_at: datetime
-    item: str | None
-    owner: str | None
-    queue: str
-    text: str
-    #: created after its due time (caught up): see ``workflow.is_late``.
-    late: bool = False
 
 
 def _process_rows(conn: Any, *, kinds: tuple[str, ...], where: Any = None) -> list[Any]:
@@ -70,30 +55,10 @@ def _process_rows(conn: Any, *, kinds: tuple[str, ...], where: Any = None) -> li
     return list(conn.execute(stmt))
 
 
-def _claim(ctx: Ctx, process_id: int, occurrence_key: str, at: datetime) -> int | None:
-    """Insert the ProcessRun for one occurrence; None if it exists (already run).
-
-    ``INSERT ... ON CONFLICT DO NOTHING`` on the unique occurrence key: of any number of
-    terminals (on any machines) claiming the same occurrence, exactly one gets the row.
-    """
-    row = ctx.conn.execute(
-        insert_ignore(ctx.conn, RUN, ["occurrence_key"])
-        .values(
-            process_id=process_id,
-            occurrence_key=occurrence_key,
-            occurrence_at=at,
-            created_at=ctx.now,
-            unix_user=ctx.unix_user,
-        )
-        .returning(RUN.c.id)
-    ).first()
-    return None if row is None else int(row[0])
-
-
 def _run_occurrence(
     ctx: Ctx, proc: Any, occurrence_key: str, at: datetime, trigger_item: q.ItemRecord | None = None
 ) -> ProcessRunResult | None:
-    run_id = _claim(ctx, proc.id, occurrence_key, at)
+    run_id = claim(ctx, proc.id, occurrence_key, at)
     if run_id is None:
         return None
     tz = wfl.zone(proc.timezone)
@@ -221,10 +186,6 @@ def _last_occurrences(conn: Any) -> dict[int, datetime]:
     }
 
 
-def occurrence_key(process_key: str, at: datetime) -> str:
-    return f"{process_key}@{at.strftime('%Y-%m-%dT%H:%MZ')}"
-
-
 def pending_in(conn: Any, now: datetime) -> list[tuple[Any, str, datetime]]:
     """(process row, occurrence key, time) of every scheduled occurrence to create at
     ``now`` and not yet run, oldest first per process (``workflow.pending_occurrences``).
@@ -294,6 +255,10 @@ def run_due(db: Database, *, dry_run: bool = False) -> list[ProcessRunResult]:
         for pid, okey, at in due:
             proc = by_id.get(pid)
             if proc is None:
+                continue
+            if proc.key == AUDIT_PROCESS:
+                # the audit: one item per active person (services.processes.audit)
+                out.extend(run_audit_occurrence(ctx, proc, okey, at))
                 continue
             done = _run_occurrence(ctx, proc, okey, at)
             if done is not None:

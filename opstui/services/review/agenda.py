@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .audit import agenda_note
 from .records import WeeklyReview
 from .text import change_text, hours_text
 
@@ -101,6 +102,13 @@ def agenda(rv: WeeklyReview) -> list[AgendaLine]:
             ", ".join(x.name for x in (*cap.skill_risks, *cap.process_risks))[:80] or "none",
             "risks",
         ),
+    ]
+    if rv.audit is not None and rv.audit.defined:
+        # the monthly single-point-of-failure audit: coverage; count = single points left
+        lines.append(
+            AgendaLine("audit", "   SPOF audit", rv.audit.remaining, agenda_note(rv.audit), "risks")
+        )
+    lines += [
         AgendaLine(
             "done",
             "7. Done in the week",
@@ -129,15 +137,24 @@ def agenda(rv: WeeklyReview) -> list[AgendaLine]:
                 "outbox", "   Failing deliveries", rv.outbox.count, rv.outbox.line(), "agenda"
             )
         )
-    if rv.last_review is not None:
+    minutes = [m for m in rv.decided_last_week if m.kind != "note"]
+    if rv.decided_last_week:
+        holders = ", ".join(
+            f"{m.held_by} on {m.held_at:%a %d %b %H:%M}"
+            for m in {(m.held_by, m.held_at): m for m in rv.decided_last_week}.values()
+        )
+        lines.append(
+            AgendaLine("last", "   Decided last week", len(minutes), f"held by {holders}", "agenda")
+        )
+    elif rv.last_review is not None:
         held = rv.last_review
         lines.append(
             AgendaLine(
                 "last",
                 "   Decided last week",
-                held.decisions,
-                f"held by {held.held_by} on {held.held_at:%a %d %b %H:%M}, "
-                f"week of {held.week_start:%d %b}",
+                0,
+                f"no review recorded for last week (last held by {held.held_by} on "
+                f"{held.held_at:%a %d %b %H:%M}, week of {held.week_start:%d %b})",
                 "agenda",
             )
         )

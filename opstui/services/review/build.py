@@ -14,6 +14,7 @@ from .. import capacity as capacity_svc
 from .. import drift as drift_svc
 from .. import forecast as forecast_svc
 from ..outbox import failing_summary_in
+from ..processes.audit import status_in as audit_status_in
 from ..processes.catalog import process_catalog
 from . import sections
 from .records import MAX_ROWS, WEEK, DriftItem, WeeklyReview
@@ -82,11 +83,13 @@ def _review(
         cap = capacity_svc.report_in(conn, now)
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
+        minutes = sections.decided_last_week(conn, start, upto)
         drifting, rescues = _drift(conn, now) if end >= now and forecast else ((), ())
         late = sections.late_runs(conn, start, upto)
         outbox = failing_summary_in(conn)
         # estimates against time logged on work finished in the 8 weeks up to the week's end
         accuracy = forecast_svc.accuracy_in(conn, upto)
+        audit = audit_status_in(conn, now)
     findings = sections.process_findings(process_catalog(db, now))
     counts = {
         "breaches": len(breaches),
@@ -99,6 +102,7 @@ def _review(
         "drifting": len(drifting),
         "rescues": len(rescues),
         "late_runs": len(late),
+        "decided_last_week": sum(1 for m in minutes if m.kind != "note"),
     }
     return WeeklyReview(
         now=now,
@@ -122,6 +126,8 @@ def _review(
         rescues=rescues,
         accuracy=accuracy,
         outbox=outbox,
+        audit=audit,
+        decided_last_week=tuple(minutes),
     )
 
 

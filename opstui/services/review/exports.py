@@ -9,6 +9,8 @@ from typing import Any
 
 from ...domain.text import one_line
 from .. import capacity as capacity_svc
+from ..processes.audit import status_json as audit_json
+from . import audit as audit_view
 from .agenda import agenda
 from .records import SlaMiss, WeeklyReview
 from .text import bar, change_text, hours_text, margin_text
@@ -137,7 +139,16 @@ def to_markdown(rv: WeeklyReview) -> str:
         )
     lines += ["## Pending approvals", ""]
     lines += _table(
-        ("Item", "Title", "Owner", "Move to", "Requested by", "Requested at", "Note"),
+        (
+            "Item",
+            "Title",
+            "Owner",
+            "Move to",
+            "Requested by",
+            "Requested at",
+            "Reason",
+            "Last comments",
+        ),
         [
             (
                 a.key,
@@ -147,6 +158,7 @@ def to_markdown(rv: WeeklyReview) -> str:
                 a.requested_by,
                 _ts(a.requested_at),
                 one_line(a.note, 60),
+                " / ".join(f"{c.author}: {one_line(c.body, 60)}" for c in a.comments) or "-",
             )
             for a in rv.approvals
         ],
@@ -230,6 +242,14 @@ def to_markdown(rv: WeeklyReview) -> str:
         ],
         "Every process has at least two people who can run it.",
     )
+    if rv.audit is not None and rv.audit.defined:
+        lines += [
+            f"## Single-point audit ({rv.audit.month})",
+            "",
+            audit_view.coverage_text(rv.audit),
+            "",
+        ]
+        lines += _table(audit_view.HEADERS, audit_view.rows(rv.audit), "No single points remain.")
     lines += [f"## Throughput and cycle time ({len(rv.weeks)} weeks)", ""]
     top_done = max((w.done for w in rv.weeks), default=0)
     lines += _table(
@@ -287,6 +307,15 @@ def to_markdown(rv: WeeklyReview) -> str:
             for c in rv.queues
         ],
         "No queues.",
+    )
+    lines += ["## Decided last week", ""]
+    lines += _table(
+        ("When", "Held by", "Decision", "Item", "Detail"),
+        [
+            (_ts(m.at), m.held_by, m.kind, m.item or "-", one_line(m.detail, 120))
+            for m in rv.decided_last_week
+        ],
+        "No review was recorded for the week before.",
     )
     if rv.last_review:
         h = rv.last_review
@@ -402,10 +431,12 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
                 "requested_by": a.requested_by,
                 "requested_at": a.requested_at,
                 "note": a.note,
+                "comments": [{"author": c.author, "body": c.body, "at": c.at} for c in a.comments],
             }
             for a in rv.approvals
         ],
         "capacity": capacity_svc.report_json(rv.capacity),
+        "audit": None if rv.audit is None else audit_json(rv.audit),
         "drifting": [
             {
                 "item": d.key,
@@ -441,6 +472,17 @@ def to_json(rv: WeeklyReview) -> dict[str, Any]:
                 else round(c.prev_week_median_h, 2),
             }
             for c in rv.queues
+        ],
+        "decided_last_week": [
+            {
+                "held_by": m.held_by,
+                "held_at": m.held_at,
+                "kind": m.kind,
+                "item": m.item or None,
+                "detail": m.detail,
+                "at": m.at,
+            }
+            for m in rv.decided_last_week
         ],
         "last_review": None
         if rv.last_review is None

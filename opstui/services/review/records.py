@@ -9,6 +9,7 @@ from typing import Any
 
 from ...domain.capacity import CapacityReport, Move
 from ..outbox import FailingSummary
+from ..processes.audit import AuditStatus
 
 NEAR_MISS_LEFT = 0.2
 TREND_WEEKS = 8
@@ -107,6 +108,15 @@ class PendingApproval:
     requested_at: datetime
     note: str
     version: int
+    #: The item's last comments (author, body, when), oldest first.
+    comments: tuple[ApprovalComment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalComment:
+    author: str
+    body: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,20 @@ class HeldReview:
     held_at: datetime
     week_start: datetime
     decisions: int
+
+
+@dataclass(frozen=True)
+class Minute:
+    """One decision of a held review (its minutes): who held it, what was decided on which
+    item, when.  ``kind`` is assign, move, transfer, comment, approve, reject, reassign or
+    note (a note for the record: ``item`` is empty)."""
+
+    held_by: str
+    held_at: datetime
+    kind: str
+    item: str
+    detail: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -173,11 +197,15 @@ class WeeklyReview:
     drifting: tuple[DriftItem, ...] = ()
     #: Moves that bring drifting items back on time (accepted like rebalancing moves).
     rescues: tuple[Move, ...] = ()
+    #: The minutes of the reviews held for the week before (``sections.decided_last_week``).
+    decided_last_week: tuple[Minute, ...] = ()
     #: Estimate accuracy (``services.forecast.accuracy_in``): "person" / "kind" -> the
     #: median ratio of time logged to time estimated on finished items, 8 weeks.
     accuracy: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
     #: Failing outbox deliveries ("3 deliveries failing since 09:12: billing-webhook 500").
     outbox: FailingSummary | None = None
+    #: The monthly single-point-of-failure audit, as of now (``services.review.audit``).
+    audit: AuditStatus | None = None
 
     @property
     def this_week(self) -> WeekStat:

@@ -20,10 +20,12 @@ from .records import (
     NEAR_MISS_LEFT,
     TREND_WEEKS,
     WEEK,
+    ApprovalComment,
     BlockedItem,
     Blocker,
     HeldReview,
     LateRun,
+    Minute,
     PendingApproval,
     ProcessFinding,
     QueueCycle,
@@ -179,8 +181,49 @@ def late_runs(conn: Connection, start: datetime, end: datetime) -> list[LateRun]
     ]
 
 
+#: How many of an item's last comments an approval shows.
+APPROVAL_COMMENTS = 3
+
+
 def pending_approvals(conn: Connection) -> list[PendingApproval]:
-    return [PendingApproval(**dict(r._mapping)) for r in rq.pending_approvals(conn)]
+    """Pending approvals, each with the item's last :data:`APPROVAL_COMMENTS` comments."""
+    rows = rq.pending_approvals(conn)
+    comments = rq.last_comments(conn, sorted({r.key for r in rows}), APPROVAL_COMMENTS)
+    return [
+        PendingApproval(
+            **dict(r._mapping),
+            comments=tuple(
+                ApprovalComment(c.author or "?", c.body or "", c.created_at)
+                for c in comments.get(r.key, ())
+            ),
+        )
+        for r in rows
+    ]
+
+
+def decided_last_week(conn: Connection, start: datetime, upto: datetime) -> list[Minute]:
+    """The minutes of the reviews held for the week before ``start``: reviews whose
+    reviewed week ended within half a week of ``start`` (a weekly review held a day early
+    or late still counts; this week's own records do not), held before ``upto`` (a past
+    week's review shows nothing recorded after it)."""
+    out: list[Minute] = []
+    half = WEEK / 2
+    for r in rq.reviews_ended_between(conn, start - half, start + half, upto):
+        for d in r.decisions or []:
+            if not isinstance(d, dict):
+                continue
+            try:
+                at = datetime.fromisoformat(str(d.get("at")))
+            except ValueError:
+                at = r.held_at
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=r.held_at.tzinfo)
+            kind = str(d.get("kind") or "?")
+            detail = d.get("text") if kind == "note" else d.get("detail")
+            out.append(
+                Minute(r.held_by, r.held_at, kind, str(d.get("item") or ""), str(detail or ""), at)
+            )
+    return out
 
 
 def trends(

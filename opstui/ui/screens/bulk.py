@@ -1,8 +1,11 @@
-"""Bulk actions on the marked rows of an item list: assign, move or comment on all.
+"""Bulk actions on marked rows (the item list's, the review's): assign, move, transfer or
+comment on all of them.
 
 Each item is its own change (its own transaction, version check and events); an item
 that changed since the dialog opened is skipped and reported by key, the rest go
-through.  The dialog is the same picker / form as for one item.
+through; one that cannot go (a transfer whose state has no clear match in the new
+queue's workflow, say) is reported by key with its reason.  The dialog is the same
+picker / form as for one item.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from ...store import panes as pane_q
 from ...store import queries as q
 from ..text import clean
 
+#: The actions that apply to every marked row.
+BULK_KINDS = ("assign", "move", "transfer", "comment")
 
-def start_bulk(app: Any, kind: str, ids: Sequence[int], *, done: Callable[[], None]) -> None:
-    """Load the marked items fresh, then open the dialog for ``kind``."""
+
+def start_bulk(app: Any, kind: str, ids: Sequence[int | str], *, done: Callable[[], None]) -> None:
+    """Load the marked items (ids, or keys) fresh, then open the dialog for ``kind``."""
     if app.refuse_if_readonly():
         return
     app.run_worker(
@@ -31,13 +37,19 @@ def start_bulk(app: Any, kind: str, ids: Sequence[int], *, done: Callable[[], No
     )
 
 
-def _prepare(app: Any, kind: str, ids: list[int], done: Callable[[], None]) -> None:
+def _prepare(app: Any, kind: str, ids: list[int | str], done: Callable[[], None]) -> None:
     now = app.clock.now()
     extra: dict[str, Any] = {}
     with app.db.read() as conn:
-        records = q.items_by_ids(conn, ids)
-        order = {i: n for n, i in enumerate(ids)}
-        records.sort(key=lambda r: order[r.id])
+        if all(isinstance(i, int) for i in ids):
+            records = q.items_by_ids(conn, [int(i) for i in ids])
+            order = {i: n for n, i in enumerate(ids)}
+            records.sort(key=lambda r: order[r.id])
+        else:  # keys (the review's rows): a few at most, in the order given
+            found = (q.get_item(conn, str(k)) for k in ids)
+            records = [r for r in found if r is not None]
+        if kind == "transfer":
+            extra["queues"] = tuple(q.list_queues(conn))
         if kind == "assign":
             from ...store.picks import pick_context
 
@@ -104,6 +116,11 @@ def _open_dialog(
         picker.title_text = title
         picker.verb = f"moves all {n} to"
         app.push_screen(picker, lambda v: _run(app, "move", records, v, done))
+    elif kind == "transfer":
+        from .transfer import TransferForm
+
+        form = TransferForm(records, extra["queues"], subject=title)
+        app.push_screen(form, lambda v: _run(app, "transfer", records, v, done))
     elif kind == "comment":
         form = forms.CommentForm(subject=what)
         app.push_screen(form, lambda v: _run(app, "comment", records, v, done))
@@ -124,6 +141,8 @@ def _run(
                     items.assign(db, r.key, value or None, expected_version=r.version)
                 elif kind == "move":
                     transitions.transition(db, r.key, value, expected_version=r.version)
+                elif kind == "transfer":
+                    items.transfer(db, r.key, value, expected_version=r.version)
                 else:
                     items.comment(db, r.key, value)
                 out["done"].append(r.key)
@@ -136,6 +155,7 @@ def _run(
     verb = {
         "assign": f"assigned to {value}" if value else "made unowned",
         "move": f"moved to {value}",
+        "transfer": f"transferred to {value}",
         "comment": "commented on",
     }[kind]
 

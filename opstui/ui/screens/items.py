@@ -292,11 +292,11 @@ class ItemListScreen(ItemActions, Screen[None]):
         self._show_filter()
 
     def action_item(self, kind: str) -> None:
-        """With rows marked, assign / move / comment act on all of them."""
-        table = self.query_one(ItemTable)
-        if table.marked and kind in ("assign", "move", "comment"):
-            from .bulk import start_bulk
+        """With rows marked, assign / move / transfer / comment act on all of them."""
+        from .bulk import BULK_KINDS, start_bulk
 
+        table = self.query_one(ItemTable)
+        if table.marked and kind in BULK_KINDS:
             start_bulk(self.app, kind, table.marked_ids, done=self._bulk_done)
             return
         super().action_item(kind)

@@ -38,6 +38,7 @@ class MainScreen(Screen[None]):
         Binding("m", "item('move')", "Move the SLA row's item", show=False),
         Binding("c", "item('comment')", "Comment on the SLA row's item", show=False),
         Binding("z", "app.toggle_compact", "Compact layout on/off", show=False),
+        Binding("o", "sla_order", "Order the SLA pane: time left / drifting first", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -147,6 +148,10 @@ class MainScreen(Screen[None]):
             )
             return
         app.item_action(kind, key)
+
+    def action_sla_order(self) -> None:
+        """Cycle the SLA pane's order (its title says which one is on)."""
+        self.query_one(SlaPane).cycle_order()
 
     def action_processes(self) -> None:
         app: Any = self.app

@@ -1,4 +1,4 @@
-"""The transfer form: move an item to another queue (its owner stays)."""
+"""The transfer form: move an item (or several marked ones) to another queue (owners stay)."""
 
 from __future__ import annotations
 
@@ -29,23 +29,39 @@ def queue_label(queue: QueueRecord, workflow: str | None) -> Text:
 
 
 class TransferForm(ModalScreen[str | None]):
-    """Pick the queue to move the item to; the result is its slug (None: cancelled)."""
+    """Pick the queue to move the item (or items) to; the result is its slug (None:
+    cancelled).  For several items ``subject`` titles the form; a queue all of them are
+    in already is left out."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("q", "cancel", "Cancel", show=False),
     ]
 
-    def __init__(self, item: ItemRecord, queues: Sequence[QueueRecord]) -> None:
+    def __init__(
+        self,
+        item: ItemRecord | Sequence[ItemRecord],
+        queues: Sequence[QueueRecord],
+        *,
+        subject: Text | None = None,
+    ) -> None:
         super().__init__()
-        self.item = item
-        self.queues = [qu for qu in queues if qu.slug != item.queue]
-        self.workflow = next((qu.workflow for qu in queues if qu.slug == item.queue), None)
+        self.items = [item] if isinstance(item, ItemRecord) else list(item)
+        self.item = self.items[0]
+        self.subject = subject
+        sources = {it.queue for it in self.items}
+        self.queues = [qu for qu in queues if not sources <= {qu.slug}]
+        flows = {qu.workflow for qu in queues if qu.slug in sources}
+        self.workflow = next(iter(flows)) if len(flows) == 1 else None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form picker"):
-            title = Text("Transfer  ", style="bold", end="")
-            title.append_text(literal(f"{self.item.key} from {self.item.queue} to"))
+            if self.subject is not None:
+                title = self.subject.copy()
+                title.append(" to")
+            else:
+                title = Text("Transfer  ", style="bold", end="")
+                title.append_text(literal(f"{self.item.key} from {self.item.queue} to"))
             yield Static(title, classes="form-title")
             yield OptionList(
                 *[Option(queue_label(qu, self.workflow), id=qu.slug) for qu in self.queues],

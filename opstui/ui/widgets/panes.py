@@ -11,13 +11,15 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual import events
 from textual.content import Content
 from textual.geometry import Region
 
 from ...domain import targets as sla_view
 from ...domain.figures import BASIS_AVAILABLE, busiest_share
+from ...domain.forecast import late_by
 from ...store.panes import OwnerStat, QueueStat, SlaRow
-from ..text import age, clean, duration, hours
+from ..text import age, clean, duration, hours, short_names
 from .grid import Cell, Column, GridView, Row
 
 SLA_LABEL = {
@@ -35,17 +37,100 @@ def _count(n: int, style: str | None = None) -> Cell:
 
 
 class Pane(GridView):
-    """A titled dashboard pane."""
+    """A titled dashboard pane.  A pane that holds a team (``COUNT_HIDDEN``) says how
+    many of its rows are off screen: under it, or in its title when it has no bottom
+    border (compact mode)."""
 
     DEFAULT_CSS = """
     Pane {
         height: 1fr;
     }
     """
+    COUNT_HIDDEN = False
 
     def __init__(self, title: str, columns: Sequence[Column], *, id: str, empty_text: str) -> None:
         super().__init__(columns, id=id, classes="pane", empty_text=empty_text)
         self.border_title = title
+        self._title = title
+        #: What the pane says about rows off screen, and where (``title``/``subtitle``).
+        self._more: tuple[str, str] = ("", "subtitle")
+        #: (layout, names, shortened names) for the name column (``short_names``).
+        self._short: tuple[object, tuple[str, ...], dict[str, str]] | None = None
+
+    # --- rows off screen ---------------------------------------------------------------
+
+    def hidden_rows(self) -> tuple[int, int]:
+        """Rows (above, below) the visible part of the pane."""
+        n = self.row_count()
+        rows = max(0, self.scrollable_content_region.height - self._header_lines)
+        top = min(max(0, round(self.scroll_y)), n)
+        return top, max(0, n - top - rows)
+
+    def more_text(self) -> str:
+        above, below = self.hidden_rows()
+        if above and below:
+            return f"↑{above} ↓{below} more"
+        if below:
+            return f"↓ {below} more"
+        if above:
+            return f"↑ {above} more"
+        return ""
+
+    def update_more(self) -> None:
+        """Say how many rows are off screen (only when that changed)."""
+        if not self.COUNT_HIDDEN or not self.is_mounted or not self.size.height:
+            return
+        text = self.more_text()
+        place = "subtitle" if self.styles.border_bottom[0] not in ("", "none") else "title"
+        if (text, place) == self._more:
+            return
+        old_text, old_place = self._more
+        self._more = (text, place)
+        if place == "title":
+            self.border_title = f"{self._title} · {text}" if text else self._title
+            if old_place == "subtitle" and old_text:
+                self.border_subtitle = ""
+        else:
+            if old_place == "title":
+                self.border_title = self._title
+            self._set_subtitle(text)
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        super().set_rows(rows)
+        self.update_more()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # GridView's own on_resize runs after this one (Textual calls each class's)
+        self.update_more()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.update_more()
+
+    def _set_subtitle(self, text: str) -> None:
+        """The line under the pane, as literal text.  Setting ``border_subtitle``
+        redraws the whole pane; only the bottom border line changes, so that line alone
+        is redrawn once the pane has been drawn."""
+        if not self.is_mounted or not self.outer_size.height:
+            self.border_subtitle = Text(text)
+            return
+        self._border_subtitle = Content.from_rich_text(Text(text)).expand_tabs(4).split()[0]
+        gutter = self.gutter
+        bottom = self.outer_size.height - 1 - gutter.top
+        self.refresh(Region(-gutter.left, bottom, self.outer_size.width, 1))
+
+    # --- names that share a prefix -----------------------------------------------------
+
+    def short_name(self, name: str, column: str, names: tuple[str, ...]) -> str:
+        """``name`` as it fits column ``column`` now, kept apart from ``names`` (the
+        column's other names) by :func:`short_names`; computed once per width and names."""
+        laid = self.layout_for(self.scrollable_content_region.width)  # cached per layout
+        cached = self._short
+        if cached is None or cached[0] is not laid or cached[1] is not names:
+            width = next((w for c, w in laid if c.key == column), 0)
+            cached = self._short = (laid, names, short_names(names, width))
+        return cached[2].get(name, name)
 
 
 class QueuesPane(Pane):
@@ -61,16 +146,22 @@ class QueuesPane(Pane):
         Column("triage", "Triage", 8, priority=5),
     )
 
+    COLLAPSE_EMPTY = True
+    COUNT_HIDDEN = True
+
     def __init__(self) -> None:
         super().__init__("Queues", self.COLUMNS, id="queues", empty_text="no queues yet")
         self.stats: tuple[QueueStat, ...] = ()
         self._shown_minute = ""
+        self._slugs: tuple[str, ...] = ()
 
     def show(self, stats: Sequence[QueueStat], now: datetime) -> None:
+        """Show ``stats`` in the order given (``store.panes.by_attention``)."""
         if tuple(stats) == self.stats and self._shown_minute == now.strftime("%H%M"):
             return  # nothing changed (the ages shown change by the minute at most)
         self._shown_minute = now.strftime("%H%M")
         self.stats = tuple(stats)
+        self._slugs = tuple(sorted(clean(q.slug) for q in stats))
         rows = []
         for q in stats:
             wip = f"{q.open}/{q.wip_limit}" if q.wip_limit else str(q.open)
@@ -92,6 +183,19 @@ class QueuesPane(Pane):
                 )
             )
         self.set_rows(rows)
+
+    def empty_columns(self) -> set[int]:
+        """Only the triage column can hold nothing: when no queue has a triage owner it
+        gives its width to the names (zero counts are figures, and stay)."""
+        if any(q.triage_owner for q in self.stats):
+            return set()
+        return {n for n, c in enumerate(self.columns) if c.key == "triage"}
+
+    def row_cells(self, index: int) -> Sequence[Cell] | None:
+        cells = list(super().row_cells(index) or ())
+        if cells and index < len(self.stats):
+            cells[0] = (self.short_name(clean(self.stats[index].slug), "queue", self._slugs), None)
+        return cells
 
 
 def load_bar(share: float | None, width: int, style: str) -> Text:
@@ -130,11 +234,15 @@ class OwnersPane(Pane):
         Column("team", "Team", 9, priority=4),
     )
 
+    COLLAPSE_EMPTY = True
+    COUNT_HIDDEN = True
+
     def __init__(self) -> None:
         # the load column's basis is said in the title (compact mode shows only the title)
         title = f"Owners \u00b7 load % of {BASIS_AVAILABLE}"
         super().__init__(title, self.COLUMNS, id="owners", empty_text="no people yet")
         self.stats: tuple[OwnerStat, ...] = ()
+        self._handles: tuple[str, ...] = ()
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
         # the unowned row first: never scrolled out of sight
@@ -142,6 +250,7 @@ class OwnersPane(Pane):
         if tuple(stats) == self.stats and self.row_count():
             return
         self.stats = tuple(stats)
+        self._handles = tuple(sorted(clean(p.handle) for p in stats if p.handle))
         rows = []
         for p in stats:
             if p.id is None:
@@ -173,16 +282,32 @@ class OwnersPane(Pane):
             )
         self.set_rows(rows)
 
+    def empty_columns(self) -> set[int]:
+        """The team and away/left columns hold nothing when nobody has a team or is away
+        or gone: their width goes to the names."""
+        blank = set()
+        if not any(p.team.strip() for p in self.stats):
+            blank.add("team")
+        if not any(p.is_away or not p.active for p in self.stats if p.id is not None):
+            blank.add("flag")
+        return {n for n, c in enumerate(self.columns) if c.key in blank}
+
     def row_cells(self, index: int) -> Sequence[Cell] | None:
-        """The handle, and the full name as well when the column is wide enough."""
+        """The handle (shortened to stay apart from the others when the column is
+        narrow), and the full name as well when the column is wide enough."""
         cells = list(super().row_cells(index) or ())
         p = self.stats[index]
+        if p.id is None or not p.handle:
+            return cells
         width = dict((c.key, w) for c, w in self.layout_for(self.scrollable_content_region.width))
-        if p.id is not None and width.get("who", 0) >= 24 and p.name and p.name != p.handle:
-            who = Text(clean(p.handle), style=self._style(None if p.active else "dim"), end="")
+        style = None if p.active else "dim"
+        if width.get("who", 0) >= 24 and p.name and p.name != p.handle:
+            who = Text(clean(p.handle), style=self._style(style), end="")
             who.append("  ")
             who.append(clean(p.name), style=self._style("dim"))
             cells[0] = who
+        else:
+            cells[0] = (self.short_name(clean(p.handle), "who", self._handles), style)
         return cells
 
 
@@ -199,6 +324,7 @@ class CapacityPane(Pane):
         super().__init__("Capacity", self.COLUMNS, id="capacity", empty_text="no people yet")
         self.stats: tuple[OwnerStat, ...] = ()
         self._summary = ""
+        self._handles: tuple[str, ...] = ()
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
         owners = [p for p in stats if p.id is not None]
@@ -211,19 +337,8 @@ class CapacityPane(Pane):
         if summary != self._summary:
             self._summary = summary
             self._set_subtitle(summary)
+        self._handles = tuple(sorted(clean(p.handle) for p in people))
         self.set_rows([Row(p.handle, (), source=p) for p in people])
-
-    def _set_subtitle(self, text: str) -> None:
-        """The summary under the pane, as literal text.  Setting ``border_subtitle``
-        redraws the whole pane; only the bottom border line changes, so that line alone
-        is redrawn once the pane has been drawn."""
-        if not self.is_mounted or not self.outer_size.height:
-            self.border_subtitle = Text(text)
-            return
-        self._border_subtitle = Content.from_rich_text(Text(text)).expand_tabs(4).split()[0]
-        gutter = self.gutter
-        bottom = self.outer_size.height - 1 - gutter.top
-        self.refresh(Region(-gutter.left, bottom, self.outer_size.width, 1))
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
         p = self.stats[index]
@@ -239,7 +354,7 @@ class CapacityPane(Pane):
         elif p.is_away:
             flag = ("away", "flag-away")
         return (
-            (clean(p.handle), None),
+            (self.short_name(clean(p.handle), "who", self._handles), None),
             bar,
             (f"{hours(p.hours)}/{hours(p.available_hours)}", None),
             flag,
@@ -257,7 +372,11 @@ def busiest_summary(people: Sequence[OwnerStat]) -> str:
 
 
 class SlaPane(Pane):
-    """Open items by time left on their nearest SLA target, ticking every second."""
+    """Open items by time left on their nearest SLA target, ticking every second; or
+    (``o``) the drifting ones first, the latest finish first, then the rest by time left."""
+
+    #: Orders ``o`` cycles through, and the pane title that says which one is on.
+    ORDERS = {"due": "SLA", "drift": "SLA \u00b7 by drift, latest first"}
 
     COLUMNS = (
         Column("state", "State", 6),
@@ -274,9 +393,11 @@ class SlaPane(Pane):
             "SLA", self.COLUMNS, id="sla", empty_text="no open item has an SLA target or due time"
         )
         self._now = now
+        self.order = "due"
         self.items: tuple[SlaRow, ...] = ()
         self._signature: tuple[object, ...] = ()
         self._announced: set[str] = set()
+        self._owners: tuple[str, ...] = ()
         #: The soonest instant a shown countdown reaches zero (the tick scans only then).
         self._next_crossing: datetime | None = None
 
@@ -284,17 +405,37 @@ class SlaPane(Pane):
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
             return  # the same rows: the tick keeps their countdowns and order current
         now = self._now()
+        by_drift = self.order == "drift"
 
-        def order(r: SlaRow) -> tuple[float, int]:
+        def order(r: SlaRow) -> tuple[float, ...]:
             t = sla_view.nearest(r, now)
-            return (t.left.total_seconds() if t else float("inf"), r.id)
+            left = t.left.total_seconds() if t else float("inf")
+            if by_drift:
+                late = late_by(r.drift_note) if self._marked_drift(r, t) else None
+                return (late is None, -(late or 0.0), left, r.id)
+            return (left, r.id)
 
         self.items = tuple(sorted(rows, key=order))
+        self._owners = tuple(sorted({clean(r.owner) for r in self.items if r.owner}))
         self._next_crossing = None  # scan at the next tick
         # only the lines whose row changed are redrawn; the tick compares countdowns with
         # what it last drew, line by line
         self.set_rows([Row(r.key, (), source=r) for r in self.items])
         self._redraw_changed_lines(drawn=True)
+
+    def cycle_order(self) -> str:
+        """The next order (``o``): re-sorts the rows and says the order in the title."""
+        names = list(self.ORDERS)
+        self.order = names[(names.index(self.order) + 1) % len(names)]
+        self.border_title = self.ORDERS[self.order]
+        rows, self.items = self.items, ()
+        self.show(rows)
+        return self.order
+
+    @staticmethod
+    def _marked_drift(r: SlaRow, t: sla_view.Target | None) -> bool:
+        """Shown as DRIFT: the forecast says it drifts and it has not breached yet."""
+        return r.drifting and t is not None and t.state != "breached"
 
     def row_for(self, key: Hashable | None) -> SlaRow | None:
         for r in self.items:
@@ -320,12 +461,15 @@ class SlaPane(Pane):
             )
         style = f"sla-{t.state}"
         # Not breached yet, but the forecast says it will be: its own marker and colour.
-        label = "drift" if r.drifting and t.state != "breached" else t.state
+        label = "drift" if self._marked_drift(r, t) else t.state
         return (
             (SLA_LABEL[label], "sla-drift" if label == "drift" else style),
             (duration(t.left.total_seconds()), style),
             (clean(r.key), None),
-            (clean(r.owner) if r.owner else "-", None if r.owner else "flag-unowned"),
+            (
+                self.short_name(clean(r.owner), "owner", self._owners) if r.owner else "-",
+                None if r.owner else "flag-unowned",
+            ),
             (clean(r.title), None),
             (t.short, "dim"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .screen import TABS, Decision, NoteDialog, ReviewScreen
+from .actions import Decision, NoteDialog
+from .screen import TABS, ReviewScreen
 
 __all__ = ["TABS", "Decision", "NoteDialog", "ReviewScreen"]

@@ -47,6 +47,11 @@ class LoadTab(ReviewTab):
     def first_table(self) -> DataTable[object] | None:
         return self._table("t-moves")
 
+    def current_item(self) -> str | None:
+        """The item of the suggestion under the cursor (rebalancing or drifting work): the
+        screen's a / m / T / c act on it."""
+        return self._table("t-moves").current_key()
+
     def show(self, rv: WeeklyReview) -> None:
         cap = rv.capacity
         pal = Palette.of(self.app)

@@ -69,6 +69,10 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+#: Shown before the first cell of a row marked for a bulk action (as the item list's mark).
+MARK = "\u25cf "
+
+
 class ReviewTable(DataTable[Any]):
     """A row-cursor table whose rows are keyed by what they show (item key, handle...).
 
@@ -77,11 +81,20 @@ class ReviewTable(DataTable[Any]):
     its column widths are measured: Textual measures new rows on idle but keys its row
     render cache without the column widths, so rows painted before that idle keep their
     old (label-wide) columns.
+
+    In an item table (``items=True``, the first column is the item's key) rows can be
+    marked for a bulk action like the item list's (:meth:`toggle_mark`, :meth:`mark_all`);
+    marks survive a reload while their row is still there.
     """
 
-    def __init__(self, *columns: str, id: str, classes: str = "") -> None:
+    def __init__(self, *columns: str, id: str, classes: str = "", items: bool = False) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row")
         self._columns = columns
+        self.items = items
+        #: Row keys marked for a bulk action.
+        self.marked: set[str] = set()
+        #: Each row's first cell as given (before its mark).
+        self._first: dict[str, Any] = {}
 
     def on_mount(self) -> None:
         for name in self._columns:
@@ -95,7 +108,76 @@ class ReviewTable(DataTable[Any]):
         except Exception:
             return None
 
+    # --- items and marks ---------------------------------------------------------------
+
+    def item_key(self, row_key: str | None) -> str | None:
+        """The item a row is about (its first cell), None for a table of other things."""
+        if not self.items or row_key is None or row_key not in self._first:
+            return None
+        cell = self._first[row_key]
+        return getattr(cell, "plain", str(cell)) or None
+
+    def current_item(self) -> str | None:
+        return self.item_key(self.current_key())
+
+    def marked_items(self) -> list[str]:
+        """Keys of the items on marked rows, in row order, each once."""
+        out: list[str] = []
+        for row in self.rows:
+            item = self.item_key(row.value) if row.value in self.marked else None
+            if item and item not in out:
+                out.append(item)
+        return out
+
+    def toggle_mark(self, *, on: bool | None = None) -> None:
+        key = self.current_key()
+        if not self.items or key is None:
+            return
+        if on is None:
+            on = key not in self.marked
+        before = key in self.marked
+        if on:
+            self.marked.add(key)
+        else:
+            self.marked.discard(key)
+        if before != on:
+            self._show_mark(key)
+
+    def mark_all(self) -> None:
+        """Mark every row; if all are marked already, clear the marks."""
+        keys = {str(row.value) for row in self.rows}
+        if not self.items or not keys:
+            return
+        changed = keys if self.marked >= keys else keys - self.marked
+        self.marked = set() if self.marked >= keys else keys
+        for key in changed:
+            self._show_mark(key)
+
+    def clear_marks(self) -> None:
+        changed, self.marked = self.marked, set()
+        for key in changed:
+            self._show_mark(key)
+
+    def _marked_cell(self, key: str, cell: Any) -> Any:
+        if key not in self.marked:
+            return cell
+        text = Text(MARK, style="bold", end="")
+        text.append_text(cell if isinstance(cell, Text) else Text(str(cell)))
+        return text
+
+    def _show_mark(self, key: str) -> None:
+        if key in self._first:
+            self.update_cell(
+                key, self._columns[0], self._marked_cell(key, self._first[key]), update_width=True
+            )
+
+    # --- rows ----------------------------------------------------------------------------
+
     def fill(self, rows: Sequence[Row]) -> None:
+        if self.items:
+            self._first = {k: cells[0] for k, cells in rows}
+            self.marked &= set(self._first)
+            rows = [(k, (self._marked_cell(k, cells[0]), *cells[1:])) for k, cells in rows]
         keys = [k for k, _ in rows]
         if keys == [k.value for k in self.rows]:
             for key, cells in rows:

@@ -5,17 +5,17 @@ shown comes from one immutable :class:`~opstui.services.review.WeeklyReview` sna
 loaded by a thread worker and handed down with ``show``.  The screen has no poll of its
 own: the app's change feed calls :meth:`ReviewScreen.data_changed` like every screen's,
 and the review reloads (a load never overlaps itself; while hidden it only marks itself
-stale).  Every action (approve, reject, reassign) is an ordinary service call in a thread
-worker whose events go through the same feed, so other terminals and screens see them.
-The decisions taken are recorded as a held review when the screen is left (or with ``h``).
+stale).  What the screen does (approvals, moves, minutes, export, recording) is in
+:mod:`.actions`.  On every tab whose rows are items, Enter opens the item and ``a``,
+``m``, ``T``, ``c`` assign, move, transfer or comment on it through the app's one item
+action path; rows marked with space, shift+arrows or ``*`` (as in the item list) take
+the same keys in bulk (:mod:`..bulk`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -24,28 +24,21 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import (
-    DataTable,
-    Footer,
-    Input,
-    Label,
-    Static,
-    TabbedContent,
-    TabPane,
-    Tabs,
-)
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ....domain.capacity import Move
 from ....domain.text import one_line
 from ....errors import OpsError
 from ....services import review as review_svc
 from ....store import queries as q
 from ....store.engine import Database
 from ...messages import DataChange
+from ...widgets.keybar import KeyBar
 from ..base import ItemActions
+from ..bulk import BULK_KINDS, start_bulk
+from .actions import Decision, ReviewActions
 from .load import LoadTab
-from .parts import Palette, lit
+from .parts import Palette
 from .tabs import (
     AgendaTab,
     ApprovalsTab,
@@ -70,62 +63,14 @@ TABS: tuple[tuple[str, str, type[ReviewTab]], ...] = (
 )
 
 
-#: Tabs whose rows are items: a (assign), m (move), c (comment), Enter (open) act there.
+#: Tabs whose rows are items: Enter (open), a (assign), m (move), T (transfer),
+#: c (comment) and the marks act there.  On the load tab a / m / T / c act on the item of
+#: the suggestion under the cursor (space and Enter select and accept suggestions).
 ITEM_TABS = ("sla", "blocked", "unowned", "approvals")
-ITEM_TABLE_IDS = ("t-sla", "t-blocked", "t-stuck", "t-unowned", "t-approvals")
-#: Event fields that are decisions when taken from the review (field -> minutes kind).
-MINUTE_FIELDS = {"owner": "assign", "status": "move", "queue": "transfer", "comment": "comment"}
+ITEM_TABLE_IDS = ("t-sla", "t-blocked", "t-stuck", "t-unowned", "t-approvals", "t-minutes")
 
 
-@dataclass(frozen=True)
-class Decision:
-    kind: str
-    item: str
-    detail: str
-    at: datetime
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "item": self.item,
-            "detail": self.detail,
-            "at": self.at.isoformat(),
-        }
-
-
-class NoteDialog(ModalScreen[str | None]):
-    """Ask for an optional note (Enter confirms, Escape cancels)."""
-
-    DEFAULT_CSS = """
-    NoteDialog { align: center middle; }
-    NoteDialog > Vertical {
-        width: 70; max-width: 95%; height: auto; padding: 1 2;
-        border: thick $primary; background: $surface;
-    }
-    NoteDialog Label { width: 1fr; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: Text, placeholder: str = "note (optional)") -> None:
-        super().__init__()
-        self._title = title
-        self._placeholder = placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self._title)
-            yield Input(placeholder=self._placeholder, id="note")
-            yield Label(Text("Enter: confirm   Escape: cancel", style="dim"))
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ReviewScreen(ItemActions, Screen[None]):
+class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
     """The weekly review.  ``ReviewScreen(week=None, stuck_days=3)``; the database is the
     app's (``db`` overrides it)."""
 
@@ -146,8 +91,13 @@ class ReviewScreen(ItemActions, Screen[None]):
         Binding("a", "assign_or_approve", "Assign/approve"),
         Binding("x", "reject", "Reject"),
         Binding("m", "item('move')", "Move"),
+        Binding("T", "item('transfer')", "Transfer", show=False),
         Binding("c", "item('comment')", "Comment"),
         Binding("space", "toggle", "Select"),
+        Binding("space", "mark", "Mark"),
+        Binding("shift+down", "mark_move(1)", "Mark and move down", show=False),
+        Binding("shift+up", "mark_move(-1)", "Mark and move up", show=False),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False),
         Binding("enter", "accept", "Accept move", priority=False),
         Binding("r", "reload", "Reload"),
         Binding("w", "pick_week", "Week"),
@@ -157,37 +107,16 @@ class ReviewScreen(ItemActions, Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, review: review_svc.WeeklyReview) -> None:
+        def __init__(self, review: review_svc.WeeklyReview, cursor: int | None) -> None:
             super().__init__()
             self.review = review
+            #: The newest event id when the first snapshot was read (minutes start after it).
+            self.cursor = cursor
 
     class Failed(Message):
         def __init__(self, error: str) -> None:
             super().__init__()
             self.error = error
-
-    class ActionsDone(Message):
-        def __init__(
-            self, decisions: list[Decision], errors: list[str], events: list[q.EventRecord]
-        ) -> None:
-            super().__init__()
-            self.decisions = decisions
-            self.errors = errors
-            self.events = events
-
-    class Recorded(Message):
-        def __init__(
-            self,
-            review_id: int | None,
-            error: str | None,
-            leave: bool,
-            events: list[q.EventRecord] | None = None,
-        ) -> None:
-            super().__init__()
-            self.review_id = review_id
-            self.error = error
-            self.leave = leave
-            self.events = events or []
 
     def __init__(
         self,
@@ -210,7 +139,8 @@ class ReviewScreen(ItemActions, Screen[None]):
         self._record_failed = False
         #: Items acted on from this screen (assign, move, comment): their events are minutes.
         self._acted: set[str] = set()
-        self._minutes_cursor = 0
+        #: Events after this id can be minutes (-1: not known until the first load).
+        self._minutes_cursor = -1
         #: The files the last export wrote.
         self.exported: list[Path] = []
 
@@ -234,10 +164,9 @@ class ReviewScreen(ItemActions, Screen[None]):
                 with TabPane(label, id=pane):
                     yield cls(id=f"tab-{pane}")
         yield Static("", id="rv-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self._minutes_cursor = self.app.event_cursor  # type: ignore[attr-defined]
         self.reload()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
@@ -294,13 +223,17 @@ class ReviewScreen(ItemActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="review-load", exit_on_error=False)
     def _load(self) -> None:
+        cursor = None
         try:
+            if self._minutes_cursor < 0:
+                with self.db.read() as conn:
+                    cursor = q.last_event_id(conn)
             review = review_svc.weekly_review(self.db, week=self.week, stuck_days=self.stuck_days)
         except OpsError as exc:
             self.post_message(self.Failed(str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(review))
+            self.post_message(self.Loaded(review, cursor))
 
     def _load_finished(self) -> None:
         self._loading = False
@@ -328,6 +261,8 @@ class ReviewScreen(ItemActions, Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        if self._minutes_cursor < 0 and message.cursor is not None:
+            self._minutes_cursor = message.cursor
         self._load_finished()
         self.show(message.review)
 
@@ -381,6 +316,15 @@ class ReviewScreen(ItemActions, Screen[None]):
         text = Text(f"{len(self.decisions)} decision(s) this session", style="dim")
         if self.selected:
             text.append(f"   {len(self.selected)} move(s) selected", style=f"bold {pal.good}")
+        marked = self._tab().marked_items() if self.query(TabbedContent) else []
+        if marked:
+            text.append(f"   {len(marked)} marked", style="bold")
+            keys = (
+                "a/x decide, m T c act on all"
+                if self._active() == "approvals"
+                else "a m T c act on all"
+            )
+            text.append(f": {keys}")
         if extra:
             text.append(f"   {extra}")
         self.query_one("#rv-status", Static).update(text)
@@ -416,30 +360,49 @@ class ReviewScreen(ItemActions, Screen[None]):
             "accept",
             "item",
             "assign_or_approve",
+            "mark",
+            "mark_move",
+            "mark_all",
         ):
             return False
         if action in ("approve", "reject"):
             return self._active() == "approvals"
         if action == "toggle":
-            return self._active() in ("load", "approvals")
+            return self._active() == "load"
         if action == "accept":
             return self._active() == "load"
         if action in ("item", "assign_or_approve"):
+            return self._active() in (*ITEM_TABS, "load")
+        if action in ("mark", "mark_move", "mark_all"):
             return self._active() in ITEM_TABS
         return True
 
     # --- acting on items: the app's one item-action path (forms, services, feed) ------
 
+    def _tab(self) -> ReviewTab:
+        return self.query_one(f"#tab-{self._active()}", ReviewTab)
+
     def current_item_key(self) -> str | None:
-        return self.query_one(f"#tab-{self._active()}", ReviewTab).current_item()
+        return self._tab().current_item()
 
     def action_item(self, kind: str) -> None:
+        """Act on the marked rows of this tab (in bulk), or else on the current row."""
+        tab = self._tab()
+        marked = tab.marked_items()
+        if marked and kind in BULK_KINDS:
+            self._acted.update(marked)
+            start_bulk(self.app, kind, marked, done=self._bulk_done)
+            return
         key = self.current_item_key()
         if key is None:
             self.notify("no item under the cursor", severity="warning")
             return
         self._acted.add(key)
         super().action_item(kind)
+
+    def _bulk_done(self) -> None:
+        self._tab().clear_marks()
+        self._status()
 
     def action_assign_or_approve(self) -> None:
         """``a``: approve on the approvals tab, assign elsewhere."""
@@ -458,267 +421,35 @@ class ReviewScreen(ItemActions, Screen[None]):
         if key is not None:
             self.app.open_item(key)  # type: ignore[attr-defined]
 
-    def _minutes_from(self, events: list[q.EventRecord]) -> list[Decision]:
-        """Decisions taken from this screen, from our own events on the items we acted on."""
-        out = []
-        for e in events:
-            kind = MINUTE_FIELDS.get(e.field)
-            if (
-                kind is None
-                or e.item_key not in self._acted
-                or e.unix_user != self.db.unix_user
-                or e.id <= self._minutes_cursor
-            ):
-                continue
-            detail = (
-                one_line(e.new or "", 200)
-                if kind == "comment"
-                else (f"{e.old or 'nobody'} -> {e.new or 'nobody'}")
-            )
-            out.append(Decision(kind, e.item_key or "", detail, e.ts))
-        if events:
-            self._minutes_cursor = max(self._minutes_cursor, max(e.id for e in events))
-        return out
-
     @on(AgendaTab.Jump)
     def _jump(self, message: AgendaTab.Jump) -> None:
         self.action_tab(message.tab)
 
-    # --- approvals -------------------------------------------------------------------
-
-    def action_approve(self) -> None:
-        self._decide(True)
-
-    def action_reject(self) -> None:
-        self._decide(False)
-
-    def _decide(self, approve: bool) -> None:
-        tab = self.query_one(ApprovalsTab)
-        chosen = tab.chosen()
-        if not chosen:
-            self.notify("no pending approval selected", severity="warning")
-            return
-        if self.app.refuse_if_readonly():  # type: ignore[attr-defined]
-            return
-        verb = "Approve" if approve else "Reject"
-        if len(chosen) == 1:
-            pending = chosen[0]
-            title = Text.assemble(
-                (f"{verb} ", "bold"),
-                lit(pending.key),
-                " -> ",
-                lit(pending.to_state),
-                ": ",
-                lit(pending.title, 50),
-            )
-        else:
-            title = Text.assemble(
-                (f"{verb} {len(chosen)} approvals ", "bold"),
-                lit(", ".join(a.key for a in chosen), 50),
-                " (one note for all)",
-            )
-        keys = [a.key for a in chosen]
-
-        def done(note: str | None) -> None:
-            if note is not None:
-                tab.selected.clear()
-                self.run_approval(keys, approve, note)
-
-        self.app.push_screen(NoteDialog(title), done)
-
-    @work(thread=True, group="review-minutes", exit_on_error=False)
-    def _collect_minutes(self) -> None:
-        events = self._events_since(self._minutes_cursor)
-        self.app.call_from_thread(self._add_minutes, events)
-
-    def _add_minutes(self, events: list[q.EventRecord]) -> None:
-        found = self._minutes_from(events)
-        if found:
-            self.decisions.extend(found)
-            self._status()
-
-    def _events_since(self, cursor: int) -> list[q.EventRecord]:
-        with self.db.read() as conn:
-            return q.events_after(conn, cursor, 5000)
-
-    @work(thread=True, group="review-action", exit_on_error=False)
-    def run_approval(self, keys: list[str], approve: bool, note: str) -> None:
-        """Decide each approval (each its own transaction: one refused leaves the others)."""
-        from ....services import approvals
-
-        cursor = self.app.event_cursor  # type: ignore[attr-defined]
-        kind = "approve" if approve else "reject"
-        done: list[Decision] = []
-        errors: list[str] = []
-        for key in keys:
-            try:
-                if approve:
-                    approvals.approve(self.db, key, note)
-                else:
-                    approvals.reject(self.db, key, note)
-            except OpsError as exc:
-                errors.append(f"{key}: {exc}")
-                continue
-            done.append(Decision(kind, key, one_line(note, 200), self.db.clock.now()))
-        self.post_message(self.ActionsDone(done, errors, self._events_since(cursor)))
-
-    # --- rebalancing -----------------------------------------------------------------
+    # --- marks: as the item list's (space, shift+arrows, *) ---------------------------
 
     def action_toggle(self) -> None:
-        if self._active() == "approvals":
-            self.query_one(ApprovalsTab).toggle()
-        else:
-            self.query_one(LoadTab).toggle()
+        """Space on the load tab: select the suggestion under the cursor."""
+        self.query_one(LoadTab).toggle()
         self._status()
 
-    def action_accept(self) -> None:
-        self.query_one(LoadTab).accept()
-
-    @on(LoadTab.MovesChosen)
-    def _moves_chosen(self, message: LoadTab.MovesChosen) -> None:
+    def action_mark(self) -> None:
+        """Space on an item tab: mark or unmark the row, then go to the next one."""
+        table = self._tab().item_table()
+        if table is not None:
+            table.toggle_mark()
+            table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
         self._status()
-        if not message.moves:
-            self.notify("no suggestion selected", severity="warning")
-            return
-        if self.app.refuse_if_readonly():  # type: ignore[attr-defined]
-            return
-        self.run_moves(message.moves)
 
-    @work(thread=True, group="review-action", exit_on_error=False)
-    def run_moves(self, moves: list[Move]) -> None:
-        from ....services import items
-
-        cursor = self.app.event_cursor  # type: ignore[attr-defined]
-        done: list[Decision] = []
-        errors: list[str] = []
-        for m in moves:
-            try:
-                items.assign(self.db, m.key, m.to_handle, expected_version=m.version)
-            except OpsError as exc:
-                errors.append(str(exc))
-                continue
-            done.append(
-                Decision(
-                    "reassign",
-                    m.key,
-                    f"{m.from_handle} -> {m.to_handle} ({m.hours:g}h)",
-                    self.db.clock.now(),
-                )
-            )
-        self.post_message(self.ActionsDone(done, errors, self._events_since(cursor)))
-
-    @on(ActionsDone)
-    def _actions_done(self, message: ActionsDone) -> None:
-        self.decisions.extend(message.decisions)
-        for d in message.decisions:
-            self.notify(
-                Text.assemble(lit(d.item), f" {d.kind}: ", lit(d.detail)).plain, markup=False
-            )
-        for e in message.errors:
-            self.notify(one_line(e), severity="error", markup=False, timeout=8)
+    def action_mark_move(self, step: int) -> None:
+        table = self._tab().item_table()
+        if table is not None:
+            table.toggle_mark(on=True)
+            table.move_cursor(row=max(0, min(table.cursor_row + step, table.row_count - 1)))
+            table.toggle_mark(on=True)
         self._status()
-        # our own writes go through the app's change feed like everyone else's: every
-        # screen (this one included, through data_changed) refreshes what they touched
-        self.app.refresh_from_events(message.events)  # type: ignore[attr-defined]
-        if message.errors:
-            self.reload()  # a refused move: show the suggestion as it is now
 
-    # --- export ----------------------------------------------------------------------
-
-    def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [
-            (
-                "Export the review",
-                "write it as Markdown and self-contained HTML files (E)",
-                self.action_export,
-            ),
-            *self.item_palette_commands(),
-        ]
-
-    def action_export(self) -> None:
-        if self.review is None:
-            self.notify("nothing loaded yet", severity="warning")
-            return
-        self.export(self.review, Path.cwd())
-
-    @work(thread=True, group="review-export", exit_on_error=False)
-    def export(self, rv: review_svc.WeeklyReview, directory: Path) -> None:
-        from ....services.review.files import export_files
-
-        try:
-            paths = export_files(rv, directory)
-        except OSError as exc:
-            self.app.call_from_thread(
-                self.notify,
-                f"export failed: {one_line(str(exc))}",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.exported = paths
-        self.app.call_from_thread(
-            self.notify,
-            "review written to " + " and ".join(str(p) for p in paths),
-            title="Exported",
-            markup=False,
-            timeout=15,
-        )
-
-    # --- recording -------------------------------------------------------------------
-
-    def action_record(self) -> None:
-        title = Text.assemble(
-            ("Record this review", "bold"), f" ({len(self.decisions)} decision(s))"
-        )
-
-        def done(note: str | None) -> None:
-            if note is not None:
-                self.record(note, leave=False)
-
-        self.app.push_screen(NoteDialog(title, "notes for the record (optional)"), done)
-
-    def action_leave(self) -> None:
-        if self._leaving:
-            return
-        if self.decisions and self.review is not None and not self._record_failed:
-            self._leaving = True
-            self.record("", leave=True)
-        else:
-            self.dismiss(None)
-
-    @work(thread=True, group="review-record", exit_on_error=False)
-    def record(self, notes: str, leave: bool) -> None:
-        rv = self.review
-        if rv is None:
-            self.post_message(self.Recorded(None, "nothing loaded yet", leave))
-            return
-        cursor = self.app.event_cursor  # type: ignore[attr-defined]
-        try:
-            rid = review_svc.record_review(
-                self.db, rv.start, rv.end, [d.as_dict() for d in self.decisions], notes
-            )
-        except OpsError as exc:
-            self.post_message(self.Recorded(None, str(exc), leave))
-            return
-        self.post_message(self.Recorded(rid, None, leave, self._events_since(cursor)))
-
-    @on(Recorded)
-    def _recorded(self, message: Recorded) -> None:
-        if message.error:
-            self._leaving = False
-            if message.leave:
-                self._record_failed = True
-            hint = " (leave again to close without recording)" if message.leave else ""
-            self.notify(
-                f"review not recorded: {one_line(message.error)}{hint}",
-                severity="error",
-                markup=False,
-                timeout=10,
-            )
-            return
-        self.notify(f"review recorded with {len(self.decisions)} decision(s)", markup=False)
-        self.decisions.clear()
+    def action_mark_all(self) -> None:
+        table = self._tab().item_table()
+        if table is not None:
+            table.mark_all()
         self._status()
-        if message.leave:
-            self.dismiss(None)
-        self.app.refresh_from_events(message.events)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from ....services.review import (
     margin_text,
 )
 from ....services.review.agenda import AgendaLine, agenda
+from .audit import AuditBlock
 from .parts import Palette, ReviewTable, lit, ts
 
 
@@ -44,18 +45,30 @@ class ReviewTab(Vertical):
     def show(self, rv: WeeklyReview) -> None:
         raise NotImplementedError
 
-    def current_item(self) -> str | None:
-        """The key of the item under the cursor of this tab's focused (or first) item
-        table; None when the tab's rows are not items."""
+    def item_table(self) -> ReviewTable | None:
+        """This tab's focused (or first) item table; None when its rows are not items."""
         tables = [self._table(t) for t in self.ITEM_TABLES]
         if not tables:
             return None
         focused = self.screen.focused
-        table = next((t for t in tables if t is focused), tables[0])
-        if not table.row_count:
-            return None
-        cell = table.get_cell_at((table.cursor_row, 0))
-        return getattr(cell, "plain", str(cell)) or None
+        return next((t for t in tables if t is focused), tables[0])
+
+    def current_item(self) -> str | None:
+        """The key of the item under the cursor of this tab's focused (or first) item
+        table; None when the tab's rows are not items."""
+        table = self.item_table()
+        return table.current_item() if table is not None else None
+
+    def marked_items(self) -> list[str]:
+        """The items marked on this tab's item tables, in table and row order, each once."""
+        out: list[str] = []
+        for table_id in self.ITEM_TABLES:
+            out += [k for k in self._table(table_id).marked_items() if k not in out]
+        return out
+
+    def clear_marks(self) -> None:
+        for table_id in self.ITEM_TABLES:
+            self._table(table_id).clear_marks()
 
     def first_table(self) -> DataTable[object] | None:
         tables = list(self.query(DataTable))
@@ -74,9 +87,15 @@ TAB_NUMBERS = {pane: n for n, pane in enumerate(TAB_ORDER, 1)}
 
 
 class AgendaTab(ReviewTab):
-    """1: every agenda line (``services.review.agenda``); Enter jumps to the line's tab."""
+    """1: every agenda line (``services.review.agenda``); Enter jumps to the line's tab.
+    Below, when last week's review was recorded, its minutes ("decided last week"; Enter
+    on one opens its item)."""
 
     lines: dict[str, AgendaLine] = {}
+
+    DEFAULT_CSS = """
+    AgendaTab #t-minutes { height: auto; max-height: 9; }
+    """
 
     @dataclass
     class Jump(Message):
@@ -87,6 +106,9 @@ class AgendaTab(ReviewTab):
     @on(DataTable.RowSelected, "#t-agenda")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        if self._table("t-agenda").current_key() == "last" and self._table("t-minutes").row_count:
+            self._table("t-minutes").focus()  # the minutes are on this tab, below
+            return
         tab = self.current_tab()
         if tab is not None:
             self.post_message(self.Jump(tab))
@@ -94,8 +116,21 @@ class AgendaTab(ReviewTab):
     def compose(self) -> ComposeResult:
         yield Static("Enter on a line opens its tab", classes="section")
         yield ReviewTable("Section", "Count", "Tab", "Notes", id="t-agenda", classes="grow")
+        yield Static("Decided last week", classes="section", id="h-minutes")
+        yield ReviewTable(
+            "Item", "When", "Held by", "Decision", "Detail", id="t-minutes", items=True
+        )
+
+    def current_item(self) -> str | None:
+        """The item of the minute under the cursor, when the minutes have the focus."""
+        minutes = self._table("t-minutes")
+        return minutes.current_item() if self.screen.focused is minutes else None
+
+    def marked_items(self) -> list[str]:
+        return []
 
     def show(self, rv: WeeklyReview) -> None:
+        self._show_minutes(rv)
         self.lines = {line.key: line for line in agenda(rv)}
         self._table("t-agenda").fill(
             [
@@ -109,6 +144,34 @@ class AgendaTab(ReviewTab):
                     ),
                 )
                 for line in self.lines.values()
+            ]
+        )
+
+    def _show_minutes(self, rv: WeeklyReview) -> None:
+        minutes = rv.decided_last_week
+        for widget_id in ("h-minutes", "t-minutes"):
+            self.query_one(f"#{widget_id}").display = bool(minutes)
+        holders = {(m.held_by, m.held_at) for m in minutes}
+        notes = sum(1 for m in minutes if m.kind == "note")
+        self._section(
+            "h-minutes",
+            f"Decided last week: {len(minutes) - notes} decision(s)"
+            + (f", {notes} note(s)" if notes else "")
+            + f" from {len(holders)} recorded review(s); Enter opens the item",
+        )
+        self._table("t-minutes").fill(
+            [
+                (
+                    f"{n}",
+                    (
+                        lit(m.item or ""),
+                        Text(ts(m.at)),
+                        lit(m.held_by),
+                        Text(m.kind, style="bold" if m.kind != "note" else "dim"),
+                        lit(m.detail, 80),
+                    ),
+                )
+                for n, m in enumerate(minutes)
             ]
         )
 
@@ -137,6 +200,7 @@ class SlaTab(ReviewTab):
             "Title",
             id="t-sla",
             classes="grow",
+            items=True,
         )
         yield Static("By queue and by owner", classes="section")
         with Horizontal(classes="grow"):
@@ -202,6 +266,7 @@ class BlockedTab(ReviewTab):
             "Title",
             id="t-blocked",
             classes="grow",
+            items=True,
         )
         yield Static("Stuck", classes="section", id="h-stuck")
         yield ReviewTable(
@@ -213,6 +278,7 @@ class BlockedTab(ReviewTab):
             "Title",
             id="t-stuck",
             classes="grow",
+            items=True,
         )
 
     def show(self, rv: WeeklyReview) -> None:
@@ -263,7 +329,15 @@ class UnownedTab(ReviewTab):
     def compose(self) -> ComposeResult:
         yield Static("Unowned items", classes="section", id="h-unowned")
         yield ReviewTable(
-            "Item", "Queue", "Pri", "Status", "Created", "Title", id="t-unowned", classes="grow"
+            "Item",
+            "Queue",
+            "Pri",
+            "Status",
+            "Created",
+            "Title",
+            id="t-unowned",
+            classes="grow",
+            items=True,
         )
         yield Static("Process findings", classes="section", id="h-process")
         yield ReviewTable("Process", "Finding", "Name", id="t-process")
@@ -316,14 +390,18 @@ class UnownedTab(ReviewTab):
 
 class ApprovalsTab(ReviewTab):
     """5: pending approvals; the screen's ``a`` / ``x`` act on :meth:`chosen` (the
-    selected ones, or the current one) with one note."""
+    marked ones, or the current one) with one note.  Under the table: the current
+    request's whole reason and its item's last comments."""
 
     ITEM_TABLES = ("t-approvals",)
-    selected: set[str] = set()
+
+    DEFAULT_CSS = """
+    ApprovalsTab #approval-detail { height: auto; max-height: 6; padding: 0 1; }
+    """
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "a approve  x reject (selected or current, one note)  space select  Enter open",
+            "a approve  x reject (marked or current, one note)  space mark  Enter open",
             classes="section",
         )
         yield ReviewTable(
@@ -336,21 +414,19 @@ class ApprovalsTab(ReviewTab):
             "Title",
             id="t-approvals",
             classes="grow",
+            items=True,
         )
+        yield Static("", id="approval-detail")
 
     def show(self, rv: WeeklyReview) -> None:
         self._approvals = rv.approvals
-        self.selected = self.selected & {str(a.approval_id) for a in rv.approvals}
-        self._fill()
-
-    def _fill(self) -> None:
         pal = Palette.of(self.app)
         self._table("t-approvals").fill(
             [
                 (
                     str(a.approval_id),
                     (
-                        lit(("* " if str(a.approval_id) in self.selected else "") + a.key),
+                        lit(a.key),
                         lit(a.owner or "(unowned)"),
                         lit(a.to_state, style=pal.info),
                         lit(a.note or "(no reason given)", 24),
@@ -362,26 +438,36 @@ class ApprovalsTab(ReviewTab):
                 for a in self._approvals
             ]
         )
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted, "#t-approvals")
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The current request's reason (whole) and its item's last comments, literally."""
+        a = self.current()
+        text = Text()
+        if a is not None:
+            text.append("Reason: ", style="bold")
+            text.append_text(lit(a.note or "(no reason given)", 300))
+            text.append(f"\nLast comments on {a.key}:" if a.comments else "\nNo comments yet")
+            for c in a.comments:
+                text.append("\n  ")
+                text.append_text(lit(f"{c.author}, {ts(c.at)}:", style="dim"))
+                text.append(" ")
+                text.append_text(lit(c.body, 200))
+        self.query_one("#approval-detail", Static).update(text)
 
     def current_item(self) -> str | None:
         a = self.current()
         return a.key if a else None
 
-    def toggle(self) -> None:
-        """Select or unselect the current approval, then go to the next one."""
-        table = self._table("t-approvals")
-        key = table.current_key()
-        if key is None:
-            return
-        self.selected ^= {key}
-        row = table.cursor_row
-        self._fill()
-        table.move_cursor(row=min(row + 1, table.row_count - 1))
-
     def chosen(self) -> list[PendingApproval]:
-        """The selected approvals, or the current one."""
+        """The marked approvals, or the current one."""
         approvals: tuple[PendingApproval, ...] = getattr(self, "_approvals", ())
-        picked = [a for a in approvals if str(a.approval_id) in self.selected]
+        marked = self._table("t-approvals").marked
+        picked = [a for a in approvals if str(a.approval_id) in marked]
         if picked:
             return picked
         current = self.current()
@@ -394,16 +480,18 @@ class ApprovalsTab(ReviewTab):
 
 
 class RisksTab(ReviewTab):
-    """7: bus factor: skills and processes with who can cover them."""
+    """7: bus factor: skills and processes with who can cover them; the SPOF audit."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="grow"):
             yield ReviewTable("Skill", "People", "#", id="t-skills", classes="half")
             yield ReviewTable("Process", "Owner", "Can cover", "#", id="t-procs", classes="half")
+        yield AuditBlock(id="rv-audit")
 
     def show(self, rv: WeeklyReview) -> None:
         cap = rv.capacity
         pal = Palette.of(self.app)
+        self.query_one(AuditBlock).show(rv)
         self._table("t-skills").fill(
             [
                 (
