@@ -105,6 +105,42 @@ class AppState:
     web_user: str | None = None
     _db: Any = field(default=None, repr=False)
     _warned: bool = field(default=False, repr=False)
+    #: ``services.asof.AsOf`` when ``--now`` is before the latest change: the board as it
+    #: stood then, read-only (None: the present).
+    as_of: Any = field(default=None, repr=False)
+    _rewound: bool = field(default=False, repr=False)
+
+    def rewind(self) -> None:
+        """With ``--now`` before the latest change in the database, open the board as it
+        stood then (read-only) instead of the present one: every command answers as of
+        ``--now``, and writes are refused."""
+        if self._rewound or self.now is None or self._db is not None:
+            return
+        self._rewound = True
+        target = self.db_path
+        if isinstance(target, Path) and not (target.exists() and target.stat().st_size > 0):
+            return
+        from ..store.past import changed_after
+
+        if isinstance(target, Path) and changed_after(target, self.now) is False:
+            return  # nothing happened since: the present is the board as of then
+        from ..services import asof
+        from ..store.schema import open_database
+
+        source = open_database(target, create=False, readonly=True, clock=self.clock())
+        try:
+            if not asof.is_past(source, self.now):
+                return
+            self.as_of = asof.open_as_of(source, self.now, me=self.config.me)
+        finally:
+            source.dispose()
+        self._db = self.as_of.db
+        self.read_only = True
+        click.echo(
+            f"opstui: AS OF {asof.label(self.now)} · read-only (the board as it stood then, "
+            "rebuilt from the event log)",
+            err=True,
+        )
 
     @classmethod
     def from_options(
@@ -180,6 +216,7 @@ class AppState:
 
         from ..store import lite
 
+        self.rewind()
         conn = (
             None if self._db is not None else lite.open_lite(self.db_path, readonly=self.read_only)
         )
@@ -194,6 +231,7 @@ class AppState:
 
     def open(self, *, create: bool = False, live: bool = False) -> Any:
         """Open the database (refuses to create one unless asked)."""
+        self.rewind()
         if self._db is None:
             if not live:
                 self._warn_config()

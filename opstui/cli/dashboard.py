@@ -15,6 +15,8 @@ def open_dashboard(state: AppState) -> None:
         from ..web.session import READ_ONLY_NOTE
 
         note = READ_ONLY_NOTE
+    if state.as_of is not None:
+        note = db.readonly_note
     run_app(
         db,
         state.config,

@@ -125,6 +125,7 @@ def review_cmd(
         config_error=state.config_error,
         review=True,
         review_week=week,
+        read_only_note=db.readonly_note,  # as of a past --now: says so on a refused write
     )
 
 

@@ -129,6 +129,10 @@ class Database:
         #: Person handle this user acts as (config "me"), else mapped from the Unix login.
         self.me = me
         self.readonly = readonly
+        #: Why nothing can be changed, said by every refused write (an as-of view says when).
+        self.readonly_note: str | None = None
+        #: What the status bar says instead of "read-only" (``AS OF Mon 30 Nov 09:00 · ...``).
+        self.readonly_badge: str | None = None
         self.engine = make_engine(self.target, readonly=readonly)
         self._person_id: int | None | bool = False  # False = not looked up yet
 
@@ -169,7 +173,9 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """One write transaction, begun IMMEDIATE: all or nothing."""
         if self.readonly:
-            raise ReadOnlyError("the database is open read-only: nothing was changed")
+            raise ReadOnlyError(
+                self.readonly_note or "the database is open read-only: nothing was changed"
+            )
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(opstui_begin="IMMEDIATE")

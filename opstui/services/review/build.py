@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from ...domain.capacity import Move
 from ...errors import ValidationError
 from ...store.engine import Database
+from .. import asof
 from .. import capacity as capacity_svc
 from .. import drift as drift_svc
 from .. import forecast as forecast_svc
@@ -42,8 +43,33 @@ def weekly_review(
     now: datetime | None = None,
 ) -> WeeklyReview:
     """Everything the review shows.  One read snapshot for the review's own sections;
-    the process findings come from the process catalog (its own read at the same ``now``)."""
+    the process findings come from the process catalog (its own read at the same ``now``).
+
+    A week that ended before the latest change is reviewed on the board as it stood at
+    its end (``services.asof``): its states, and no event after it.
+    """
     now = now or db.clock.now()
+    start, end = week_bounds(now, week)
+    if end < now and db.is_sqlite:
+        at = end - timedelta(microseconds=1)
+        if asof.is_past(db, at):
+            past = asof.open_as_of(db, at, unix_user=db.unix_user, me=db.me)
+            try:
+                # a past week's review forecasts nothing: it shows nothing after its end
+                return _review(past.db, start.date(), stuck_days, at, forecast=False)
+            finally:
+                past.close()
+    return _review(db, week, stuck_days, now)
+
+
+def _review(
+    db: Database,
+    week: date | str | None,
+    stuck_days: int,
+    now: datetime,
+    *,
+    forecast: bool = True,
+) -> WeeklyReview:
     start, end = week_bounds(now, week)
     # a week ending now includes what happened at this very instant
     upto = end + timedelta(microseconds=1) if end >= now else end
@@ -58,7 +84,7 @@ def weekly_review(
         weeks, queues = sections.trends(conn, end, upto=upto)
         held = sections.last_review(conn)
         minutes = sections.decided_last_week(conn, start, upto)
-        drifting, rescues = _drift(conn, now) if end >= now else ((), ())
+        drifting, rescues = _drift(conn, now) if end >= now and forecast else ((), ())
         late = sections.late_runs(conn, start, upto)
         outbox = failing_summary_in(conn)
         # estimates against time logged on work finished in the 8 weeks up to the week's end

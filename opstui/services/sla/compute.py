@@ -292,8 +292,15 @@ _SLA_INPUTS = (
     "next_due_at",
     "sla_start",
 )
+#: The item columns the SLA engine reads (for callers that read many rows at once).
+SLA_COLUMNS = tuple(ITEM.c[c] for c in _SLA_INPUTS)
 _SLA_ROW = select(*(ITEM.c[c] for c in _SLA_INPUTS)).where(ITEM.c.id == bindparam("item_id"))
 _SLA_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def sla_update(columns: tuple[str, ...]) -> Any:
+    """``UPDATE item SET <columns>`` by ``w_id``, built once per set of columns."""
+    return _sla_update(columns)
 
 
 def _sla_update(columns: tuple[str, ...]) -> Any:

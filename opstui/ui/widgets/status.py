@@ -53,7 +53,8 @@ class StatusBar(Static):
             text.append(" \u203a ", style="dim")
             text.append(clean(self.where))
         if app.db.readonly:
-            text.append("  read-only ", style="reverse bold")
+            badge = getattr(app.db, "readonly_badge", None) or "read-only"
+            text.append(f"  {badge} ", style="reverse bold")
         # live sync: "watching" | "polling (why)" | "reconnecting (why)"
         mode = getattr(app, "sync_mode", "off")
         if mode.startswith(("polling", "reconnecting")):
@@ -62,7 +63,7 @@ class StatusBar(Static):
         data = app.pane_data
         now = app.clock.now()
         clock = Text(now.strftime("%a %H:%M UTC "), style="dim", end="")
-        if mode == "watching":
+        if mode == "watching" and not getattr(app.db, "readonly_badge", None):  # not the past
             clock = Text("\u25cf live  ", style="dim", end="") + clock
         parts: list[Text] = []
         me = getattr(app, "my_handle", None)

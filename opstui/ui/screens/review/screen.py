@@ -14,7 +14,7 @@ the same keys in bulk (:mod:`..bulk`).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.text import Text
@@ -100,6 +100,7 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
         Binding("asterisk", "mark_all", "Mark all shown", show=False),
         Binding("enter", "accept", "Accept move", priority=False),
         Binding("r", "reload", "Reload"),
+        Binding("w", "pick_week", "Week"),
         Binding("h", "record", "Record review"),
         Binding("E", "export", "Export"),
         Binding("escape,q", "leave", "Leave"),
@@ -206,6 +207,20 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
+    def action_pick_week(self) -> None:
+        """Review another week: a past one shows the board as it stood at its end."""
+        from ....services.review.past import week_choices
+        from ..picker import Candidate, PickerScreen
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.week = value or None
+                self.reload()
+
+        weeks = week_choices(self.app.clock.now())  # type: ignore[attr-defined]
+        picks = [Candidate(w.value, w.label, w.detail) for w in weeks]
+        self.app.push_screen(PickerScreen("Review as of", picks, verb="review"), chosen)
+
     @work(thread=True, exclusive=True, group="review-load", exit_on_error=False)
     def _load(self) -> None:
         cursor = None
@@ -261,13 +276,22 @@ class ReviewScreen(ItemActions, ReviewActions, Screen[None]):
                 tab.show(rv)
             self._status()
 
+    def _as_of(self, rv: review_svc.WeeklyReview) -> str:
+        """Whose open work: now's, a past week's board as it stood at its end, or the
+        whole app's past (``--now`` in the past: its AS OF marker)."""
+        badge = getattr(self.db, "readonly_badge", None)
+        if badge:
+            return str(badge)
+        past = self.week and rv.end < self.app.clock.now() - timedelta(minutes=1)  # type: ignore[attr-defined]
+        return "board as it stood then" if past else "open work as of now"
+
     def _show_head(self, rv: review_svc.WeeklyReview) -> None:
         pal = Palette.of(self.app)
         self.query_one("#rv-title", Static).update(
             Text.assemble(
                 ("Weekly review  ", "bold"),
                 f"{rv.start:%a %d %b %H:%M} to {rv.end:%a %d %b %H:%M} UTC",
-                ("  open work as of now", "dim"),
+                (f"  {self._as_of(rv)}", "dim"),
             )
         )
         c = rv.counts
