@@ -18,6 +18,16 @@ __all__ = ["CALENDAR_SQL", "POLICY_SQL", "Rules", "rules_from_rows"]
 
 _lock = threading.Lock()
 _calendars: dict[tuple[Any, ...], Calendar] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Keep ``value`` in one of the parse caches (emptied when it outgrows ``limit``)."""
+    with _lock:
+        if len(cache) > limit:
+            cache.clear()
+        cache[key] = value
+
+
 _policies: dict[tuple[Any, ...], Policy] = {}
 
 
@@ -45,10 +55,7 @@ def calendar_from_row(row: Any) -> Calendar:
             row.country,
             row.subdivision,
         )
-        with _lock:
-            if len(_calendars) > 256:
-                _calendars.clear()
-            _calendars[key] = cal
+        _remember(_calendars, key, cal, 256)
     return cal
 
 
@@ -69,10 +76,7 @@ def policy_from_row(row: Any) -> Policy:
             warn=dom.parse_warn(row.warn_at or "80%"),
             pause_in=frozenset(row.pause_in or ()),
         )
-        with _lock:
-            if len(_policies) > 1024:
-                _policies.clear()
-            _policies[key] = pol
+        _remember(_policies, key, pol, 1024)
     return pol
 
 
@@ -121,10 +125,7 @@ def rules_from_rows(pol_rows: tuple[Any, ...], cal_rows: tuple[Any, ...]) -> Rul
             continue
         policies.append(pol)
     rules = Rules(tuple(policies), calendars, tuple(problems))
-    with _lock:
-        if len(_rules_cache) > 32:
-            _rules_cache.clear()
-        _rules_cache[key] = rules
+    _remember(_rules_cache, key, rules, 32)
     return rules
 
 
