@@ -294,3 +294,25 @@ def test_a_change_at_the_very_moment_belongs_to_it(sample_db_file: Path, tmp_pat
     view.close()
     assert not changed_after(tmp_path / "sample.db", NOW)
     db.dispose()
+
+
+@pytest.mark.both_engines
+def test_past_board_and_past_week_on_either_engine(sample_db: Database) -> None:
+    """A PostgreSQL store is copied to a file, then rewound: the same board as SQLite."""
+    at = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+    with sample_db.read() as conn:
+        expected = _replay(conn, at)
+    view = asof.open_as_of(sample_db, at)
+    try:
+        with view.db.read() as conn:
+            board = {r.key: (r.queue, r.status, r.owner) for r in store_asof.board_at(conn, at)}
+        assert board == expected
+        with pytest.raises(ReadOnlyError):
+            assign(view.db, next(iter(board)), None)
+    finally:
+        view.close()
+    assert not view.folder.exists()
+    end = datetime(2026, 11, 16, tzinfo=UTC)
+    rv = weekly_review(sample_db, week="2026-11-09")
+    misses = [*rv.breaches, *rv.near_misses]
+    assert misses and all(m.met_at is None or m.met_at < end for m in misses)

@@ -77,16 +77,13 @@ def open_as_of(
     me: str | None = None,
 ) -> AsOf:
     """The board of ``source`` as it stood at ``at``, as a read-only database whose clock
-    is frozen at ``at``.  SQLite files only."""
-    if not source.is_sqlite:
-        raise OpsError(
-            "the board as of a past moment is built from a database file; "
-            "this database is on a server (use `opstui export` to a file first)"
-        )
+    is frozen at ``at``.  A PostgreSQL store is first copied into a file of the folder
+    (``store.transfer.copy_store``, the copy ``opstui migrate`` makes), then rewound."""
     folder = Path(tempfile.mkdtemp(prefix="opstui-asof-"))
     try:
-        path = folder / f"{source.path.stem}-as-of.db"
-        stale = store_asof.build_past(source.path, path, at)
+        origin = source.path if source.is_sqlite else _file_copy(source, folder)
+        path = folder / f"{origin.stem}-as-of.db"
+        stale = store_asof.build_past(origin, path, at)
         _recompute_sla(path, at, stale)
         db = open_database(
             path, create=False, clock=Clock.frozen(at), unix_user=unix_user, me=me, readonly=True
@@ -100,6 +97,22 @@ def open_as_of(
     view = AsOf(db, at, source.name, folder)
     weakref.finalize(view, shutil.rmtree, folder, True)
     return view
+
+
+def _file_copy(source: Database, folder: Path) -> Path:
+    """A whole copy of a server store in a database file (read from ``source`` only)."""
+    from ..store.transfer import copy_store
+
+    path = folder / "server-copy.db"
+    copy = open_database(path, create=True, clock=source.clock)
+    try:
+        checks = copy_store(source, copy)
+    finally:
+        copy.dispose()
+    bad = [c.table for c in checks if not c.ok]
+    if bad:
+        raise OpsError(f"the copy of {source.name} for the past board differs in {bad[0]}")
+    return path
 
 
 def _recompute_sla(path: Path, at: datetime, item_ids: list[int]) -> None:

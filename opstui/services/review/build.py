@@ -50,7 +50,7 @@ def weekly_review(
     """
     now = now or db.clock.now()
     start, end = week_bounds(now, week)
-    if end < now and db.is_sqlite:
+    if end < now:
         at = end - timedelta(microseconds=1)
         if asof.is_past(db, at):
             past = asof.open_as_of(db, at, unix_user=db.unix_user, me=db.me)
