@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam
@@ -63,11 +64,28 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(table.insert(), list(rows))
         return
     sql, order, procs = prepared
-    pairs = list(zip(order, procs, strict=True))
-    params = [
-        tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in pairs)
-        for row in rows
-    ]
+    # Values are taken out of the dicts in one step per row; the bind processors then run
+    # column by column, only on the columns that have one (most have none).
+    take = itemgetter(*order)
+    params: list[Any] = [list(take(row)) if len(order) > 1 else [take(row)] for row in rows]
+    for j, proc in enumerate(procs):
+        if proc is None:
+            continue
+        if not isinstance(table.c[order[j]].type, UTCDateTime):
+            for values in params:
+                if values[j] is not None:
+                    values[j] = proc(values[j])
+            continue
+        # Rows of a batch share many instants (an item's creation is its first event's
+        # time): each distinct one is converted once.
+        done: dict[datetime, Any] = {}
+        for values in params:
+            value = values[j]
+            if value is not None:
+                text = done.get(value)
+                if text is None:
+                    text = done[value] = proc(value)
+                values[j] = text
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(sql, params)
