@@ -13,7 +13,7 @@ from ...domain import models
 from ...domain.fields import clean_body, clean_title
 from ...domain.sla import match_policy
 from ...importers.model import Source
-from ...store.bulk import insert_many
+from ...store.bulk import execute_many, insert_many
 from ..context import Ctx, display
 from ..sla.compute import _sla_update, refresh_item_sla, workflow_categories
 from ..sla.rules import load_rules
@@ -318,7 +318,7 @@ class _BulkWriter:
         finally:
             ctx.now = saved
         if updates:
-            conn.execute(_sla_update(_SLA_COLUMNS), updates)
+            execute_many(conn, _sla_update(_SLA_COLUMNS), updates)
         return ids
 
 
