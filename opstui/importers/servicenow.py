@@ -229,7 +229,7 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
                 continue
             # The source's facts are its final word: read from the newest row.
             facts = (
-                {c: _fact(c, v) for c, i in facts_idx if (v := row.cell(i, NULLS)) is not None}
+                {c: _fact(c, v) for c, i in facts_idx if (v := cell_of(cells, i)) is not None}
                 if n == last
                 else {}
             )
