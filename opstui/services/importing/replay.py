@@ -303,6 +303,7 @@ class _BulkWriter:
         # Read once for the batch (they cannot change inside its transaction).
         rules = load_rules(conn)
         categories = workflow_categories(conn, self.setup.workflow_id)
+        breaches: list[dict[str, Any]] = []  # late targets' events, inserted together
         try:
             for row, statuses in zip(items, prepared.statuses, strict=True):
                 # A done item's verdict is taken when it was resolved (a late target's
@@ -310,13 +311,20 @@ class _BulkWriter:
                 ctx.now = row["resolved_at"] if row["category"] == "done" else now
                 values = {**row, **{c: None for c in _SLA_COLUMNS}}
                 out = refresh_item_sla(
-                    ctx, row["id"], values, statuses=statuses, rules=rules, categories=categories
+                    ctx,
+                    row["id"],
+                    values,
+                    statuses=statuses,
+                    rules=rules,
+                    categories=categories,
+                    breaches=breaches,
                 )
                 out = {c: out.get(c) for c in _SLA_COLUMNS}
                 if any(v is not None for v in out.values()):
                     updates.append({"w_id": row["id"], **{f"v_{c}": v for c, v in out.items()}})
         finally:
             ctx.now = saved
+        ctx.record_many(breaches)
         if updates:
             execute_many(conn, _sla_update(_SLA_COLUMNS), updates)
         return ids

@@ -179,6 +179,7 @@ def refresh_item_sla(
     statuses: list[tuple[datetime, str]] | None = None,
     rules: Rules | None = None,
     categories: dict[str, str] | None = None,
+    breaches: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Column updates for the SLA cache of an item whose row is now ``values``.
 
@@ -187,7 +188,9 @@ def refresh_item_sla(
     ``statuses`` is the item's (time, status) history from creation when the caller
     holds it already (a bulk import); otherwise it is read from the status events.
     ``rules`` and ``categories`` (the item's workflow's state categories) likewise: a
-    caller that refreshes many items in one transaction reads them once.
+    caller that refreshes many items in one transaction reads them once.  With
+    ``breaches``, that ``sla_breached`` event is appended there (the arguments of
+    ``Ctx.record``) for the caller to insert with the rest of its batch.
     """
     if rules is None:
         rules = load_rules(ctx.conn)
@@ -240,14 +243,18 @@ def refresh_item_sla(
             continue
         if calc.met_at is not None:
             if calc.met_at > calc.due and recorded not in ("breached", "met"):
-                ctx.record(
-                    "sla_breached",
-                    recorded or "ok",
-                    crossing_text(name, policy.name, calc.due),
-                    item_id=item_id,
-                    item_version=values.get("version"),
-                    ts=now,
-                )
+                breach = {
+                    "field_name": "sla_breached",
+                    "old": recorded or "ok",
+                    "new": crossing_text(name, policy.name, calc.due),
+                    "item_id": item_id,
+                    "item_version": values.get("version"),
+                    "ts": now,
+                }
+                if breaches is None:
+                    ctx.record(**breach)
+                else:
+                    breaches.append(breach)
             out[col] = "met"
             continue
         dues.append(calc.due)
