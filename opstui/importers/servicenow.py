@@ -162,6 +162,10 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
             return prev
         return raw, {c: v for c, i in kept_idx if (v := cells[i])}
 
+    def cell_of(cells: list[str], index: int | None) -> str | None:
+        # read_table has stripped the cells and emptied the null tokens already.
+        return (cells[index] or None) if index is not None else None
+
     def first_of(row: Row, indexes: list[int]) -> str | None:
         cells = row.cells
         for i in indexes:
@@ -216,7 +220,8 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
         bad = False
         last = len(rows) - 1
         prev_fields: tuple[object, dict[str, str]] | None = None
-        for n, (row, (at, mod, _line)) in enumerate(rows):
+        for n, (row, (when, mod, _line)) in enumerate(rows):
+            cells = row.cells
             state = first_of(row, i_state)
             if state is None:
                 problems.append(Problem(name, row.line, f"{key}: no incident_state"))
@@ -224,23 +229,23 @@ def parse(path: str | Path, mapping: Mapping) -> Source:
                 continue
             # The source's facts are its final word: read from the newest row.
             facts = (
-                {c: _fact(c, v) for c, i in facts_idx if (v := row.cell(i, NULLS)) is not None}
+                {c: _fact(c, v) for c, i in facts_idx if (v := cell_of(cells, i)) is not None}
                 if n == last
                 else {}
             )
             item.snapshots.append(
                 Snapshot(
                     line=row.line,
-                    at=max(at, created),
-                    rev=(at.isoformat(), mod),
-                    actor=row.cell(i_actor, NULLS),
+                    at=max(when, created),
+                    rev=(when.isoformat(), mod),
+                    actor=cell_of(cells, i_actor),
                     state=state,
-                    group=row.cell(i_group, NULLS),
-                    assignee=row.cell(i_assignee, NULLS),
-                    priority=row.cell(i_priority, NULLS),
+                    group=cell_of(cells, i_group),
+                    assignee=cell_of(cells, i_assignee),
+                    priority=cell_of(cells, i_priority),
                     fields=(prev_fields := kept_fields(row, prev_fields))[1],
                     facts=facts,
-                    title=row.cell(i_title, NULLS),
+                    title=cell_of(cells, i_title),
                 )
             )
         if not bad and item.snapshots:

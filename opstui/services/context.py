@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from ..domain.models import Event
 from ..store import outbox as ob
+from ..store.bulk import insert_many
 from ..store.engine import Database
 
 EVENT = Event.__table__
@@ -76,6 +77,46 @@ class Ctx:
         event_id = int(result.inserted_primary_key[0])
         self.events.append(ob.Recorded(event_id, field_name, entity, item_id, old_text, new_text))
         return event_id
+
+    def record_many(self, records: list[dict[str, Any]]) -> None:
+        """:meth:`record` for each of ``records`` (its keyword arguments), in order, with
+        one statement on SQLite (where this transaction holds the only write lock, so the
+        new ids are the ones above the largest before it)."""
+        if self.conn.dialect.name != "sqlite":
+            for r in records:
+                self.record(**r)
+            return
+        if not records:
+            return
+        rows = []
+        for r in records:
+            item_id = r.get("item_id")
+            entity_id = r.get("entity_id")
+            rows.append(
+                {
+                    "ts": r.get("ts") or self.now,
+                    "unix_user": self.unix_user,
+                    "person_id": self.person_id,
+                    "entity": r.get("entity", "item"),
+                    "entity_id": entity_id if entity_id is not None else item_id,
+                    "item_id": item_id,
+                    "field": r["field_name"],
+                    "old": display(r.get("old")),
+                    "new": display(r.get("new")),
+                    "item_version": r.get("item_version"),
+                }
+            )
+        before = self.conn.execute(select(func.max(EVENT.c.id))).scalar() or 0
+        insert_many(self.conn, EVENT, rows)
+        ids = self.conn.execute(
+            select(EVENT.c.id).where(EVENT.c.id > before).order_by(EVENT.c.id)
+        ).scalars()
+        for event_id, row in zip(ids, rows, strict=True):
+            self.events.append(
+                ob.Recorded(
+                    event_id, row["field"], row["entity"], row["item_id"], row["old"], row["new"]
+                )
+            )
 
 
 @contextmanager

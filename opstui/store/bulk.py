@@ -1,7 +1,7 @@
 """Many rows in one statement: for bulk imports, where SQLAlchemy's per-row parameter
 handling costs more than SQLite's insert itself.
 
-The statement is compiled once per (table, columns, dialect) and run with the DBAPI
+The statement is compiled once per (table, columns, dialect), or per statement object and run with the DBAPI
 cursor's ``executemany`` on the same connection and transaction; each value goes through
 its column type's bind processor, as SQLAlchemy would do.  Dialects with named
 parameters (PostgreSQL) go through SQLAlchemy's own executemany.
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Executable, Table, bindparam
 
 from ..domain.types import UTCDateTime
 
-_CACHE: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[str, ...], list[Any]] | None] = {}
+_CACHE: dict[tuple[Any, str], Any] = {}
 
 
 def _sqlite_utc_text(value: datetime) -> str:
@@ -41,35 +42,86 @@ def _processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return proc
 
 
-def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table``."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    key = (table.name, columns, conn.dialect.name)
-    if key not in _CACHE:
-        stmt = table.insert().values({c: bindparam(c) for c in columns})
-        compiled = stmt.compile(dialect=conn.dialect)
+def _compiled(
+    conn: Connection, key: Any, make: Callable[[], Executable]
+) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], list[bool]] | None:
+    """The statement's SQL, its parameter names in order, their bind processors and which
+    of them are our UTC times (None when the dialect's parameters are not positional)."""
+    full_key = (key, conn.dialect.name)
+    if full_key not in _CACHE:
+        compiled = make().compile(dialect=conn.dialect)
         if not compiled.positional or compiled.positiontup is None:
-            _CACHE[key] = None
+            _CACHE[full_key] = None
         else:
             order = tuple(compiled.positiontup)
-            procs: list[Callable[[Any], Any] | None] = [
-                _processor(table.c[name].type, conn.dialect) for name in order
-            ]
-            _CACHE[key] = (compiled.string, order, procs)
-    prepared = _CACHE[key]
-    if prepared is None:
-        conn.execute(table.insert(), list(rows))
-        return
-    sql, order, procs = prepared
-    pairs = list(zip(order, procs, strict=True))
-    params = [
-        tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in pairs)
-        for row in rows
-    ]
+            types = [compiled.binds[name].type for name in order]
+            _CACHE[full_key] = (
+                compiled.string,
+                order,
+                [_processor(t, conn.dialect) for t in types],
+                [isinstance(t, UTCDateTime) for t in types],
+            )
+    return _CACHE[full_key]
+
+
+def _run(
+    conn: Connection,
+    prepared: tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], list[bool]],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    sql, order, procs, times = prepared
+    # Values are taken out of the dicts in one step per row; the bind processors then run
+    # column by column, only on the columns that have one (most have none).
+    take = itemgetter(*order)
+    params: list[Any] = [list(take(row)) if len(order) > 1 else [take(row)] for row in rows]
+    for j, proc in enumerate(procs):
+        if proc is None:
+            continue
+        if not times[j]:
+            for values in params:
+                if values[j] is not None:
+                    values[j] = proc(values[j])
+            continue
+        # Rows of a batch share many instants (an item's creation is its first event's
+        # time): each distinct one is converted once.
+        done: dict[datetime, Any] = {}
+        for values in params:
+            value = values[j]
+            if value is not None:
+                text = done.get(value)
+                if text is None:
+                    text = done[value] = proc(value)
+                values[j] = text
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(sql, params)
     finally:
         cursor.close()
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    prepared = _compiled(
+        conn,
+        (table.name, columns),
+        lambda: table.insert().values({c: bindparam(c) for c in columns}),
+    )
+    if prepared is None:
+        conn.execute(table.insert(), list(rows))
+        return
+    _run(conn, prepared, rows)
+
+
+def execute_many(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any]]) -> None:
+    """Run ``stmt`` for each of ``rows`` (dicts with a value for every bind parameter).
+    ``stmt`` must be built once and reused: its compiled form is kept with it."""
+    if not rows:
+        return
+    prepared = _compiled(conn, stmt, lambda: stmt)
+    if prepared is None:
+        conn.execute(stmt, list(rows))
+        return
+    _run(conn, prepared, rows)

@@ -13,9 +13,9 @@ from ...domain import models
 from ...domain.fields import clean_body, clean_title
 from ...domain.sla import match_policy
 from ...importers.model import Source
-from ...store.bulk import insert_many
+from ...store.bulk import execute_many, insert_many
 from ..context import Ctx, display
-from ..sla.compute import _sla_update, refresh_item_sla
+from ..sla.compute import _sla_update, refresh_item_sla, workflow_categories
 from ..sla.rules import load_rules
 from .plan import ItemPlan
 from .resolve import Resolved
@@ -300,20 +300,33 @@ class _BulkWriter:
         saved = ctx.now
         updates: list[dict[str, Any]] = []
         now = self.clock.now()
+        # Read once for the batch (they cannot change inside its transaction).
+        rules = load_rules(conn)
+        categories = workflow_categories(conn, self.setup.workflow_id)
+        breaches: list[dict[str, Any]] = []  # late targets' events, inserted together
         try:
             for row, statuses in zip(items, prepared.statuses, strict=True):
                 # A done item's verdict is taken when it was resolved (a late target's
                 # breach is recorded then); an open one's as of now.
                 ctx.now = row["resolved_at"] if row["category"] == "done" else now
                 values = {**row, **{c: None for c in _SLA_COLUMNS}}
-                out = refresh_item_sla(ctx, row["id"], values, statuses=statuses)
+                out = refresh_item_sla(
+                    ctx,
+                    row["id"],
+                    values,
+                    statuses=statuses,
+                    rules=rules,
+                    categories=categories,
+                    breaches=breaches,
+                )
                 out = {c: out.get(c) for c in _SLA_COLUMNS}
                 if any(v is not None for v in out.values()):
                     updates.append({"w_id": row["id"], **{f"v_{c}": v for c, v in out.items()}})
         finally:
             ctx.now = saved
+        ctx.record_many(breaches)
         if updates:
-            conn.execute(_sla_update(_SLA_COLUMNS), updates)
+            execute_many(conn, _sla_update(_SLA_COLUMNS), updates)
         return ids
 
 

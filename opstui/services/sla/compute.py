@@ -16,7 +16,7 @@ from ...domain.sla import Calendar, Policy
 from ...store import queries as q
 from ...store.engine import Database
 from ..context import Ctx, writing
-from .rules import as_utc, load_rules
+from .rules import Rules, as_utc, load_rules
 
 ITEM = models.Item.__table__
 EVENT = models.Event.__table__
@@ -108,7 +108,7 @@ def compute_item_sla(
     return ItemSla(policy, cal, fr, res, paused)
 
 
-def _categories(conn: Connection, workflow_id: int) -> dict[str, str]:
+def workflow_categories(conn: Connection, workflow_id: int) -> dict[str, str]:
     return dict(
         q.raw_rows(
             conn, "SELECT name, category FROM workflow_state WHERE workflow_id = ?", (workflow_id,)
@@ -177,6 +177,9 @@ def refresh_item_sla(
     values: dict[str, Any],
     *,
     statuses: list[tuple[datetime, str]] | None = None,
+    rules: Rules | None = None,
+    categories: dict[str, str] | None = None,
+    breaches: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Column updates for the SLA cache of an item whose row is now ``values``.
 
@@ -184,8 +187,13 @@ def refresh_item_sla(
     recorded (so the log holds every breach, even ones nobody was watching).
     ``statuses`` is the item's (time, status) history from creation when the caller
     holds it already (a bulk import); otherwise it is read from the status events.
+    ``rules`` and ``categories`` (the item's workflow's state categories) likewise: a
+    caller that refreshes many items in one transaction reads them once.  With
+    ``breaches``, that ``sla_breached`` event is appended there (the arguments of
+    ``Ctx.record``) for the caller to insert with the rest of its batch.
     """
-    rules = load_rules(ctx.conn)
+    if rules is None:
+        rules = load_rules(ctx.conn)
     policy = dom.match_policy(
         rules.policies, values.get("queue_id"), values.get("kind"), values.get("priority")
     )
@@ -204,7 +212,9 @@ def refresh_item_sla(
         policy,
         cal,
         timeline,
-        _categories(ctx.conn, values["workflow_id"]),
+        categories
+        if categories is not None
+        else workflow_categories(ctx.conn, values["workflow_id"]),
         values.get("first_response_at"),
         values.get("resolved_at") if values.get("category") == "done" else None,
     )
@@ -233,14 +243,18 @@ def refresh_item_sla(
             continue
         if calc.met_at is not None:
             if calc.met_at > calc.due and recorded not in ("breached", "met"):
-                ctx.record(
-                    "sla_breached",
-                    recorded or "ok",
-                    crossing_text(name, policy.name, calc.due),
-                    item_id=item_id,
-                    item_version=values.get("version"),
-                    ts=now,
-                )
+                breach = {
+                    "field_name": "sla_breached",
+                    "old": recorded or "ok",
+                    "new": crossing_text(name, policy.name, calc.due),
+                    "item_id": item_id,
+                    "item_version": values.get("version"),
+                    "ts": now,
+                }
+                if breaches is None:
+                    ctx.record(**breach)
+                else:
+                    breaches.append(breach)
             out[col] = "met"
             continue
         dues.append(calc.due)
