@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ...domain import models
 from ...importers.mapping import Mapping, StateMap
 from ...importers.model import ImportError_, Problem, Source
 from ...store import worklog as wq
@@ -37,11 +36,10 @@ from ..context import display
 from .plan import ItemPlan, plan_items
 from .report import ImportReport, Progress
 from .resolve import resolve
+from .tables import ITEM
 from .verdicts import SourceVerdict, compare_source
 from .worklogs import plan_worklogs
 from .write import BATCH_SECONDS, YIELD_SECONDS, _write
-
-ITEM = models.Item.__table__
 
 #: Order of a snapshot's changes (documented in the README).
 CHANGE_ORDER = ("queue", "status", "owner", "priority", "title")

@@ -7,22 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...domain import models
 from ...domain.fields import MAX_TITLE
 from ...importers.mapping import KEEP
 from ...importers.model import INITIAL, Problem, Snapshot, Source, SourceItem
 from .resolve import NO_GROUP, Resolved
-
-ITEM = models.Item.__table__
-QUEUE = models.Queue.__table__
-PERSON = models.Person.__table__
-WORKFLOW = models.Workflow.__table__
-STATE = models.WorkflowState.__table__
-TRANSITION = models.WorkflowTransition.__table__
-EVENT = models.Event.__table__
-COMMENT = models.Comment.__table__
-POLICY = models.SlaPolicy.__table__
-
 
 # --- planning: what each source item becomes -------------------------------------------
 

@@ -9,27 +9,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from ...domain import models
 from ...domain.fields import clean_body, clean_title
 from ...domain.sla import match_policy
 from ...importers.model import Source
 from ...store.bulk import execute_many, insert_many
 from ..context import Ctx, display
-from ..sla.compute import _sla_update, refresh_item_sla, workflow_categories
+from ..sla.compute import refresh_item_sla, sla_update, workflow_categories
 from ..sla.rules import load_rules
 from .plan import ItemPlan
 from .resolve import Resolved
-
-ITEM = models.Item.__table__
-QUEUE = models.Queue.__table__
-PERSON = models.Person.__table__
-WORKFLOW = models.Workflow.__table__
-STATE = models.WorkflowState.__table__
-TRANSITION = models.WorkflowTransition.__table__
-EVENT = models.Event.__table__
-COMMENT = models.Comment.__table__
-POLICY = models.SlaPolicy.__table__
-
+from .tables import COMMENT, EVENT, ITEM, QUEUE
 
 #: How long one write transaction should hold the lock before it commits (batch sizes
 #: adapt to it).
@@ -326,7 +315,7 @@ class _BulkWriter:
             ctx.now = saved
         ctx.record_many(breaches)
         if updates:
-            execute_many(conn, _sla_update(_SLA_COLUMNS), updates)
+            execute_many(conn, sla_update(_SLA_COLUMNS), updates)
         return ids
 
 

@@ -8,20 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ...domain import models
 from ...importers.mapping import KEEP, Mapping, QueueMap, StateMap, derive_prefix, unique_names
 from ...importers.model import INITIAL, Problem, Source
-
-ITEM = models.Item.__table__
-QUEUE = models.Queue.__table__
-PERSON = models.Person.__table__
-WORKFLOW = models.Workflow.__table__
-STATE = models.WorkflowState.__table__
-TRANSITION = models.WorkflowTransition.__table__
-EVENT = models.Event.__table__
-COMMENT = models.Comment.__table__
-POLICY = models.SlaPolicy.__table__
-
+from .tables import PERSON, QUEUE, STATE, TRANSITION, WORKFLOW
 
 # --- the mapping, resolved against the database ---------------------------------------
 

@@ -8,19 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ...domain import models
 from ...store.engine import Database
-
-ITEM = models.Item.__table__
-QUEUE = models.Queue.__table__
-PERSON = models.Person.__table__
-WORKFLOW = models.Workflow.__table__
-STATE = models.WorkflowState.__table__
-TRANSITION = models.WorkflowTransition.__table__
-EVENT = models.Event.__table__
-COMMENT = models.Comment.__table__
-POLICY = models.SlaPolicy.__table__
-
+from .tables import ITEM
 
 # --- the source's own verdicts ---------------------------------------------------------
 

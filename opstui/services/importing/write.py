@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from ...domain import models
 from ...domain.fields import clean_title
 from ...errors import OpsError
 from ...importers.model import ImportError_, Problem, Source
@@ -20,18 +19,8 @@ from .plan import ItemPlan, Op
 from .replay import _BulkWriter, _Setup, _source_data
 from .report import ImportReport, Progress
 from .resolve import Resolved
+from .tables import EVENT, ITEM, PERSON, POLICY, QUEUE, STATE, TRANSITION, WORKFLOW
 from .worklogs import write_worklogs
-
-ITEM = models.Item.__table__
-QUEUE = models.Queue.__table__
-PERSON = models.Person.__table__
-WORKFLOW = models.Workflow.__table__
-STATE = models.WorkflowState.__table__
-TRANSITION = models.WorkflowTransition.__table__
-EVENT = models.Event.__table__
-COMMENT = models.Comment.__table__
-POLICY = models.SlaPolicy.__table__
-
 
 #: How long one write transaction should hold the lock before it commits (batch sizes
 #: adapt to it).

@@ -314,10 +314,6 @@ _SLA_UPDATES: dict[tuple[str, ...], Any] = {}
 
 def sla_update(columns: tuple[str, ...]) -> Any:
     """``UPDATE item SET <columns>`` by ``w_id``, built once per set of columns."""
-    return _sla_update(columns)
-
-
-def _sla_update(columns: tuple[str, ...]) -> Any:
     stmt = _SLA_UPDATES.get(columns)
     if stmt is None:
         stmt = (
@@ -337,7 +333,7 @@ def apply_sla(ctx: Ctx, item_id: int) -> None:
     if changes:
         params = {f"v_{k}": v for k, v in changes.items()}
         params["w_id"] = item_id
-        ctx.conn.execute(_sla_update(tuple(sorted(changes))), params)
+        ctx.conn.execute(sla_update(tuple(sorted(changes))), params)
 
 
 def recompute_in(ctx: Ctx, *, open_only: bool = True) -> int:
