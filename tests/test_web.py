@@ -7,12 +7,8 @@ in test_web_browser.py.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,7 +24,8 @@ from opstui.web.session import (
     token_ok,
     web_actor,
 )
-from tests.conftest import ROOT, run_cli
+from tests._served import Served
+from tests.conftest import run_cli
 
 
 def test_names_tokens_and_hosts() -> None:
@@ -88,53 +85,6 @@ def test_browser_changes_are_recorded_as_server_user_plus_name(team_db) -> None:
     done = run_cli("--web-user=a b", "comment", item.key, "x", db=path)
     assert done.returncode == 2 and "name" in done.stderr and "Traceback" not in done.stderr
     assert _last_id(path) == mark
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    def __init__(self, db: Path, *args: str) -> None:
-        self.port = _free_port()
-        self.log = db.parent / f"serve-{os.getpid()}-{time.monotonic_ns()}.log"
-        self._out = self.log.open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "opstui",
-                "--db",
-                str(db),
-                "serve",
-                "--port",
-                str(self.port),
-                *args,
-            ],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while "Ctrl+C" not in self.log.read_text():
-            assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "opstui serve did not start"
-            time.sleep(0.05)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._out.close()
 
 
 async def test_token_ticket_and_session_cap(team_db) -> None:
