@@ -106,7 +106,7 @@ class ItemListScreen(ItemActions, Screen[None]):
         text.append(self.sort, style="bold")
         if self.query(ItemTable) and self.query_one(ItemTable).marked:
             n = len(self.query_one(ItemTable).marked)
-            text.append(f"  {n} marked: a/m/c act on all", style="bold")
+            text.append(f"  {n} marked: a/m/T/c act on all", style="bold")
         self.query_one("#filterbar", Static).update(text)
 
     # --- loading ---------------------------------------------------------------------------
