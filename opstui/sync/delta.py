@@ -154,6 +154,10 @@ class PaneModel:
         self._due: list[tuple[datetime, int]] = []
         self._queue_meta: list[pane_q.QueueStat] = []
         self._people: list[pane_q.OwnerStat] = []
+        #: The last stat built for each queue and person (None: unowned): a delta builds
+        #: again only those it touched, so the others stay the same objects.
+        self._queue_stats: dict[int, pane_q.QueueStat] = {}
+        self._owner_stats: dict[int | None, pane_q.OwnerStat] = {}
         self._by_queue: dict[int, _Counts] = {}
         self._by_owner: dict[int | None, _Counts] = {}
         self._today: date | None = None
@@ -189,6 +193,7 @@ class PaneModel:
             self._recount(counts)
         self.loaded = True
         self.reloads += 1
+        self._queue_stats, self._owner_stats = {}, {}
         self.queues, self.owners, self.sla = self._queues(), self._owners(), self._sla()
         return PaneSnapshot(self.queues, self.owners, self.sla, now, cursor, reason)
 
@@ -257,11 +262,11 @@ class PaneModel:
             self._recount(self._by_owner[oid])
         queues = owners = sla = None
         if touched_q:
-            new_queues = self._queues()
+            new_queues = self._queues(touched_q)
             if new_queues != self.queues:
                 self.queues = queues = new_queues
         if touched_o:
-            new_owners = self._owners()
+            new_owners = self._owners(touched_o)
             if new_owners != self.owners:
                 self.owners = owners = new_owners
         if sla_changed:
@@ -313,13 +318,17 @@ class PaneModel:
             c = table[key] = _Counts()
         return c
 
-    def _queues(self) -> tuple[pane_q.QueueStat, ...]:
+    def _queues(self, touched: set[int] | None = None) -> tuple[pane_q.QueueStat, ...]:
+        """Every queue's stat in attention order; only the ``touched`` ones (all: None)
+        are built again."""
         out = []
+        built = self._queue_stats
         for meta in self._queue_meta:
-            c = self._by_queue.get(meta.id) or _Counts()
-            oldest = self.items[c.oldest].row.created_at if c.oldest is not None else None
-            out.append(
-                replace(
+            stat = built.get(meta.id)
+            if stat is None or touched is None or meta.id in touched:
+                c = self._by_queue.get(meta.id) or _Counts()
+                oldest = self.items[c.oldest].row.created_at if c.oldest is not None else None
+                stat = built[meta.id] = replace(
                     meta,
                     open=c.open,
                     new=c.new,
@@ -329,20 +338,29 @@ class PaneModel:
                     warning=c.warning,
                     oldest_open_at=oldest,
                 )
-            )
+            out.append(stat)
         return tuple(pane_q.by_attention(out))
 
-    def _owners(self) -> tuple[pane_q.OwnerStat, ...]:
+    def _owners(self, touched: set[int | None] | None = None) -> tuple[pane_q.OwnerStat, ...]:
+        """Every person's stat and the unowned row; only the ``touched`` ones (all:
+        None) are built again."""
         out = []
+        built = self._owner_stats
         for meta in self._people:
-            c = self._by_owner.get(meta.id) or _Counts()
-            if not meta.active and c.open == 0:
+            stat = built.get(meta.id)
+            if stat is None or touched is None or meta.id in touched:
+                c = self._by_owner.get(meta.id) or _Counts()
+                stat = built[meta.id] = replace(
+                    meta, open=c.open, breached=c.breached, drifting=c.drifting, hours=c.hours
+                )
+            if not stat.active and stat.open == 0:
                 continue  # people who left and hold nothing are not worth a row
-            out.append(
-                replace(meta, open=c.open, breached=c.breached, drifting=c.drifting, hours=c.hours)
-            )
-        c = self._by_owner.get(None) or _Counts()
-        out.append(pane_q.unowned_row(c.open, c.breached, c.hours, c.drifting))
+            out.append(stat)
+        unowned = built.get(None)
+        if unowned is None or touched is None or None in touched:
+            c = self._by_owner.get(None) or _Counts()
+            unowned = built[None] = pane_q.unowned_row(c.open, c.breached, c.hours, c.drifting)
+        out.append(unowned)
         return tuple(out)
 
     def _sla(self) -> tuple[pane_q.SlaRow, ...]:

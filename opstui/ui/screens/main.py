@@ -43,14 +43,19 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app: Any = self.app
-        yield StatusBar()
+        # kept: every applied change shows data in them and the app asks the SLA pane
+        # every tick whether seconds matter (no DOM query on either path)
+        self.status_bar = StatusBar()
+        self.queues_pane = QueuesPane()
+        self.sla_pane = SlaPane(app.clock.now)
+        self.owners_pane = OwnersPane()
+        self.capacity_pane = CapacityPane()
+        yield self.status_bar
         with Container(id="panes"):
-            yield QueuesPane()
-            #: kept: the app asks it every tick whether seconds matter (no DOM query)
-            self.sla_pane = SlaPane(app.clock.now)
+            yield self.queues_pane
             yield self.sla_pane
-            yield OwnersPane()
-            yield CapacityPane()
+            yield self.owners_pane
+            yield self.capacity_pane
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -69,22 +74,23 @@ class MainScreen(Screen[None]):
 
     def show(self, data: PaneData, changed: PaneData) -> None:
         """Render panes whose data was reloaded (``changed`` holds None for the others)."""
-        if not self.query(QueuesPane):
+        pane = getattr(self, "queues_pane", None)
+        if pane is None or pane.parent is None:
             return  # not composed yet: on_mount shows app.pane_data when it is
         now = data.loaded_at
         with self.app.batch_update():
             if changed.queues is not None:
-                self.query_one(QueuesPane).show(data.queues or (), now)
+                self.queues_pane.show(data.queues or (), now)
             if changed.owners is not None:
-                self.query_one(OwnersPane).show(data.owners or ())
-                self.query_one(CapacityPane).show(data.owners or ())
+                self.owners_pane.show(data.owners or ())
+                self.capacity_pane.show(data.owners or ())
             if changed.sla is not None:
-                self.query_one(SlaPane).show(data.sla or ())
-            self.query_one(StatusBar).data_changed()
+                self.sla_pane.show(data.sla or ())
+            self.status_bar.data_changed()
 
     def tick(self) -> list[SlaRow]:
-        self.query_one(StatusBar).tick()
-        return self.query_one(SlaPane).tick()
+        self.status_bar.tick()
+        return self.sla_pane.tick()
 
     # --- selection -------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
+from rich.control import strip_control_codes
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -145,6 +147,10 @@ class GridView(ScrollView, can_focus=True):
         #: change only when the stylesheet or theme does).
         self._styles: dict[str, Style] = {}
         self._base: Style | None = None
+        #: A plain cell's full style by (component name, on the cursor, focused).
+        self._cell_styles: dict[tuple[str | None, bool, bool], Style] = {}
+        self._column_positions: dict[Column, int] | None = None
+        self._widths: tuple[list[tuple[Column, int]], dict[str, int]] | None = None
 
     # --- data --------------------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class GridView(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self._columns = tuple(columns)
+        self._column_positions = None
         self.columns_changed()
 
     def columns_changed(self) -> None:
@@ -204,18 +211,25 @@ class GridView(ScrollView, can_focus=True):
                     self.cursor = i
                     break
         self._clamp_cursor()
-        empty_before = self._empty
-        self._empty = None
-        self._grid_layout = None
         if len(old) != len(rows):
             self._update_virtual_size()
-        if empty_before is not None and self._collapsed() != empty_before:
-            self.refresh()  # a column collapsed or came back: every line moves
-            return
+        if self._empty is not None:
+            # the layout stays (and with it what was computed for it) unless a column
+            # collapsed or came back
+            empty = self._collapsed()
+            if empty != self._empty:
+                self._empty = empty
+                self._grid_layout = None
+                self.refresh()  # every line moves
+                return
         if not old or not rows:
             self.refresh()  # the empty text comes or goes
             return
-        changed = {i for i in range(max(len(old), len(rows))) if _at(old, i) != _at(rows, i)}
+        changed = {
+            i
+            for i in range(max(len(old), len(rows)))
+            if (a := _at(old, i)) is not (b := _at(rows, i)) and a != b
+        }
         if self.cursor != old_cursor:
             changed |= {old_cursor, self.cursor}
         self.refresh_rows(changed)
@@ -331,10 +345,12 @@ class GridView(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self._base = None
+        self._cell_styles.clear()
         self.refresh()
 
     def on_blur(self) -> None:
         self._base = None
+        self._cell_styles.clear()
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -383,9 +399,25 @@ class GridView(ScrollView, can_focus=True):
         self._grid_layout = (width, laid)
         return laid
 
+    def current_layout(self) -> list[tuple[Column, int]]:
+        """The columns and widths lines are drawn with now (the last layout, which a
+        resize or a collapsed column drops, else computed for the current width)."""
+        if self._grid_layout is not None:
+            return self._grid_layout[1]
+        return self.layout_for(self.scrollable_content_region.width)
+
+    def column_widths(self) -> dict[str, int]:
+        """:meth:`current_layout` by column key."""
+        laid = self.current_layout()
+        cached = self._widths
+        if cached is None or cached[0] is not laid:
+            cached = self._widths = (laid, {c.key: w for c, w in laid})
+        return cached[1]
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._cell_styles.clear()
         self._base = None
 
     @property
@@ -444,23 +476,82 @@ class GridView(ScrollView, can_focus=True):
         if index >= n:
             return Strip.blank(width, base)
         cells = self.row_cells(index)
-        line = Text(end="")
         if cells is None:
             line = Text("\u2026", style=self._style("dim"), end="")
-        else:
-            for i, (col, w) in enumerate(laid):
-                if i:
-                    line.append(" ")
-                pos = self._columns.index(col)
-                cell = cells[pos] if pos < len(cells) else ("", None)
-                line.append_text(self._cell_text(cell, w, col.align))
-        style = base
-        if index == self.cursor:
-            cursor_style = self._style("cursor" if self.has_focus else "cursor-blurred")
-            # cursor background under the cells' own colours
-            line.stylize(Style(bgcolor=cursor_style.bgcolor, bold=cursor_style.bold))
-            style = base + Style(bgcolor=cursor_style.bgcolor)
-        return self._strip(line, width, style)
+            return self._strip(line, width, base)
+        return self._cells_strip(cells, laid, width, index == self.cursor)
+
+    def _cells_strip(
+        self, cells: Sequence[Cell], laid: list[tuple[Column, int]], width: int, cursor: bool
+    ) -> Strip:
+        """One row's line, built as segments directly: a plain cell is one segment (its
+        padding styled as ``Text.truncate`` and the alignment leave it), a ``Text`` cell
+        is rendered on its own; the styles are those of one ``Text`` of the whole line
+        (cell styles under the cursor's background)."""
+        line_style, overlay = self._line_styles(cursor)
+        gap = self._cell_style(None, cursor)  # the separators and a right cell's padding
+        segments: list[Segment] = []
+        add = segments.append
+        sep = Segment(" ", gap)
+        positions = self._positions
+        for i, (col, w) in enumerate(laid):
+            if i:
+                add(sep)
+            pos = positions[col]
+            cell = cells[pos] if pos < len(cells) else ("", None)
+            if isinstance(cell, Text):
+                text = self._cell_text(cell, w, col.align)
+                if overlay is not None:
+                    text.stylize(overlay)
+                for seg in text.render(self.app.console, end=""):
+                    add(Segment(seg.text, line_style + seg.style if seg.style else line_style))
+                continue
+            value, name = cell
+            style = self._cell_style(name, cursor)
+            value = strip_control_codes(value)
+            length = cell_len(value)
+            if length > w:
+                value = set_cell_size(value, w - 1) + "\u2026"
+                length = cell_len(value)
+            pad = w - length
+            if pad <= 0:
+                add(Segment(value, style))
+            elif col.align == "right":
+                add(Segment(" " * pad, gap))
+                if value:
+                    add(Segment(value, style))
+            else:
+                add(Segment(value + " " * pad, style))
+        return Strip(segments).adjust_cell_length(width, line_style)
+
+    def _line_styles(self, cursor: bool) -> tuple[Style, Style | None]:
+        """The style under a row's cells, and the cursor's overlay (``None`` off it)."""
+        base = self._base_style
+        if not cursor:
+            return base, None
+        cursor_style = self._style("cursor" if self.has_focus else "cursor-blurred")
+        overlay = Style(bgcolor=cursor_style.bgcolor, bold=cursor_style.bold)
+        return base + Style(bgcolor=cursor_style.bgcolor), overlay
+
+    def _cell_style(self, name: str | None, cursor: bool) -> Style:
+        """The full style of a plain cell's text, cached like the component styles."""
+        key = (name, cursor, self.has_focus if cursor else False)
+        style = self._cell_styles.get(key)
+        if style is None:
+            line_style, overlay = self._line_styles(cursor)
+            own = self._style(name)
+            if overlay is not None:
+                own = own + overlay
+            style = line_style + own if own else line_style
+            self._cell_styles[key] = style
+        return style
+
+    @property
+    def _positions(self) -> dict[Column, int]:
+        """Each column's position in the row's cells."""
+        if self._column_positions is None:
+            self._column_positions = {c: n for n, c in enumerate(self._columns)}
+        return self._column_positions
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         segments = [

@@ -125,10 +125,10 @@ class Pane(GridView):
     def short_name(self, name: str, column: str, names: tuple[str, ...]) -> str:
         """``name`` as it fits column ``column`` now, kept apart from ``names`` (the
         column's other names) by :func:`short_names`; computed once per width and names."""
-        laid = self.layout_for(self.scrollable_content_region.width)  # cached per layout
+        laid = self.current_layout()
         cached = self._short
-        if cached is None or cached[0] is not laid or cached[1] is not names:
-            width = next((w for c, w in laid if c.key == column), 0)
+        if cached is None or cached[0] is not laid or cached[1] != names:
+            width = self.column_widths().get(column, 0)
             cached = self._short = (laid, names, short_names(names, width))
         return cached[2].get(name, name)
 
@@ -243,6 +243,8 @@ class OwnersPane(Pane):
         super().__init__(title, self.COLUMNS, id="owners", empty_text="no people yet")
         self.stats: tuple[OwnerStat, ...] = ()
         self._handles: tuple[str, ...] = ()
+        #: Each shown stat's row by the stat's id (the row keeps the stat as its source).
+        self._rows_built: dict[int, Row] = {}
 
     def show(self, stats: Sequence[OwnerStat]) -> None:
         # the unowned row first: never scrolled out of sight
@@ -251,36 +253,49 @@ class OwnersPane(Pane):
             return
         self.stats = tuple(stats)
         self._handles = tuple(sorted(clean(p.handle) for p in stats if p.handle))
+        # the model hands out the same stat objects for people a change did not touch
+        built = self._rows_built
+        self._rows_built = {}
         rows = []
         for p in stats:
-            if p.id is None:
-                who: Cell = ("(unowned)", "flag-unowned")
-                flag: Cell = ("", None)
-                load: Cell = ("", None)
-            else:
-                who = (clean(p.handle), None if p.active else "dim")
-                flag = ("away", "flag-away") if p.is_away else ("", None)
-                if not p.active:
-                    flag = ("left", "dim")
-                share = p.load
-                load = (f"{share * 100:.0f}%" if share is not None else "-", load_style(share))
-            rows.append(
-                Row(
-                    p.handle or "-",
-                    (
-                        who,
-                        _count(p.open, "flag-unowned" if p.id is None else None),
-                        _count(p.breached, "sla-breached"),
-                        _count(p.drifting, "sla-drift"),
-                        (hours(p.hours) if p.open else "·", None if p.open else "dim"),
-                        load,
-                        flag,
-                        (clean(p.team), "dim"),
-                    ),
-                    source=p,  # row_cells adds the full name
-                )
-            )
+            row = built.get(id(p))
+            if row is not None and row.source is p:
+                self._rows_built[id(p)] = row
+                rows.append(row)
+                continue
+            row = self._row(p)
+            self._rows_built[id(p)] = row
+            rows.append(row)
         self.set_rows(rows)
+
+    @staticmethod
+    def _row(p: OwnerStat) -> Row:
+        """A person's row (or the unowned row) as the pane shows it."""
+        if p.id is None:
+            who: Cell = ("(unowned)", "flag-unowned")
+            flag: Cell = ("", None)
+            load: Cell = ("", None)
+        else:
+            who = (clean(p.handle), None if p.active else "dim")
+            flag = ("away", "flag-away") if p.is_away else ("", None)
+            if not p.active:
+                flag = ("left", "dim")
+            share = p.load
+            load = (f"{share * 100:.0f}%" if share is not None else "-", load_style(share))
+        return Row(
+            p.handle or "-",
+            (
+                who,
+                _count(p.open, "flag-unowned" if p.id is None else None),
+                _count(p.breached, "sla-breached"),
+                _count(p.drifting, "sla-drift"),
+                (hours(p.hours) if p.open else "·", None if p.open else "dim"),
+                load,
+                flag,
+                (clean(p.team), "dim"),
+            ),
+            source=p,  # row_cells adds the full name
+        )
 
     def empty_columns(self) -> set[int]:
         """The team and away/left columns hold nothing when nobody has a team or is away
@@ -299,7 +314,7 @@ class OwnersPane(Pane):
         p = self.stats[index]
         if p.id is None or not p.handle:
             return cells
-        width = dict((c.key, w) for c, w in self.layout_for(self.scrollable_content_region.width))
+        width = self.column_widths()
         style = None if p.active else "dim"
         if width.get("who", 0) >= 24 and p.name and p.name != p.handle:
             who = Text(clean(p.handle), style=self._style(style), end="")
@@ -344,8 +359,7 @@ class CapacityPane(Pane):
         p = self.stats[index]
         share = p.load
         style = load_style(share)
-        laid = {c.key: w for c, w in self.layout_for(self.scrollable_content_region.width)}
-        bar_width = laid.get("bar", 14)
+        bar_width = self.column_widths().get("bar", 14)
         bar = load_bar(share, bar_width, "")
         bar.stylize(self._style(style))
         flag: Cell = ("", None)
