@@ -368,3 +368,44 @@ def test_sla_crossings_and_drift_are_heard(team_db: Database) -> None:
     )
     rule = dh.HookRule(1, "d", "drifting", None, None, None, "http://x/", None, None, 5, 3)
     assert rule.hears("drifting", "finishes Fri, due Wed") and not rule.hears("drifting", None)
+
+
+def test_the_change_feed_looks_at_the_outbox_only_when_a_delivery_can_follow(
+    team_db: Database, receiver: Receiver
+) -> None:
+    """``may_deliver`` (what an open dashboard asks of each applied change before it reads
+    the outbox) is true for exactly the transactions that wrote deliveries, given the
+    hook events the active hooks hear, and for hook changes."""
+    from opstui.store import queries as q
+
+    def events_since(cursor: int) -> list[q.EventRecord]:
+        with team_db.read() as conn:
+            return q.events_after(conn, cursor)
+
+    def deliveries() -> int:
+        with team_db.read() as conn:
+            return len(ob.deliveries(conn))
+
+    key = _item(team_db)
+    svc.add_hook(team_db, {"name": "web", "on": "transition", "url": receiver.url})
+    seen = svc.look(team_db)
+    assert seen.heard == frozenset({"transition"})
+    with team_db.read() as conn:
+        cursor = q.last_event_id(conn)
+    items_svc.assign(team_db, key, "bob")  # nobody hears assignments: nothing written
+    items_svc.comment(team_db, key, "on it")
+    events = events_since(cursor)
+    assert events and deliveries() == 0
+    assert not svc.may_deliver(events, seen.heard)
+    assert svc.may_deliver(events, None)  # not looked yet: every hook event counts
+    cursor = events[-1].id
+    transitions.transition(team_db, key, "in_progress")
+    events = events_since(cursor)
+    assert deliveries() == 1
+    assert svc.may_deliver(events, seen.heard)
+    cursor = events[-1].id
+    svc.remove_hook(team_db, "web")  # the pending delivery becomes a dead letter
+    events = events_since(cursor)
+    assert events and all(e.item_id is None for e in events)
+    assert svc.may_deliver(events, seen.heard)
+    assert svc.look(team_db).heard == frozenset()

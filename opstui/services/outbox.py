@@ -489,3 +489,39 @@ def failing_summary_in(conn: Any) -> FailingSummary:
 def failing_summary(db: Database) -> FailingSummary:
     with db.read() as conn:
         return failing_summary_in(conn)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What an open dashboard's outbox worker reads when it looks (one read)."""
+
+    next_due: datetime | None
+    failing: FailingSummary
+    #: The hook events the active hooks hear: a change whose events are none of these
+    #: (and no hook change) cannot have written a delivery.
+    heard: frozenset[str]
+
+
+def look(db: Database) -> Look:
+    with db.read() as conn:
+        return Look(
+            ob.next_due(conn),
+            failing_summary_in(conn),
+            frozenset(rule.on for rule in ob.active_rules(conn)),
+        )
+
+
+def may_deliver(events: Any, heard: frozenset[str] | None) -> bool:
+    """Could a transaction with these change-feed ``events`` have written deliveries or
+    changed the hooks?  (``heard``: the events the active hooks hear, None if unknown.)
+    Deliveries are written only for events with a hook event (``domain.hooks.event_of``)
+    in the transaction that records them (``services.context.writing``)."""
+    for e in events:
+        if e.entity == "hook":
+            return True
+        if e.item_id is None:
+            continue
+        kind = dh.event_of(e.field, e.entity)
+        if kind is not None and (heard is None or kind in heard):
+            return True
+    return False

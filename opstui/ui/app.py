@@ -397,7 +397,7 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
             return
         self.event_cursor = max(e.id for e in new)
         if self.outbox_worker is not None:
-            self.outbox_worker.nudge()  # a change may have written deliveries
+            self.outbox_worker.changed(new)  # a change may have written deliveries
         if self.live_feed is not None:  # the watcher skips what this terminal applied itself
             self.live_feed.applied(self.event_cursor)
         if not self.loaded:

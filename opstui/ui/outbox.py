@@ -31,6 +31,8 @@ class OutboxWorker:
         self.owner = svc.owner_id()
         self.wake = threading.Event()
         self.summary: Any = None
+        #: The hook events the active hooks heard at the last look (None: not looked).
+        self.heard: frozenset[str] | None = None
 
     def start(self) -> None:
         self.app.run_worker(
@@ -40,6 +42,15 @@ class OutboxWorker:
     def nudge(self) -> None:
         """Something changed (a delivery may have been written): look now."""
         self.wake.set()
+
+    def changed(self, events: Any) -> None:
+        """The change feed applied ``events``: look now if they could have written a
+        delivery or changed the hooks (an owner change with no hook on assignments
+        costs every open dashboard nothing here)."""
+        from ..services.outbox import may_deliver
+
+        if may_deliver(events, self.heard):
+            self.wake.set()
 
     def _run(self) -> None:
         from textual.worker import get_current_worker
@@ -54,13 +65,14 @@ class OutboxWorker:
             timeout = IDLE_LOOK
             try:
                 now = db.clock.now()
-                due = svc.next_due(db)
+                seen = svc.look(db)
+                due, summary, self.heard = seen.next_due, seen.failing, seen.heard
                 elected = True
                 if self.send and due is not None and due <= now:
                     report = svc.deliver(db, self.owner, stop=worker.cancelled_event)
                     held, elected = held or report.elected, report.elected
-                    due = svc.next_due(db)
-                summary = svc.failing_summary(db)
+                    seen = svc.look(db)
+                    due, summary, self.heard = seen.next_due, seen.failing, seen.heard
                 if not elected:  # another deliverer sends: ask again when its lease could lapse
                     timeout = svc.ELECTION_TTL.total_seconds() / 2
                 elif due is not None:
