@@ -37,9 +37,22 @@ class Column:
     priority: int = 0
 
 
+@dataclass(frozen=True)
+class Runs:
+    """A cell of several runs of literal text, each with its own style (a load bar):
+    drawn as one segment per run, like a ``Text`` with a span per run would be."""
+
+    parts: tuple[tuple[str, Style], ...]
+
+    @property
+    def plain(self) -> str:
+        return "".join(text for text, _ in self.parts)
+
+
 #: A cell: plain text (shown literally) with an optional component-class style name,
-#: or a ready ``Text`` (already literal) for multi-colour cells such as load bars.
-Cell = tuple[str, str | None] | Text
+#: runs of text with their own styles, or a ready ``Text`` (already literal) for other
+#: multi-colour cells.
+Cell = tuple[str, str | None] | Runs | Text
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ class GridView(ScrollView, can_focus=True):
         for row in self._rows:
             for pos in list(empty):
                 cell = row.cells[pos] if pos < len(row.cells) else ("", None)
-                text = cell.plain if isinstance(cell, Text) else cell[0]
+                text = cell.plain if isinstance(cell, (Text, Runs)) else cell[0]
                 if text.strip():
                     empty.discard(pos)
             if not empty:
@@ -499,6 +512,21 @@ class GridView(ScrollView, can_focus=True):
                 add(sep)
             pos = positions[col]
             cell = cells[pos] if pos < len(cells) else ("", None)
+            if isinstance(cell, Runs) and (length := cell_len(cell.plain)) <= w:
+                pad = w - length
+                if pad and col.align == "right":
+                    add(Segment(" " * pad, gap))
+                for text, own in cell.parts:
+                    if not text:
+                        continue
+                    if overlay is not None:
+                        own = own + overlay
+                    add(Segment(strip_control_codes(text), line_style + own if own else line_style))
+                if pad and col.align != "right":
+                    add(Segment(" " * pad, gap))
+                continue
+            if isinstance(cell, Runs):  # wider than its column: cut like a Text
+                cell = Text.assemble(*cell.parts, end="")
             if isinstance(cell, Text):
                 text = self._cell_text(cell, w, col.align)
                 if overlay is not None:
