@@ -75,9 +75,12 @@ class TickMixin:
         wakes once a minute (benchmarks/idle.py)."""
         now = self.clock.now()
         to_second = 1.0 - now.microsecond / 1_000_000
-        if self.clock.is_frozen or self._countdowns_need_seconds(now):
+        if self.clock.is_frozen or self._other_screen_counts_seconds():
             return to_second
         delay = 60.0 - now.second - now.microsecond / 1_000_000
+        change = self._countdown_change_in(now)
+        if change is not None:
+            delay = min(delay, change)
         due = [self._next_visible_crossing(now)]
         if self.housekeeping and not self._housekeeping_busy:
             due += [self.next_sla_check, self.next_process_run, self.next_drift_check]
@@ -105,7 +108,8 @@ class TickMixin:
             App.watch(self, pane, "scroll_y", lambda *_: self._schedule_tick(), init=False)
         return pane
 
-    def _countdowns_need_seconds(self, now: datetime) -> bool:
+    def _other_screen_counts_seconds(self) -> bool:
+        """Is a list or item screen with countdowns in view (they tick every second)?"""
         from textual.screen import ModalScreen
 
         from .screens.main import MainScreen
@@ -113,17 +117,26 @@ class TickMixin:
         screen = next(
             (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
         )
-        if screen is not None and not isinstance(screen, MainScreen):
-            return hasattr(screen, "tick")  # item lists and details: their own countdowns
+        return screen is not None and not isinstance(screen, MainScreen) and hasattr(screen, "tick")
+
+    def _countdown_change_in(self, now: datetime) -> float | None:
+        """Seconds until a countdown under an hour in the dashboard's SLA pane reads
+        differently (every second under a minute, at its minute otherwise), or None."""
         pane = self._sla_pane()
-        # the pane answers from its tick's comparison of the visible rows when it can
-        return pane is not None and bool(pane.needs_seconds(now))
+        # the pane answers from its last comparison of the visible rows when it can
+        return None if pane is None else pane.next_change_in(now)
 
     def _next_visible_crossing(self, now: datetime) -> datetime | None:
-        """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""
+        """When the soonest countdown in the SLA pane reaches zero (a breach to announce).
+        Every applied change asks: the answer is kept for the same rows until that moment,
+        and at most a minute (a target that becomes an item's nearest as its warning
+        starts can move it earlier; ticks come at least once a minute anyway)."""
         pane = self._sla_pane()
         if pane is None:
             return None
+        kept = self._crossing_kept
+        if kept is not None and kept[0] is pane.items and now < kept[1]:
+            return kept[2]
         from ..domain.targets import nearest
 
         soonest: datetime | None = None
@@ -132,6 +145,8 @@ class TickMixin:
             if t is not None and t.state not in ("paused", "breached"):
                 due = now + t.left
                 soonest = due if soonest is None else min(soonest, due)
+        until = now + timedelta(minutes=1)
+        self._crossing_kept = (pane.items, min(until, soonest) if soonest else until, soonest)
         return soonest
 
     def _tick(self) -> None:

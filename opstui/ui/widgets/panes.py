@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, timedelta
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.content import Content
@@ -20,7 +21,7 @@ from ...domain.figures import BASIS_AVAILABLE, busiest_share
 from ...domain.forecast import late_by
 from ...store.panes import OwnerStat, QueueStat, SlaRow
 from ..text import age, clean, duration, hours, short_names
-from .grid import Cell, Column, GridView, Row
+from .grid import Cell, Column, GridView, Row, Runs
 
 SLA_LABEL = {
     "ok": "ok",
@@ -198,18 +199,25 @@ class QueuesPane(Pane):
         return cells
 
 
-def load_bar(share: float | None, width: int, style: str) -> Text:
-    """A bar of ``width`` cells for a share (1.0 = full capacity), then the percentage."""
+def load_bar(share: float | None, width: int, style: Style | None = None) -> Runs:
+    """A bar of ``width`` cells for a share (1.0 = full capacity), then the percentage,
+    in ``style`` (the empty part dim)."""
+    style = style or Style()
     if share is None:
-        return Text("no capacity", style="", end="")
+        return Runs((("no capacity", style),))
     pct = f"{share * 100:4.0f}%" + ("!" if share > 1.0 else " ")
     cells = max(0, width - len(pct) - 1)
     filled = min(cells, round(min(share, 1.0) * cells))
-    text = Text(end="")
-    text.append("\u2588" * filled, style=style)
-    text.append("\u2591" * (cells - filled), style="dim")
-    text.append(" " + pct, style=style)
-    return text
+    return Runs(
+        (
+            ("\u2588" * filled, style),
+            ("\u2591" * (cells - filled), _DIM + style),
+            (" " + pct, style),
+        )
+    )
+
+
+_DIM = Style(dim=True)
 
 
 def load_style(share: float | None) -> str:
@@ -360,8 +368,7 @@ class CapacityPane(Pane):
         share = p.load
         style = load_style(share)
         bar_width = self.column_widths().get("bar", 14)
-        bar = load_bar(share, bar_width, "")
-        bar.stylize(self._style(style))
+        bar = load_bar(share, bar_width, self._style(style))
         flag: Cell = ("", None)
         if share is not None and share > 1.0:
             flag = ("OVER", "load-over")
@@ -389,6 +396,17 @@ def busiest_summary(people: Sequence[OwnerStat]) -> str:
         return "no open estimates"
     total = sum(by_handle.values())
     return f"busiest {clean(top)} holds {share * 100:.0f}% of {hours(total)}"
+
+
+def text_wait(left: float) -> float:
+    """Seconds until a countdown with ``left`` seconds reads differently in the one time
+    format (``domain.sla.format_remaining``: seconds under a minute, then minutes, then
+    hours from a day), counting down to zero and then up past it."""
+    s = int(abs(left))
+    unit = 1 if s < 60 else 60 if s < 86400 else 3600
+    if left > 0:
+        return left - unit * (s // unit)
+    return unit * (s // unit + 1) - abs(left)
 
 
 class SlaPane(Pane):
@@ -426,10 +444,9 @@ class SlaPane(Pane):
         self._texts: dict[int, tuple[SlaRow, tuple[Cell, str | None, Cell]]] = {}
         #: The rows last handed to show() (the model hands out the same objects again).
         self._shown: tuple[SlaRow, ...] = ()
-        #: As of the last comparison: a visible countdown under an hour (the app ticks
-        #: every second only then), and for which rows, view and second it was found.
-        self.urgent_in_view = False
-        self._urgent_for: tuple[object, ...] = ()
+        #: As of the last comparison: for which rows and view, and when a visible
+        #: countdown under an hour next reads differently (the app ticks then).
+        self._change: tuple[tuple[object, ...], datetime | None] = ((), None)
 
     def show(self, rows: Sequence[SlaRow]) -> None:
         rows = tuple(rows)
@@ -518,26 +535,31 @@ class SlaPane(Pane):
         """Redraw the visible lines whose text changed since they were last compared
         (countdowns, state labels); nothing else.  ``drawn``: every line was just
         redrawn from the current cells if there was nothing to compare with.  Notes
-        whether a visible countdown is under an hour (:attr:`urgent_in_view`)."""
+        when a visible countdown under an hour next reads differently
+        (:meth:`next_change_in`)."""
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
         now = self._now()
         rows: list[tuple[object, ...]] = []
-        urgent = False
         for r in self.items[top : top + height]:
             t = sla_view.nearest(r, now)
             if t is None:
                 rows.append((r,))
                 continue
-            left = t.left.total_seconds()
-            urgent = urgent or (t.state != "paused" and abs(left) < 3600)
             # what the line shows beyond the row itself (see _cells): the countdown, the
             # state, and the owner as short as the column and the other owners make it
             entry = self._texts.get(id(r))
             owner = entry[1][1] if entry is not None and entry[0] is r else clean(r.owner)
-            rows.append((r, t.state, t.short, duration(left), self._owner_cell(owner or None)))
-        self.urgent_in_view = urgent
-        self._urgent_for = self._view_key(now)
+            rows.append(
+                (
+                    r,
+                    t.state,
+                    t.short,
+                    duration(t.left.total_seconds()),
+                    self._owner_cell(owner or None),
+                )
+            )
+        self._change = (self._view_key(), self._next_change(now))
         signature = tuple(rows)
         old, self._signature = self._signature, signature
         if signature == old:
@@ -550,27 +572,39 @@ class SlaPane(Pane):
             if n >= len(old) or n >= len(signature) or old[n] != signature[n]
         )
 
-    def _view_key(self, now: datetime) -> tuple[object, ...]:
-        return (
-            id(self.items),
-            round(self.scroll_y),
-            self.scrollable_content_region.height,
-            now.replace(microsecond=0),
-        )
+    def _view_key(self) -> tuple[object, ...]:
+        return (id(self.items), round(self.scroll_y), self.scrollable_content_region.height)
 
-    def needs_seconds(self, now: datetime) -> bool:
-        """Is a countdown under an hour in view (so the clock must tick every second)?
-        Answered from the last tick's comparison when the rows, the view and the second
-        are the same (the usual case: the app asks right after the tick); else scanned."""
-        if self._view_key(now) == self._urgent_for:
-            return self.urgent_in_view
+    def _next_change(self, now: datetime) -> datetime | None:
+        """When a visible countdown under an hour next shows other text: its figure (every
+        second under a minute, every minute under an hour) or its state (a warning or a
+        due instant).  None when no visible countdown is under an hour."""
         top = round(self.scroll_y)
         height = max(1, self.scrollable_content_region.height)
+        soonest: float | None = None
         for r in self.items[top : top + height]:
             t = sla_view.nearest(r, now)
-            if t is not None and t.state != "paused" and abs(t.left.total_seconds()) < 3600:
-                return True
-        return False
+            if t is None or t.state == "paused":
+                continue  # a paused countdown stands still
+            left = t.left.total_seconds()
+            if abs(left) >= 3600:
+                continue  # the minute tick keeps it current
+            wait = text_wait(left)
+            for at in (t.due, r.sla_fr_warn, r.sla_res_warn, r.sla_fr_due, r.sla_res_due, r.due_at):
+                if at is not None and at > now:
+                    wait = min(wait, (at - now).total_seconds())
+            soonest = wait if soonest is None else min(soonest, wait)
+        return None if soonest is None else now + timedelta(seconds=soonest)
+
+    def next_change_in(self, now: datetime) -> float | None:
+        """Seconds until a visible countdown under an hour reads differently (the app
+        ticks then), or None when none is in view.  Answered from the last comparison
+        while the rows and the view are the same and that moment is still ahead."""
+        key, at = self._change
+        if key != self._view_key() or (at is not None and at <= now):
+            at = self._next_change(now)
+            self._change = (self._view_key(), at)
+        return None if at is None else max(0.0, (at - now).total_seconds())
 
     def tick(self) -> list[SlaRow]:
         """Redraw if any visible countdown changed; return rows that just breached."""
