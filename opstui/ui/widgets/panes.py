@@ -409,6 +409,21 @@ def text_wait(left: float) -> float:
     return unit * (s // unit + 1) - abs(left)
 
 
+def _change_wait(row: SlaRow, t: sla_view.Target | None, now: datetime) -> float | None:
+    """Seconds until a row whose nearest target is ``t`` reads differently, if it counts
+    under an hour (None: paused, none, or an hour or more away: the minute tick)."""
+    if t is None or t.state == "paused":
+        return None  # a paused countdown stands still
+    left = t.left.total_seconds()
+    if abs(left) >= 3600:
+        return None
+    wait = text_wait(left)
+    for at in (row.sla_fr_warn, row.sla_res_warn, row.sla_fr_due, row.sla_res_due, row.due_at):
+        if at is not None and at > now:  # its state (or its nearest target) changes
+            wait = min(wait, (at - now).total_seconds())
+    return wait
+
+
 class SlaPane(Pane):
     """Open items by time left on their nearest SLA target, ticking every second; or
     (``o``) the drifting ones first, the latest finish first, then the rest by time left."""
@@ -541,6 +556,7 @@ class SlaPane(Pane):
         height = max(1, self.scrollable_content_region.height)
         now = self._now()
         rows: list[tuple[object, ...]] = []
+        soonest: float | None = None
         for r in self.items[top : top + height]:
             t = sla_view.nearest(r, now)
             if t is None:
@@ -550,16 +566,13 @@ class SlaPane(Pane):
             # state, and the owner as short as the column and the other owners make it
             entry = self._texts.get(id(r))
             owner = entry[1][1] if entry is not None and entry[0] is r else clean(r.owner)
-            rows.append(
-                (
-                    r,
-                    t.state,
-                    t.short,
-                    duration(t.left.total_seconds()),
-                    self._owner_cell(owner or None),
-                )
-            )
-        self._change = (self._view_key(), self._next_change(now))
+            left = t.left.total_seconds()
+            rows.append((r, t.state, t.short, duration(left), self._owner_cell(owner or None)))
+            wait = _change_wait(r, t, now)
+            if wait is not None and (soonest is None or wait < soonest):
+                soonest = wait
+        at = None if soonest is None else now + timedelta(seconds=soonest)
+        self._change = (self._view_key(), at)
         signature = tuple(rows)
         old, self._signature = self._signature, signature
         if signature == old:
@@ -583,17 +596,9 @@ class SlaPane(Pane):
         height = max(1, self.scrollable_content_region.height)
         soonest: float | None = None
         for r in self.items[top : top + height]:
-            t = sla_view.nearest(r, now)
-            if t is None or t.state == "paused":
-                continue  # a paused countdown stands still
-            left = t.left.total_seconds()
-            if abs(left) >= 3600:
-                continue  # the minute tick keeps it current
-            wait = text_wait(left)
-            for at in (t.due, r.sla_fr_warn, r.sla_res_warn, r.sla_fr_due, r.sla_res_due, r.due_at):
-                if at is not None and at > now:
-                    wait = min(wait, (at - now).total_seconds())
-            soonest = wait if soonest is None else min(soonest, wait)
+            wait = _change_wait(r, sla_view.nearest(r, now), now)
+            if wait is not None and (soonest is None or wait < soonest):
+                soonest = wait
         return None if soonest is None else now + timedelta(seconds=soonest)
 
     def next_change_in(self, now: datetime) -> float | None:
