@@ -62,7 +62,7 @@ class OpsGroup(click.Group):
     unexpected into one line too (set OPSTUI_DEBUG=1 for the traceback)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        problem = invalid_text_argument(args, list(self.commands))
+        problem = invalid_text_argument(args, self.list_commands(ctx))
         if problem:
             fail(problem, code=2)
         return super().parse_args(ctx, args)
