@@ -18,6 +18,7 @@ import click
 import pytest
 
 from opstui.store.engine import Database
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,3 +203,41 @@ def test_partial_indexes_are_partial_on_both_engines(db: Database) -> None:
     assert sorted(defs) == sorted(partial)
     for name, sql in defs.items():
         assert "WHERE" in sql.upper() and "done" in sql, (name, sql)
+
+
+def test_a_write_closes_the_database_before_the_program_exits(
+    sample_db_file: Path, tmp_path: Path
+) -> None:
+    """console_main skips the interpreter's walk over the imported code on exit; the
+    command's database is closed first (AppState.close), so SQLite checkpoints and removes
+    the -wal file as the last connection closes, as it always did, and exit codes hold."""
+    db = tmp_path / "copy.db"
+    shutil.copyfile(sample_db_file, db)
+    for args, code in (
+        (("comment", "SUP-1", "closing"), 0),
+        (("assign", "SUP-1", "alice"), 0),
+        (("assign", "SUP-1", "no-such-person"), 1),
+    ):
+        r = run_cli(*args, db=db)
+        assert r.returncode == code, r.stderr
+        assert not (tmp_path / "copy.db-wal").exists(), args
+    r = run_cli("show", "SUP-1", db=db)
+    assert "closing" in r.stdout and "owner alice" in r.stdout
+
+
+def test_only_the_program_entry_point_freezes_the_heap() -> None:
+    """Code that runs the click group in its own process (tests, an embedding tool) keeps
+    its garbage collector as it was: only console_main freezes on the way out."""
+    code = (
+        "import gc\n"
+        "from opstui.cli import main\n"
+        "try:\n"
+        "    main(['--help'], prog_name='opstui')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "0"
+    assert 'opstui = "opstui.cli:console_main"' in (ROOT / "pyproject.toml").read_text()

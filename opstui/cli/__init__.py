@@ -129,14 +129,35 @@ def main(
     """
     ctx.obj = AppState.from_options(db_path, now, read_only, theme, compact, poll)
     ctx.obj.view, ctx.obj.web_user = view, web_user
+    ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from .dashboard import open_dashboard
 
         open_dashboard(ctx.obj)
 
 
+def console_main() -> None:
+    """The ``opstui`` program (the console script and ``python -m opstui``).
+
+    Runs :data:`main`; then, on the way out, collects the garbage the command left (its
+    finalizers run as before) and freezes what is still alive, so the interpreter's exit
+    does not walk it all again.  What is alive by then is the imported code (SQLAlchemy's
+    alone is ~10^5 objects): walking and freeing it took 60-110 ms after every write, a
+    quarter of ``opstui comment``.  The command's database is already closed
+    (:meth:`AppState.close`), so the file is left exactly as before.  Only this
+    entry point does it: code that calls :data:`main` in its own process is unaffected.
+    """
+    import gc
+
+    try:
+        main(prog_name="opstui")
+    finally:
+        gc.collect()
+        gc.freeze()
+
+
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="opstui", standalone_mode=True)
 
 
-__all__ = ["main", "run", "fail", "OpsError", "os", "sys"]
+__all__ = ["main", "console_main", "run", "fail", "OpsError", "os", "sys"]

@@ -229,6 +229,13 @@ class AppState:
         except (sqlite3.Error, lite.Unsupported):
             return None  # the full store answers, or reports what is wrong in one line
 
+    def close(self) -> None:
+        """Close the database this command opened (run when the command's context closes,
+        whatever the outcome): its connections close now, as the command ends, instead of
+        whenever the interpreter's exit gets to them (see :func:`opstui.cli.console_main`)."""
+        if self._db is not None:
+            self._db.dispose()
+
     def open(self, *, create: bool = False, live: bool = False) -> Any:
         """Open the database (refuses to create one unless asked)."""
         self.rewind()
