@@ -368,7 +368,7 @@ def read_config_file(path: Path | None = None) -> Config:
     """Only the file (no environment).  Missing file = defaults."""
     path = path or config_file()
     try:
-        fh = open(path, "rb")  # noqa: SIM115 (closed below; tomllib only if there is a file)
+        fh = open(path, "rb")  # closed by the "with" below, once tomllib is imported
     except FileNotFoundError:
         return Config()
     except IsADirectoryError:

@@ -142,7 +142,7 @@ def console_main() -> None:
     Runs :data:`main`; then, on the way out, collects the garbage the command left (its
     finalizers run as before) and freezes what is still alive, so the interpreter's exit
     does not walk it all again.  What is alive by then is the imported code (SQLAlchemy's
-    alone is ~10^5 objects): walking and freeing it took 60-110 ms after every write, a
+    alone is ~10^5 objects): walking and freeing it took 70-110 ms after every write, a
     quarter of ``opstui comment``.  The command's database is already closed
     (:meth:`AppState.close`), so the file is left exactly as before.  Only this
     entry point does it: code that calls :data:`main` in its own process is unaffected.
