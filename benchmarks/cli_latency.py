@@ -4,7 +4,10 @@
     python -m benchmarks.cli_latency --rounds 25 --db FILE
 
 Each round runs every command once, in turn (so load from other work on a shared machine
-falls on all of them alike): ``python -c pass`` (the baseline), ``opstui --help``,
+falls on all of them alike): ``python -c pass`` (the baseline), ``import sqlalchemy`` (a
+Python that imports SQLAlchemy and its SQLite dialect and exits as ``opstui`` does, after
+``gc.collect(); gc.freeze()``: the floor of any command that writes through the service
+layer), ``opstui --help``,
 ``ls --open``, ``show KEY``, ``sla``, ``comment KEY TEXT`` and ``assign KEY HANDLE``
 (alternating between two people, so every assign is a real change).  The writes go to a copy
 of the database.  Reported: the median and minimum of each command, its ratio to the
@@ -103,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     base = [*_opstui(), "--db", str(db)]
     commands: dict[str, Any] = {
         "python -c pass": lambda i: [sys.executable, "-c", "pass"],
+        "import sqlalchemy": lambda i: [
+            sys.executable,
+            "-c",
+            "import gc, sqlalchemy, sqlalchemy.dialects.sqlite; gc.collect(); gc.freeze()",
+        ],
         "opstui --help": lambda i: [*_opstui(), "--help"],
         "ls --open": lambda i: [*base, "ls", "--open"],
         "show": lambda i: [*base, "show", key],

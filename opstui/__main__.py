@@ -1,4 +1,4 @@
-from opstui.cli import main
+from opstui.cli import console_main
 
 if __name__ == "__main__":
-    main(prog_name="opstui")
+    console_main()

@@ -16,10 +16,8 @@ separate state file (``opstui.ui.state``); this file is only ever read.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -273,6 +271,8 @@ def _check_value(spec: KeySpec, value: Any) -> str | None:
 
 
 def _unknown_key(key: str) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, list(KEYS), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key ({hint}known: {', '.join(sorted(KEYS))})"
@@ -368,10 +368,18 @@ def read_config_file(path: Path | None = None) -> Config:
     """Only the file (no environment).  Missing file = defaults."""
     path = path or config_file()
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        fh = open(path, "rb")  # closed by the "with" below, once tomllib is imported
     except FileNotFoundError:
         return Config()
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    import tomllib  # only with a file to parse: no import on a start without one
+
+    try:
+        with fh:
+            data = tomllib.load(fh)
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:

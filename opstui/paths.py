@@ -1,16 +1,18 @@
-"""Where files live.  One place; nothing is created at import time."""
+"""Where files live.  One place; nothing is created at import time (and platformdirs is
+imported only when a default location is asked for: a command given ``--db`` and
+``OPSTUI_CONFIG`` never needs it)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP = "opstui"
 
 
 def config_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP))
 
 
@@ -21,10 +23,16 @@ def config_file() -> Path:
 
 def state_file() -> Path:
     env = os.environ.get("OPSTUI_STATE")
-    return Path(env).expanduser() if env else Path(platformdirs.user_state_dir(APP)) / "state.toml"
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP)) / "state.toml"
 
 
 def default_db() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP)) / "opstui.db"
 
 

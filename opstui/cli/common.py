@@ -62,7 +62,7 @@ class OpsGroup(click.Group):
     unexpected into one line too (set OPSTUI_DEBUG=1 for the traceback)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        problem = invalid_text_argument(args, list(self.commands))
+        problem = invalid_text_argument(args, self.list_commands(ctx))
         if problem:
             fail(problem, code=2)
         return super().parse_args(ctx, args)
@@ -228,6 +228,13 @@ class AppState:
                 return (fn(reader, self.clock().now()),)
         except (sqlite3.Error, lite.Unsupported):
             return None  # the full store answers, or reports what is wrong in one line
+
+    def close(self) -> None:
+        """Close the database this command opened (run when the command's context closes,
+        whatever the outcome): its connections close now, as the command ends, instead of
+        whenever the interpreter's exit gets to them (see :func:`opstui.cli.console_main`)."""
+        if self._db is not None:
+            self._db.dispose()
 
     def open(self, *, create: bool = False, live: bool = False) -> Any:
         """Open the database (refuses to create one unless asked)."""

@@ -7,7 +7,7 @@ Pure arithmetic, no IO.  The rules, in one place:
   then age (oldest first); the key breaks ties so the order is total and stable.
 * **Remaining hours** of an item are computed by the caller (estimate less time logged,
   never below a floor); an item without an estimate counts
-  :data:`opstui.domain.capacity.DEFAULT_ESTIMATE_HOURS`.
+  :data:`opstui.domain.figures.DEFAULT_ESTIMATE_HOURS`.
 * **Working time**: a person works on the working days of their calendar (an SLA
   :class:`~opstui.domain.sla.Calendar`), minus the days they are away.  A working day yields
   ``capacity_hours / working days per week x focus`` hours of work, spread evenly over that
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from .capacity import DEFAULT_ESTIMATE_HOURS
+from .figures import DEFAULT_ESTIMATE_HOURS
 from .sla import ALWAYS, Calendar, Policy, SlaError, make_calendar, parse_duration_parts
 
 #: Without a business calendar: Monday to Friday, 09:00-17:00 UTC.

@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState
 
 from ..config import Config
 from ..domain.clock import Clock
+from ..domain.figures import DEFAULT_ESTIMATE_HOURS
 from ..errors import OpsError
-from ..services.capacity import DEFAULT_ESTIMATE_HOURS
 from ..store import queries as q
 from ..store.engine import Database
 from ..sync.delta import Delta, PaneModel, PaneSnapshot

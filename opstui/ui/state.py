@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import tomli_w
 
 from ..paths import state_file
 
@@ -110,6 +107,8 @@ def load_state(path: Path | None = None) -> AppStateFile:
         return AppStateFile(problem=f"{path}: cannot read: {exc.strerror or exc} (ignored)")
     if len(raw) > _MAX_BYTES:
         return AppStateFile(problem=f"{path}: larger than {_MAX_BYTES} bytes (ignored)")
+    import tomllib  # only with a file to read (a first start has none)
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -121,6 +120,8 @@ def save_state(state: AppStateFile, path: Path | None = None) -> Path:
     """Write ``state`` atomically; returns the path.  Raises OSError if it cannot."""
     path = path or state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tomli_w  # only when a choice is saved, never on the way to the first paint
+
     text = _HEADER + tomli_w.dumps(state.to_toml_dict())
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
