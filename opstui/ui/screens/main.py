@@ -19,7 +19,17 @@ from ..widgets.panes import CapacityPane, OwnersPane, QueuesPane, SlaPane
 from ..widgets.status import StatusBar
 
 
+class PanesGrid(Container):
+    """The panes' grid: it has no border and no content of its own, so Textual draws
+    it as blank lines instead of through its styles cache on every frame (every applied
+    change redraws a few pane lines; the grid under them was walked line by line)."""
+
+    BLANK = True
+
+
 class MainScreen(Screen[None]):
+    #: Covered by its bars and the panes' grid: drawn blank, not line by line (PanesGrid).
+    BLANK = True
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
@@ -51,7 +61,7 @@ class MainScreen(Screen[None]):
         self.owners_pane = OwnersPane()
         self.capacity_pane = CapacityPane()
         yield self.status_bar
-        with Container(id="panes"):
+        with PanesGrid(id="panes"):
             yield self.queues_pane
             yield self.sla_pane
             yield self.owners_pane
