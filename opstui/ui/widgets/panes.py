@@ -7,7 +7,7 @@ times on every tick; it never touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from rich.style import Style
@@ -57,6 +57,8 @@ class Pane(GridView):
         self._more: tuple[str, str] = ("", "subtitle")
         #: (layout, names, shortened names) for the name column (``short_names``).
         self._short: tuple[object, tuple[str, ...], dict[str, str]] | None = None
+        self._names_from: tuple[str, ...] = ()
+        self._names: tuple[str, ...] = ()
 
     # --- rows off screen ---------------------------------------------------------------
 
@@ -123,6 +125,15 @@ class Pane(GridView):
 
     # --- names that share a prefix -----------------------------------------------------
 
+    def names_of(self, raw: Iterable[str]) -> tuple[str, ...]:
+        """The column's names, cleaned and sorted: the same tuple as last time when the
+        raw names come in the same order (a change rarely adds a person or a queue)."""
+        raw = tuple(raw)
+        if raw != self._names_from:
+            self._names_from = raw
+            self._names = tuple(sorted(clean(n) for n in raw))
+        return self._names
+
     def short_name(self, name: str, column: str, names: tuple[str, ...]) -> str:
         """``name`` as it fits column ``column`` now, kept apart from ``names`` (the
         column's other names) by :func:`short_names`; computed once per width and names."""
@@ -162,7 +173,7 @@ class QueuesPane(Pane):
             return  # nothing changed (the ages shown change by the minute at most)
         self._shown_minute = now.strftime("%H%M")
         self.stats = tuple(stats)
-        self._slugs = tuple(sorted(clean(q.slug) for q in stats))
+        self._slugs = self.names_of(q.slug for q in stats)
         rows = []
         for q in stats:
             wip = f"{q.open}/{q.wip_limit}" if q.wip_limit else str(q.open)
@@ -260,7 +271,7 @@ class OwnersPane(Pane):
         if tuple(stats) == self.stats and self.row_count():
             return
         self.stats = tuple(stats)
-        self._handles = tuple(sorted(clean(p.handle) for p in stats if p.handle))
+        self._handles = self.names_of(p.handle for p in stats if p.handle)
         # the model hands out the same stat objects for people a change did not touch
         built = self._rows_built
         self._rows_built = {}
@@ -360,7 +371,7 @@ class CapacityPane(Pane):
         if summary != self._summary:
             self._summary = summary
             self._set_subtitle(summary)
-        self._handles = tuple(sorted(clean(p.handle) for p in people))
+        self._handles = self.names_of(sorted(p.handle for p in people))
         self.set_rows([Row(p.handle, (), source=p) for p in people])
 
     def row_cells(self, index: int) -> Sequence[Cell] | None:
@@ -487,7 +498,7 @@ class SlaPane(Pane):
             id(r): texts[id(r)] if id(r) in texts and texts[id(r)][0] is r else (r, _texts(r))
             for r in self.items
         }
-        self._owners = tuple(sorted({clean(r.owner) for r in self.items if r.owner}))
+        self._owners = self.names_of(sorted({r.owner for r in self.items if r.owner}))
         self._next_crossing = None  # scan at the next tick
         # only the lines whose row changed are redrawn; the tick compares countdowns with
         # what it last drew, line by line
