@@ -511,13 +511,17 @@ def look(db: Database) -> Look:
         )
 
 
+#: Change-feed entities that change the hooks (one defined, changed or removed; a load).
+HOOK_ENTITIES = frozenset({"hook", "load"})
+
+
 def may_deliver(events: Any, heard: frozenset[str] | None) -> bool:
     """Could a transaction with these change-feed ``events`` have written deliveries or
     changed the hooks?  (``heard``: the events the active hooks hear, None if unknown.)
     Deliveries are written only for events with a hook event (``domain.hooks.event_of``)
     in the transaction that records them (``services.context.writing``)."""
     for e in events:
-        if e.entity == "hook":
+        if e.entity in HOOK_ENTITIES:
             return True
         if e.item_id is None:
             continue

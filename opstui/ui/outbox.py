@@ -31,8 +31,13 @@ class OutboxWorker:
         self.owner = svc.owner_id()
         self.wake = threading.Event()
         self.summary: Any = None
-        #: The hook events the active hooks heard at the last look (None: not looked).
+        #: The hook events the active hooks heard at the last look (None: unknown, not
+        #: looked yet or the hooks changed since).
         self.heard: frozenset[str] | None = None
+        #: Hook changes seen in the change feed: a look that began before one does not
+        #: say what is heard now.
+        self._hook_changes = 0
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.app.run_worker(
@@ -47,10 +52,27 @@ class OutboxWorker:
         """The change feed applied ``events``: look now if they could have written a
         delivery or changed the hooks (an owner change with no hook on assignments
         costs every open dashboard nothing here)."""
-        from ..services.outbox import may_deliver
+        from ..services.outbox import HOOK_ENTITIES, may_deliver
 
+        events = list(events)
+        if any(e.entity in HOOK_ENTITIES for e in events):
+            with self._lock:  # what is heard is unknown until the next look
+                self._hook_changes += 1
+                self.heard = None
         if may_deliver(events, self.heard):
             self.wake.set()
+
+    def _look(self, db: Any) -> Any:
+        """One look; notes what the hooks hear unless they changed meanwhile."""
+        from ..services import outbox as svc
+
+        with self._lock:
+            changes = self._hook_changes
+        seen = svc.look(db)
+        with self._lock:
+            if changes == self._hook_changes:
+                self.heard = seen.heard
+        return seen
 
     def _run(self) -> None:
         from textual.worker import get_current_worker
@@ -65,14 +87,14 @@ class OutboxWorker:
             timeout = IDLE_LOOK
             try:
                 now = db.clock.now()
-                seen = svc.look(db)
-                due, summary, self.heard = seen.next_due, seen.failing, seen.heard
+                seen = self._look(db)
+                due, summary = seen.next_due, seen.failing
                 elected = True
                 if self.send and due is not None and due <= now:
                     report = svc.deliver(db, self.owner, stop=worker.cancelled_event)
                     held, elected = held or report.elected, report.elected
-                    seen = svc.look(db)
-                    due, summary, self.heard = seen.next_due, seen.failing, seen.heard
+                    seen = self._look(db)
+                    due, summary = seen.next_due, seen.failing
                 if not elected:  # another deliverer sends: ask again when its lease could lapse
                     timeout = svc.ELECTION_TTL.total_seconds() / 2
                 elif due is not None:
