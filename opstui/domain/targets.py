@@ -51,6 +51,27 @@ def _target(
     return Target(name, due, state, due - (paused or now))
 
 
+#: The fields of a row :func:`targets` reads (a row whose fields these are the same has the
+#: same targets at every moment; tests/test_targets_fields.py checks the list).
+TARGET_FIELDS = (
+    "category",
+    "sla_paused_since",
+    "sla_fr_due",
+    "sla_fr_warn",
+    "first_response_at",
+    "resolved_at",
+    "sla_res_due",
+    "sla_res_warn",
+    "due_at",
+    "next_due_at",
+)
+
+
+def same_targets(a: Any, b: Any) -> bool:
+    """Do rows ``a`` and ``b`` have the same targets at every moment?"""
+    return all(getattr(a, f, None) == getattr(b, f, None) for f in TARGET_FIELDS)
+
+
 def targets(row: Any, now: datetime) -> list[Target]:
     """Every target of ``row`` (an SlaRow or ItemRecord) with its state at ``now``: the
     SLA policy's response and resolution targets and the item's explicit due date."""

@@ -154,3 +154,58 @@ async def test_the_grids_cached_base_style_follows_theme_focus_and_layout(shop_d
         await pilot.pause(0.2)
         for pane in panes:
             assert pane._base_style == pane.rich_style, pane.id
+
+
+async def test_an_owner_change_on_an_sla_row_keeps_the_order_and_redraws_its_line(
+    shop_db, make, monkeypatch
+):
+    """The SLA pane sorts its rows again only when what orders them changed (targets,
+    drift): a new owner redraws the row's line, in place, without working out every
+    row's nearest target for a sort."""
+    from opstui.ui.widgets import panes
+
+    asked: list[str] = []
+    showing: list[bool] = []
+    real_nearest = panes.sla_view.nearest
+
+    def nearest(row, now):
+        if showing:
+            asked.append(row.key)
+        return real_nearest(row, now)
+
+    app = make(shop_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        sla = app.screen.query_one(SlaPane)
+        for _ in range(40):
+            if sla._signature:
+                break
+            await pilot.pause(0.1)
+        order = [r.key for r in sla.items]
+        top = round(sla.scroll_y)
+        visible = order[top : top + sla.scrollable_content_region.height - 1]
+        row = next(r for r in sla.items if r.key in visible and r.owner != "bob")
+        drawn = record_lines(app.screen)
+        real_show = sla.show
+
+        def show(rows):
+            showing.append(True)
+            try:
+                real_show(rows)
+            finally:
+                showing.pop()
+
+        sla.show = show
+        monkeypatch.setattr(panes.sla_view, "nearest", nearest)
+        items.assign(shop_db, row.key, "bob")
+        apply_new_events(app, shop_db)
+        await settle(pilot, app)
+        await pilot.pause(0.05)
+        monkeypatch.undo()
+        # the visible lines compared once each, no sort of every row
+        assert asked and len(asked) <= len(visible)
+        assert [r.key for r in sla.items] == order
+        assert sla.row_for(row.key).owner == "bob"
+        line = order.index(row.key) - top + 1  # under the header
+        assert line in drawn["sla"]
+        assert "bob" in screen_text(app)

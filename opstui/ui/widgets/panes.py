@@ -481,6 +481,10 @@ class SlaPane(Pane):
         self._shown = rows
         if set(rows) == set(self.items) and len(rows) == len(self.items) and self.items:
             return  # the same rows: the tick keeps their countdowns and order current
+        kept = self._same_order(rows)
+        if kept is not None:
+            self._show_items(kept)  # e.g. an owner changed: nothing that orders the rows
+            return
         now = self._now()
         by_drift = self.order == "drift"
 
@@ -492,7 +496,29 @@ class SlaPane(Pane):
                 return (late is None, -(late or 0.0), left, r.id)
             return (left, r.id)
 
-        self.items = tuple(sorted(rows, key=order))
+        self._show_items(tuple(sorted(rows, key=order)))
+
+    def _same_order(self, rows: tuple[SlaRow, ...]) -> tuple[SlaRow, ...] | None:
+        """``rows`` in the order shown now, when they are the same items and none changed
+        what orders them (its targets, its drift); else None (sort them)."""
+        if not self.items or len(rows) != len(self.items):
+            return None
+        by_id = {r.id: r for r in rows}
+        out = []
+        for old in self.items:
+            new = by_id.get(old.id)
+            if new is None:
+                return None
+            if new is not old and not (
+                sla_view.same_targets(old, new)
+                and (old.drifting, old.drift_note) == (new.drifting, new.drift_note)
+            ):
+                return None
+            out.append(new)
+        return tuple(out)
+
+    def _show_items(self, items: tuple[SlaRow, ...]) -> None:
+        self.items = items
         texts = self._texts
         self._texts = {
             id(r): texts[id(r)] if id(r) in texts and texts[id(r)][0] is r else (r, _texts(r))
