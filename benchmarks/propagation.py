@@ -23,6 +23,12 @@ dashboard made for it (target 1) and whether any dashboard still had work queued
 The same-run baselines are the watcher rows (change detection alone, no UI) and
 ``benchmarks.change_cost`` (a bare Textual app redrawing one line; a raw sqlite3 query).
 
+Every row also prints its processes' CPU per change (watcher rows: change detection alone),
+and a split of it by thread (read from ``/proc/<pid>/task``: the watcher's worker thread,
+the event loop's main thread, the pane loader, the outbox thread...).  ``--feeds N`` runs N
+processes with a dashboard's live feed and no UI (``sync.live.LiveFeed`` in an asyncio
+loop, as the dashboard's sync worker runs it): the dashboard's cost outside the UI code.
+
 With ``postgresql`` the same runs use a database on the server in ``OPSTUI_BENCH_PG`` (default:
 role postgres on 127.0.0.1:5432), the watchers are the LISTEN/NOTIFY listener
 (``opstui.sync.listener``), and the table ends with the PostgreSQL/SQLite p95 ratio per N.

@@ -8,8 +8,12 @@ How a change is found:
 2. A file change is confirmed with ``PRAGMA data_version`` on one dedicated connection: the
    number changes only when *another* connection committed (checkpoints and our own reads
    leave it alone), so a change of the main file by a checkpoint costs one pragma, nothing more.
-3. Then the events after this terminal's cursor are read (``store.queries.events_after``) and
-   handed over in id order, in batches.
+3. Then the events after this terminal's cursor are read and handed over in id order, in
+   batches.  The read runs on that same connection with the statement compiled once
+   (``store.queries.events_after_sqlite``: the SQL and records of ``events_after`` without
+   SQLAlchemy's pool, BEGIN/COMMIT and result objects); SQLAlchemy's read is the fallback.
+   The wait, the check and the read happen in one call per batch (:meth:`_next_watched`),
+   so a dashboard's event loop wakes once per change, not once per file event.
 4. A slow safety poll (``poll_interval``, 2 s by default) reads only ``data_version``: it catches
    anything the watcher missed (an event lost by the kernel, a commit whose write raced our check).
 5. When watching is impossible (the inotify limits are reached, the file is on a network
