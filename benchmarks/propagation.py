@@ -23,6 +23,12 @@ dashboard made for it (target 1) and whether any dashboard still had work queued
 The same-run baselines are the watcher rows (change detection alone, no UI) and
 ``benchmarks.change_cost`` (a bare Textual app redrawing one line; a raw sqlite3 query).
 
+Every row also prints its processes' CPU per change (watcher rows: change detection alone),
+and a split of it by thread (read from ``/proc/<pid>/task``: the watcher's worker thread,
+the event loop's main thread, the pane loader, the outbox thread...).  ``--feeds N`` runs N
+processes with a dashboard's live feed and no UI (``sync.live.LiveFeed`` in an asyncio
+loop, as the dashboard's sync worker runs it): the dashboard's cost outside the UI code.
+
 With ``postgresql`` the same runs use a database on the server in ``OPSTUI_BENCH_PG`` (default:
 role postgres on 127.0.0.1:5432), the watchers are the LISTEN/NOTIFY listener
 (``opstui.sync.listener``), and the table ends with the PostgreSQL/SQLite p95 ratio per N.
@@ -112,8 +118,9 @@ def watcher_main(args: argparse.Namespace) -> None:
             now = time.time()
             seen.extend((e.id, now) for e in batch)
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=run, name="watcher", daemon=True)
     thread.start()
+    threads = _thread_names()  # while the watcher thread runs
     print(json.dumps({"ready": watcher.mode}), flush=True)
     sys.stdin.readline()
     watcher.stop()
@@ -127,11 +134,67 @@ def watcher_main(args: argparse.Namespace) -> None:
                 "reads": watcher.reads,
                 "fs_wakeups": getattr(watcher, "fs_wakeups", 0),
                 "notifications": getattr(watcher, "notifications", 0),
+                "threads": threads,
             }
         ),
         flush=True,
     )
     watcher.close()
+
+
+def feed_main(args: argparse.Namespace) -> None:
+    """A dashboard's live-sync path without the UI: ``sync.live.LiveFeed.updates()`` in an
+    asyncio loop (the file watcher in AnyIO worker threads, notices computed), each update
+    handed to a callback that only records it."""
+    import asyncio
+
+    from opstui.store import queries as q
+    from opstui.sync.live import LiveFeed
+    from opstui.sync.watcher import WatchSettings
+
+    db = _open(args.db)
+    with db.read() as conn:
+        position = q.last_event_id(conn)
+    seen: list[tuple[int, float]] = []
+    counters: dict[str, Any] = {}
+
+    async def main() -> None:
+        feed = LiveFeed(
+            db,
+            position,
+            force_poll=args.poll_every is not None,
+            poll_interval=args.poll_every or 2.0,
+            settings=WatchSettings(step=args.step, debounce=args.debounce),
+        )
+
+        async def follow() -> None:
+            async for update in feed.updates():
+                now = time.time()
+                seen.extend((e.id, now) for e in update.events)
+
+        task = asyncio.ensure_future(follow())
+        await asyncio.sleep(0.2)
+        print(json.dumps({"ready": feed.mode}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        threads = _thread_names()
+        w = feed.watcher
+        counters.update(
+            mode=feed.mode,
+            checks=w.checks,
+            reads=w.reads,
+            fs_wakeups=getattr(w, "fs_wakeups", 0),
+            threads=threads,
+        )
+        feed.watcher.stop()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        feed.close()
+
+    asyncio.run(main())
+    print(json.dumps({"seen": seen, **counters}), flush=True)
 
 
 def app_main(args: argparse.Namespace) -> None:
@@ -195,6 +258,7 @@ def app_main(args: argparse.Namespace) -> None:
                 "loads": loads,
                 "busy": busy,
                 "cursor": app.event_cursor,
+                "threads": _thread_names(),
             }
             # report before shutting down: what happens while the app tears down is not
             # part of the measurement
@@ -253,6 +317,41 @@ def _spawn(role: str, db: str, extra: list[str]) -> subprocess.Popen[str]:
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def _thread_names() -> dict[str, str]:
+    """This process's live threads: native id -> name (for the per-thread CPU split)."""
+    return {str(t.native_id): t.name for t in threading.enumerate() if t.native_id}
+
+
+def _task_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid`` now (utime + stime), by native thread id."""
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        out[tid] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
+def _by_thread(
+    before: dict[str, float], after: dict[str, float], names: dict[str, str], changes: int
+) -> dict[str, float]:
+    """CPU ms per change of each thread during the writes, summed by thread name (pool
+    threads share a name; threads that ended during the writes are not listed)."""
+    out: dict[str, float] = {}
+    for tid, cpu in after.items():
+        name = names.get(tid, "(ended or unnamed)")
+        name = name.rstrip("0123456789").rstrip("_-") or name  # asyncio_0, asyncio_1...
+        out[name] = out.get(name, 0.0) + (cpu - before.get(tid, 0.0)) * 1000 / max(1, changes)
+    return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -354,6 +453,7 @@ def _run_on(
     json.loads(writer.stdout.readline())  # type: ignore[union-attr]
     time.sleep(1.0)  # let every watcher settle into its wait
     cpu_go = {w.pid: _cpu_seconds(w.pid) for w in watchers}
+    tasks_go = {w.pid: _task_cpu(w.pid) for w in watchers}
     started = time.time()
     t_go = time.monotonic()
     writer.stdin.write("go\n")  # type: ignore[union-attr]
@@ -362,6 +462,7 @@ def _run_on(
     write_secs = time.time() - started
     time.sleep(1.0)  # stragglers
     busy_cpu = {w.pid: _cpu_seconds(w.pid) - cpu_go[w.pid] for w in watchers}
+    tasks_busy = {w.pid: _task_cpu(w.pid) for w in watchers}
     busy_secs = time.monotonic() - t_go
     burst_at: list[Any] = []
     if burst:
@@ -392,6 +493,14 @@ def _run_on(
             raise SystemExit(f"a {role} process failed (exit {w.returncode}); see its stderr")
         results.append(json.loads(lines[-1]))
     load_after = os.getloadavg()
+    # per-thread CPU per change during the writes (busy; idle not subtracted), median over
+    # the processes for each thread name
+    split: dict[str, list[float]] = {}
+    for w, r in zip(watchers, results, strict=True):
+        names = r.get("threads", {})
+        for name, ms in _by_thread(tasks_go[w.pid], tasks_busy[w.pid], names, len(commits)).items():
+            split.setdefault(name, []).append(ms)
+    by_thread = {k: round(statistics.median(v), 2) for k, v in split.items()}
 
     paint: list[float] = []
     for r in results:
@@ -436,6 +545,7 @@ def _run_on(
             "median": round(statistics.median(per_change), 2),
             "max": round(max(per_change), 2),
         },
+        "cpu_ms_per_change_by_thread": by_thread,
         "burst": burst_out,
         "variant": variant.name,
         "settings": {"step": variant.step, "debounce": variant.debounce, "poll": variant.poll},
@@ -501,17 +611,30 @@ def machine() -> dict[str, Any]:
 def table(runs: list[dict[str, Any]]) -> str:
     head = (
         f"{'engine':<10} {'kind':<8} {'N':>3}  {'settings':<42} {'p50':>7} {'p95':>7} {'max':>7}"
-        f"  {'paint p50/p95':>15}  {'miss':>4}  {'idle CPU med/max %':>18}  load"
+        f"  {'paint p50/p95':>15}  {'miss':>4}  {'idle CPU med/max %':>18}"
+        f"  {'CPU/change med/max':>18}  load"
     )
     lines = [head, "-" * len(head)]
     for r in runs:
         lat, cpu, paint = r["latency_ms"], r["idle_cpu_pct_of_core"], r.get("painted_ms")
+        per = r["cpu_ms_per_change"]
         shown = f"{paint['p50']:.1f}/{paint['p95']:.1f}m" if paint else "-"
         lines.append(
             f"{r.get('engine', 'sqlite'):<10} {r['kind']:<8} {r['n']:>3}  {r['variant']:<42} {lat['p50']:>6.1f}m {lat['p95']:>6.1f}m"
             f" {lat['max'] or 0:>6.1f}m  {shown:>15}  {r['missing']:>4}"
-            f"  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}  {r['loadavg_before'][0]:.2f}"
+            f"  {cpu['median']:>8.3f} / {cpu['max']:<7.3f}"
+            f"  {per['median']:>8.2f}/{per['max']:<6.2f}ms  {r['loadavg_before'][0]:.2f}"
         )
+    return "\n".join(lines)
+
+
+def thread_table(runs: list[dict[str, Any]]) -> str:
+    """Where a process's CPU per change went, by thread (median over the processes)."""
+    lines = ["CPU per change by thread (ms, busy window, idle not subtracted):"]
+    for r in runs:
+        split = r.get("cpu_ms_per_change_by_thread") or {}
+        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in split.items() if ms >= 0.01)
+        lines.append(f"  {r.get('engine', 'sqlite')} {r['kind']} N={r['n']}: {parts or '-'}")
     return "\n".join(lines)
 
 
@@ -555,7 +678,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--role",
-        choices=["driver", "watcher", "writer", "app"],
+        choices=["driver", "watcher", "writer", "app", "feed"],
         default="driver",
         help=argparse.SUPPRESS,
     )
@@ -597,6 +720,12 @@ def main() -> None:
         help="also run N real headless dashboards (e.g. 5 or 5,20)",
     )
     ap.add_argument(
+        "--feeds",
+        default="",
+        metavar="N[,N]",
+        help="also run N processes with a dashboard's live feed and no UI (sync.live)",
+    )
+    ap.add_argument(
         "--no-save", action="store_true", help="do not write benchmarks/results/propagation.json"
     )
     args = ap.parse_args()
@@ -608,6 +737,8 @@ def main() -> None:
         return writer_main(args)
     if args.role == "app":
         return app_main(args)
+    if args.role == "feed":
+        return feed_main(args)
 
     changes = args.changes or (40 if args.quick else 120)
     idle = args.idle if args.idle is not None else (5.0 if args.quick else 20.0)
@@ -627,6 +758,8 @@ def main() -> None:
         plan += [(ns[-1] if args.ns else 20, v, "watcher") for v in variants]
     else:
         plan += [(n, SHIPPED, "watcher") for n in ns]
+    for n_feeds in [int(x) for x in args.feeds.split(",") if x.strip()]:
+        plan.append((n_feeds, SHIPPED, "feed"))
     for n_apps in [int(x) for x in args.apps.split(",") if x.strip()]:
         plan.append((n_apps, SHIPPED, "app"))
 
@@ -681,6 +814,7 @@ def main() -> None:
         "p95_ratio_postgresql_to_sqlite": ratios,
     }
     print(table(runs))
+    print(thread_table(runs))
     apps = [r for r in runs if r["kind"] == "app"]
     if apps:
         print()

@@ -208,6 +208,127 @@ def test_check_sees_other_terminals_commit_only_once(two: tuple[Database, Databa
         w.close()
 
 
+def _varied_changes(b: Database) -> None:
+    """Events with and without a person, an item key, old and new values."""
+    svc.assign(b, "SUP-1", "bob")
+    svc.comment(b, "SUP-1", "on it")
+    svc.create_item(b, queue="support", title="Mouse missing")
+    svc.assign(b, "SUP-2", "alice")
+
+
+def test_raw_event_read_is_the_sqlalchemy_read(two: tuple[Database, Database]) -> None:
+    """The watcher's read (queries.events_after_sqlite on a plain sqlite3 connection) returns
+    the same records as queries.events_after through SQLAlchemy, for every cursor and
+    limit: same rows, same order, same types (timestamps aware, as SQLAlchemy makes them)."""
+    a, b = two
+    _varied_changes(b)
+    raw = sqlite3.connect(f"file:{a.path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        last = last_id(a)
+        with a.read() as conn:
+            everything = q.events_after(conn, 0, None)
+        assert [e.id for e in everything] == list(range(1, last + 1))
+        assert any(e.person for e in everything) and any(e.person is None for e in everything)
+        assert any(e.item_key for e in everything) and any(e.item_key is None for e in everything)
+        for after in range(0, last + 1):
+            for limit in (1, 3, 1000):
+                with a.read() as conn:
+                    expected = q.events_after(conn, after, limit)
+                got = q.events_after_sqlite(raw, a.engine.dialect, after, limit)
+                assert got == expected, (after, limit)
+                assert [type(e.ts) for e in got] == [type(e.ts) for e in expected]
+                assert all(e.ts.tzinfo is not None for e in got)
+    finally:
+        raw.close()
+
+
+def test_watcher_reads_pages_on_its_own_connection_in_order(
+    two: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging through the raw read: every event once, in id order, and SQLAlchemy's read
+    is not needed for it."""
+    import opstui.sync.watcher as watcher_mod
+
+    a, b = two
+    w = ChangeWatcher(a)
+    try:
+        start = w.cursor.position
+        monkeypatch.setattr(watcher_mod, "PAGE", 2)
+
+        def no_sqlalchemy(*_a: Any, **_k: Any) -> Any:
+            raise AssertionError("the watcher read through SQLAlchemy")
+
+        monkeypatch.setattr(q, "events_after", no_sqlalchemy)
+        _varied_changes(b)
+        last = last_id(b)
+        reads = w.reads
+        events = w.check()
+        assert [e.id for e in events] == list(range(start + 1, last + 1))
+        assert w.reads - reads == (last - start) // 2 + 1  # full pages, then a short one
+        assert w.cursor.position == last
+        assert w.check() == []
+    finally:
+        w.close()
+
+
+def test_watcher_read_falls_back_to_sqlalchemy_on_a_driver_error(
+    two: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = two
+    w = ChangeWatcher(a)
+    try:
+        start = w.cursor.position
+
+        def broken(*_a: Any, **_k: Any) -> Any:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(q, "events_after_sqlite", broken)
+        _varied_changes(b)
+        events = w.check()
+        assert [e.id for e in events] == list(range(start + 1, last_id(b) + 1))
+        assert w._conn is None  # dropped: the next look opens a new connection
+        svc.assign(b, "SUP-1", "carol")
+        assert [(e.item_key, e.new) for e in w.check()] == [("SUP-1", "carol")]
+    finally:
+        w.close()
+
+
+async def test_async_watch_yields_only_batches_with_events(
+    two: tuple[Database, Database],
+) -> None:
+    """abatches: one worker-thread call per batch; a file change that brings no events (a
+    checkpoint) is not yielded, ``on_batch`` sees each batch in the worker thread, and a
+    cancelled wait stops the watcher."""
+    import asyncio
+
+    a, b = two
+    w = ChangeWatcher(a, poll_interval=30)
+    seen_in: list[tuple[list[q.EventRecord], str]] = []
+    w.on_batch = lambda events: seen_in.append((events, threading.current_thread().name))
+    batches = w.abatches()
+    try:
+        nxt = asyncio.ensure_future(batches.__anext__())
+        await asyncio.sleep(0.1)
+        with sqlite3.connect(b.path) as raw:  # writes the main file, commits nothing
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await asyncio.sleep(0.2)
+        assert not nxt.done()
+        svc.assign(b, "SUP-2", "carol")
+        events = await asyncio.wait_for(nxt, 5)
+        assert [(e.item_key, e.new) for e in events] == [("SUP-2", "carol")]
+        assert len(seen_in) == 1 and seen_in[0][0] is events
+        assert seen_in[0][1] != threading.current_thread().name
+        nxt = asyncio.ensure_future(batches.__anext__())
+        await asyncio.sleep(0.05)
+        nxt.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await nxt
+        assert w.stopped
+    finally:
+        w.close()
+        await batches.aclose()
+
+
 @pytest.mark.both_engines
 def test_watching_delivers_a_change_from_another_terminal(two: tuple[Database, Database]) -> None:
     a, b = two

@@ -494,6 +494,50 @@ def events_after(conn: Connection, cursor: int, limit: int | None = None) -> lis
     return [EventRecord(*r) for r in rows]  # the select's columns in the record's order
 
 
+class _EventsAfterSqlite:
+    """:func:`events_after` with a limit, compiled once for SQLite and run on a plain
+    ``sqlite3`` connection (the file watcher's own, sync.watcher).
+
+    Every change reaches every terminal through this read.  Through SQLAlchemy it also
+    checks a connection out of the pool, emits BEGIN and COMMIT and builds a result object;
+    this keeps the same SQL text and the columns' result processors, so the records are the
+    same (tests/test_sync.py compares the two).  One statement is its own read snapshot.
+    """
+
+    def __init__(self) -> None:
+        self._prepared: tuple[str, list[str], dict[str, Any], list[Any]] | None = None
+
+    def _prepare(self, dialect: Any) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+        if self._prepared is None:
+            compiled = _EVENTS_AFTER_LIMIT.compile(dialect=dialect)
+            names = list(compiled.positiontup or ())
+            if not {"cursor", "limit"} <= set(names):  # not a positional SQLite compile
+                raise ValueError(f"events_after compiled with parameters {names}")
+            # e.g. the 0 of SQLite's "LIMIT ? OFFSET ?"
+            defaults = compiled.construct_params({"cursor": 0, "limit": 0})
+            processors = [
+                c.type.result_processor(dialect, None) for c in _EVENTS_AFTER.selected_columns
+            ]
+            self._prepared = (compiled.string, names, defaults, processors)
+        return self._prepared
+
+    def __call__(self, dbapi_conn: Any, dialect: Any, cursor: int, limit: int) -> list[EventRecord]:
+        sql, names, defaults, processors = self._prepare(dialect)
+        values = {**defaults, "cursor": int(cursor), "limit": int(limit)}
+        rows = dbapi_conn.execute(sql, tuple(values[n] for n in names)).fetchall()
+        return [
+            EventRecord(
+                *(v if p is None or v is None else p(v) for v, p in zip(r, processors, strict=True))
+            )
+            for r in rows
+        ]
+
+
+#: ``events_after_sqlite(sqlite3_conn, engine.dialect, cursor, limit)``: the events after
+#: ``cursor`` (at most ``limit``, in id order) read on a ``sqlite3`` connection.
+events_after_sqlite = _EventsAfterSqlite()
+
+
 def recent_events(
     conn: Connection,
     limit: int = 50,

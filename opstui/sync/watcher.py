@@ -8,8 +8,12 @@ How a change is found:
 2. A file change is confirmed with ``PRAGMA data_version`` on one dedicated connection: the
    number changes only when *another* connection committed (checkpoints and our own reads
    leave it alone), so a change of the main file by a checkpoint costs one pragma, nothing more.
-3. Then the events after this terminal's cursor are read (``store.queries.events_after``) and
-   handed over in id order, in batches.
+3. Then the events after this terminal's cursor are read and handed over in id order, in
+   batches.  The read runs on that same connection with the statement compiled once
+   (``store.queries.events_after_sqlite``: the SQL and records of ``events_after`` without
+   SQLAlchemy's pool, BEGIN/COMMIT and result objects); SQLAlchemy's read is the fallback.
+   The wait, the check and the read happen in one call per batch (:meth:`_next_watched`),
+   so a dashboard's event loop wakes once per change, not once per file event.
 4. A slow safety poll (``poll_interval``, 2 s by default) reads only ``data_version``: it catches
    anything the watcher missed (an event lost by the kernel, a commit whose write raced our check).
 5. When watching is impossible (the inotify limits are reached, the file is on a network
@@ -163,6 +167,8 @@ class ChangeWatcher:
         self.checks = 0
         self.reads = 0
         self.fs_wakeups = 0
+        #: When data_version was last checked while watching (for the safety poll).
+        self._last_check = time.monotonic()
         self.version()  # remember the current data_version: only later commits count
 
     # --- mode -----------------------------------------------------------------------
@@ -227,12 +233,31 @@ class ChangeWatcher:
         out: list[q.EventRecord] = []
         while True:
             after = self.cursor.position
-            with self.db.read() as conn:
-                page = q.events_after(conn, after, PAGE)
+            page = self._read_page(after)
             self.reads += 1
             out.extend(self.cursor.claim_read(page, after))
             if len(page) < PAGE:
                 return out
+
+    def _read_page(self, after: int) -> list[q.EventRecord]:
+        """Up to :data:`PAGE` events after ``after``, in id order.
+
+        Read on the dedicated connection (the one that reads ``data_version``) with the
+        statement compiled once (``queries.events_after_sqlite``): no pool checkout, no
+        BEGIN/COMMIT, no result object; one statement is one snapshot.  On a driver error
+        the connection is dropped and the read goes through SQLAlchemy, which raises the
+        usual translated error if the database is really unreadable.
+        """
+        if self.db.is_sqlite:
+            with self._conn_lock:
+                try:
+                    return q.events_after_sqlite(
+                        self._connection(), self.db.engine.dialect, after, PAGE
+                    )
+                except sqlite3.Error:
+                    self._close_conn()
+        with self.db.read() as conn:
+            return q.events_after(conn, after, PAGE)
 
     def check(self, *, force: bool = False) -> list[q.EventRecord]:
         """If another connection committed since the last check, the new events (else [])."""
@@ -336,26 +361,45 @@ class ChangeWatcher:
         yield from self._poll_batches()
 
     def _watch_batches(self) -> Iterator[list[q.EventRecord]]:
+        self._last_check = time.monotonic()
+        with self._notifier() as notify:
+            while True:
+                events = self._next_watched(notify)
+                if events is None:
+                    return
+                yield events
+
+    def _next_watched(
+        self, notify: Any, on_batch: Callable[[list[q.EventRecord]], None] | None = None
+    ) -> list[q.EventRecord] | None:
+        """Wait for file changes and check them until there are new events (returned,
+        after ``on_batch(events)``) or the watcher stops (None).
+
+        One call per batch, in one thread: a change costs the caller one wake-up (for the
+        async flavour, one worker-thread round trip), and a wake-up that brings no events (a
+        checkpoint, the safety poll) never reaches it.
+        """
         s = self.settings
         timeout = int(self.poll_interval * 1000)
-        last_check = time.monotonic()
-        with self._notifier() as notify:
-            while not self._stop.is_set():
-                raw = notify.watch(s.debounce, s.step, timeout, self._stop)
-                if raw == "stop" or self._stop.is_set():
-                    return
-                if raw == "signal":
-                    raise KeyboardInterrupt
-                if raw != "timeout" and self._is_relevant(raw):
-                    self.fs_wakeups += 1
-                    events = self._check_after_fs_change()
-                elif raw == "timeout" or time.monotonic() - last_check >= self.poll_interval:
-                    events = self.check()  # safety poll
-                else:
-                    continue
-                last_check = time.monotonic()
-                if events:
-                    yield events
+        while not self._stop.is_set():
+            raw = notify.watch(s.debounce, s.step, timeout, self._stop)
+            if raw == "stop" or self._stop.is_set():
+                return None
+            if raw == "signal":
+                raise KeyboardInterrupt
+            if raw != "timeout" and self._is_relevant(raw):
+                self.fs_wakeups += 1
+                events = self._check_after_fs_change()
+            elif raw == "timeout" or time.monotonic() - self._last_check >= self.poll_interval:
+                events = self.check()  # safety poll
+            else:
+                continue
+            self._last_check = time.monotonic()
+            if events:
+                if on_batch is not None:
+                    on_batch(events)
+                return events
+        return None
 
     def _poll_batches(self) -> Iterator[list[q.EventRecord]]:
         while not self._stop.wait(self.poll_interval):
@@ -403,39 +447,26 @@ class ChangeWatcher:
         # quitting app does not wait up to ``rust_timeout`` for it.
         import anyio
 
-        s = self.settings
-        timeout = int(self.poll_interval * 1000)
-        last_check = time.monotonic()
+        #
+        # The wait and the reads run in one worker-thread call per batch (_next_watched): a
+        # change costs the event loop one thread round trip, and wake-ups without new events
+        # never reach it.  An abandoned call that was reading can only have claimed events
+        # for this watcher's own cursor, which stops with it.
+        self._last_check = time.monotonic()
         with self._notifier() as notify:
             while not self._stop.is_set():
                 try:
-                    raw = await anyio.to_thread.run_sync(
-                        notify.watch,
-                        s.debounce,
-                        s.step,
-                        timeout,
-                        self._stop,
-                        abandon_on_cancel=True,
-                    )
-                except BaseException:
-                    self._stop.set()
-                    raise
-                if raw == "stop" or self._stop.is_set():
-                    return
-                if raw == "signal":
-                    raise KeyboardInterrupt
-                if raw != "timeout" and self._is_relevant(raw):
-                    self.fs_wakeups += 1
                     events = await anyio.to_thread.run_sync(
-                        self._batch, self._check_after_fs_change
+                        self._next_watched, notify, self.on_batch, abandon_on_cancel=True
                     )
-                elif raw == "timeout" or time.monotonic() - last_check >= self.poll_interval:
-                    events = await anyio.to_thread.run_sync(self._batch, self.check)  # safety poll
-                else:
-                    continue
-                last_check = time.monotonic()
-                if events:
-                    yield events
+                except Exception:
+                    raise  # the call's own error: it has ended (abatches decides)
+                except BaseException:
+                    self._stop.set()  # cancelled: the abandoned call ends at its next look
+                    raise
+                if events is None or self._stop.is_set():
+                    return
+                yield events
 
     async def _apoll_batches(self) -> AsyncIterator[list[q.EventRecord]]:
         import anyio
