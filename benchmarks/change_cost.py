@@ -13,7 +13,9 @@ headless dashboard (120x40) on the sample shop; another connection commits a cha
 then the CPU of the whole process (all threads) is measured from reading the events after
 the cursor to the frame that shows the change.  Beside it, in the same run: a bare
 Textual app redrawing one line (the floor of any on-screen change) and a raw sqlite3
-query by primary key; and the full-reload fallback on the same dashboard.
+query by primary key; and the full-reload fallback on the same dashboard.  The events are
+read as the dashboard's watcher reads them (``queries.events_after_sqlite`` on a plain
+sqlite3 connection); the watcher's wait and file check are in ``benchmarks.propagation``.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
         )
         db = open_database(path)
         writer = open_database(path, unix_user="writer")
+        raw_events = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         app = make_app(db, Config(), watch=False, housekeeping=False, persist_theme=False)
         painted = asyncio.Event()
 
@@ -125,8 +128,10 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
                 await asyncio.sleep(0.05)  # let the previous frame settle
                 painted.clear()
                 c0 = time.process_time()
-                with db.read() as conn:
-                    events = q.events_after(conn, app.event_cursor)
+                # read as the dashboard's watcher does (sync.watcher: its own connection)
+                events = q.events_after_sqlite(
+                    raw_events, db.engine.dialect, app.event_cursor, 1000
+                )
                 if Delta.from_events(events).empty:
                     print(f"  (skipped: {[(e.entity, e.field) for e in events]})")
                     app.event_cursor = max([app.event_cursor, *(e.id for e in events)])
@@ -163,6 +168,7 @@ def dashboard_costs(changes: int, seed: int = 7) -> dict[str, dict[str, float]]:
             xs.append((time.process_time() - c0) * 1000)
         out["baseline: raw sqlite3 query by id"] = _stats(xs)
         raw.close()
+        raw_events.close()
         db.dispose()
         writer.dispose()
     out["baseline: bare Textual app redrawing one line"] = _stats(_bare_line_redraw(changes))
