@@ -92,7 +92,7 @@ class TickMixin:
     def _sla_pane(self) -> Any:
         """The dashboard's SLA pane if the dashboard is in view and shows it, else None."""
         from .screens.main import MainScreen
-        from .widgets.panes import SlaPane
+        from .widgets.sla_pane import SlaPane
 
         if not self.main_in_view():
             return None

@@ -162,7 +162,7 @@ async def test_an_owner_change_on_an_sla_row_keeps_the_order_and_redraws_its_lin
     """The SLA pane sorts its rows again only when what orders them changed (targets,
     drift): a new owner redraws the row's line, in place, without working out every
     row's nearest target for a sort."""
-    from opstui.ui.widgets import panes
+    from opstui.ui.widgets import sla_pane as panes
 
     asked: list[str] = []
     showing: list[bool] = []

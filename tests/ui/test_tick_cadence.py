@@ -15,7 +15,7 @@ from opstui.domain.sla import format_remaining
 from opstui.domain.targets import nearest
 from opstui.store.records import ItemFilter
 from opstui.ui.app import make_app
-from opstui.ui.widgets.panes import text_wait
+from opstui.ui.widgets.sla_pane import text_wait
 
 
 def _to_minute(app) -> float:
