@@ -92,7 +92,9 @@ def writer_main(db_path: str, stop_file: str, out_file: str) -> None:
         samples.append((time.time(), t1 - t0))
         n += 1
         time.sleep(0.02)
-    Path(out_file).write_text(json.dumps({"samples": samples, "errors": errors, "first_error": first_error}))
+    Path(out_file).write_text(
+        json.dumps({"samples": samples, "errors": errors, "first_error": first_error})
+    )
 
 
 def _waits(samples: list[list[float]], start: float, end: float) -> dict[str, float]:
