@@ -2,8 +2,8 @@
 from cached due times and the clock: pure, no database.  The screens and ``opstui sla``
 both list targets with :func:`targets`, so they show the same thing.
 
-The dashboard ticks every second; each tick calls :func:`nearest` on rows already in
-memory.  The SLA engine keeps ``sla_fr_due``, ``sla_res_due``, their warning instants,
+The dashboard ticks when a countdown on screen reads differently; each tick calls
+:func:`nearest` on rows already in memory.  The SLA engine keeps ``sla_fr_due``, ``sla_res_due``, their warning instants,
 ``sla_paused_since`` and ``next_due_at`` current on every write.  A target's state is
 ``domain.sla.target_state`` (the one rule); which targets are open and how an item's state
 follows from them is ``domain.figures`` (so the pane shows what the counts count).
@@ -113,7 +113,7 @@ def nearest(row: Any, now: datetime) -> Target | None:
     open_targets = [t for t in targets(row, now) if t.open]
     if not open_targets:
         return None
-    if len(open_targets) == 1:  # the usual case; the dashboard asks every second
+    if len(open_targets) == 1:  # the usual case; the dashboard asks on every tick
         return open_targets[0]
     return min(open_targets, key=lambda t: (_RANK.get(t.state, 9), t.left))
 

@@ -1,8 +1,8 @@
 """The app's one clock tick and its housekeeping (SLA crossings, due processes, drift).
 
 Mixed into :class:`opstui.ui.app.OpsApp`.  The tick runs as often as the screen in view
-needs (a second while a countdown under an hour is visible, else a minute) and never
-queries; housekeeping runs in a thread worker when something it keeps is due."""
+needs (when a visible countdown under an hour reads differently, else on the minute) and
+never queries; housekeeping runs in a thread worker when something it keeps is due."""
 
 from __future__ import annotations
 
@@ -68,11 +68,12 @@ class TickMixin:
             self._schedule_tick()
 
     def tick_delay(self) -> float:
-        """Seconds to the next tick: the next wall-clock second while a countdown under an
-        hour is on screen (or a list or item screen with countdowns is in view), else the
+        """Seconds to the next tick: when a countdown under an hour in the SLA pane next
+        reads differently (every second under a minute, at its minute otherwise), else the
         next wall-clock minute (the status bar clock, longer countdowns), or earlier when an
-        SLA crossing or housekeeping is due.  An idle dashboard without urgent countdowns
-        wakes once a minute (benchmarks/idle.py)."""
+        SLA crossing or housekeeping is due; the next wall-clock second while a list or item
+        screen with countdowns is in view.  Never sooner than the next second.  An idle
+        dashboard wakes a few times a minute at most (benchmarks/idle.py)."""
         now = self.clock.now()
         to_second = 1.0 - now.microsecond / 1_000_000
         if self.clock.is_frozen or self._other_screen_counts_seconds():

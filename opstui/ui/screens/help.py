@@ -21,7 +21,8 @@ ABOUT = (
     (
         "SLA",
         "open items by time left on their nearest SLA target (resp = first response, "
-        "res = resolution, due = due date); counts down every second: ok, warn, BREACH, paused.",
+        "res = resolution, due = due date); counts down to the second under a minute, to the "
+        "minute otherwise: ok, warn, BREACH, paused.",
     ),
     (
         "Owners",

@@ -166,7 +166,7 @@ class WallScreen(Screen[None]):
         app: Any = self.app
         app.resume_panes()
 
-    # --- data (the app calls show() after each pane load and tick() every second) ----------
+    # --- data (the app calls show() after each pane load and tick() on every tick) ---------
 
     def show(self, data: PaneData, changed: PaneData) -> None:
         if not self.query(QueuesPane):

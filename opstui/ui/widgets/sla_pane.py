@@ -57,8 +57,9 @@ def _change_wait(row: SlaRow, t: sla_view.Target | None, now: datetime) -> float
 
 
 class SlaPane(Pane):
-    """Open items by time left on their nearest SLA target, ticking every second; or
-    (``o``) the drifting ones first, the latest finish first, then the rest by time left."""
+    """Open items by time left on their nearest SLA target, redrawn when a countdown reads
+    differently; or (``o``) the drifting ones first, the latest finish first, then the rest
+    by time left."""
 
     #: Orders ``o`` cycles through, and the pane title that says which one is on.
     ORDERS = {"due": "SLA", "drift": "SLA \u00b7 by drift, latest first"}
