@@ -55,14 +55,16 @@ def test_deltas_requested_while_busy_are_applied_as_one(sample_db: Database) -> 
         sink.entered.clear()
         loader.request(Delta(recount=True))
         assert sink.entered.wait(10)
-        assert loader.busy
+        assert loader.busy and not loader.waiting  # applying, nothing after it yet
         for it in open_items:
             svc.assign(sample_db, it.key, None if it.owner else "alice")
             new = _events_after(sample_db, cursor)
             loader.request(Delta.from_events(new, cursor))
             cursor = max(e.id for e in new)
+        assert loader.waiting  # the three changes wait, merged, behind the recount
         sink.gate.set()
         assert loader.wait_idle(10)
+        assert not loader.waiting
         assert loader.runs == 3  # the first load, the recount, then the three changes as one
         assert sink.snaps[-1].reloaded is None
         assert sink.snaps[-1].reread == len(open_items)

@@ -53,6 +53,12 @@ class PaneLoader:
         with self._cond:
             return self._busy or self._pending is not None
 
+    @property
+    def waiting(self) -> bool:
+        """A delta is waiting to be applied (after the one being applied, if any)."""
+        with self._cond:
+            return self._pending is not None
+
     def request(self, delta: Delta) -> None:
         """Bring the model up to date with ``delta`` (merged with any not yet applied).
         Thread-safe; returns at once."""
