@@ -23,6 +23,33 @@ from sqlalchemy import Connection, bindparam, literal_column, select, text
 ID_CHUNK = 900
 
 
+class SqliteStatement:
+    """A select compiled once for SQLite and run on a DBAPI connection or cursor: the SQL
+    text and the columns' result processors SQLAlchemy would use, without its pool,
+    BEGIN/COMMIT and result objects.  ``placeholders`` stand in for bound parameters that
+    have no value yet (every run gives them one)."""
+
+    def __init__(
+        self, stmt: Any, dialect: Any, *, placeholders: dict[str, Any] | None = None
+    ) -> None:
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql: str = compiled.string
+        #: The positional parameters' names, in order.
+        self.names: list[str] = list(compiled.positiontup or ())
+        self._defaults = compiled.construct_params(placeholders)
+        self._processors = [c.type.result_processor(dialect, None) for c in stmt.selected_columns]
+
+    def rows(self, dbapi: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run with ``values`` (the others as compiled) on a DBAPI connection or cursor."""
+        args = [values[n] if n in values else self._defaults[n] for n in self.names]
+        raw = dbapi.execute(self.sql, args).fetchall()
+        processors = self._processors
+        return [
+            tuple(v if p is None or v is None else p(v) for v, p in zip(r, processors, strict=True))
+            for r in raw
+        ]
+
+
 class IdsSelect:
     """``build()`` is the select without the id bound; ``id_column`` the column bounded."""
 
@@ -31,7 +58,7 @@ class IdsSelect:
         self._id_column = id_column
         self._lock = threading.Lock()
         self._generic: Any = None
-        self._sqlite: tuple[str, list[str], dict[str, Any], list[Any]] | None = None
+        self._sqlite: SqliteStatement | None = None
 
     def rows(self, conn: Connection, ids: Collection[int]) -> list[tuple[Any, ...]]:
         """The rows for ``ids`` (each id at most once), in no particular order."""
@@ -57,35 +84,20 @@ class IdsSelect:
                 )
             return self._generic
 
-    def _prepare_sqlite(self, conn: Connection) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+    def _prepare_sqlite(self, conn: Connection) -> SqliteStatement:
         with self._lock:
             if self._sqlite is None:
                 ids = select(literal_column("value")).select_from(
                     text("json_each(:ids_json)").bindparams(ids_json="[]")
                 )
                 stmt = self._build().where(self._id_column.in_(ids))
-                compiled = stmt.compile(
-                    dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-                )
-                names = list(compiled.positiontup or ())
-                params = compiled.construct_params()
-                processors = [
-                    c.type.result_processor(conn.dialect, None) for c in stmt.selected_columns
-                ]
-                self._sqlite = (compiled.string, names, params, processors)
+                self._sqlite = SqliteStatement(stmt, conn.dialect)
             return self._sqlite
 
     def _sqlite_rows(self, conn: Connection, wanted: list[int]) -> list[tuple[Any, ...]]:
-        sql, names, params, processors = self._prepare_sqlite(conn)
-        ids_json = json.dumps(wanted)
-        args = [ids_json if n == "ids_json" else params[n] for n in names]
+        statement = self._prepare_sqlite(conn)
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(sql, args)
-            raw = cursor.fetchall()
+            return statement.rows(cursor, {"ids_json": json.dumps(wanted)})
         finally:
             cursor.close()
-        return [
-            tuple(v if p is None or v is None else p(v) for v, p in zip(r, processors, strict=True))
-            for r in raw
-        ]

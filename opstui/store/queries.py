@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from ..domain import models
 from . import figures_sql
 from .dialect import driver_rows
+from .prepared import SqliteStatement
 from .records import CommentRecord, EventRecord, ItemFilter, ItemRecord, TransitionRecord
 
 ITEM = models.Item.__table__
@@ -505,32 +506,21 @@ class _EventsAfterSqlite:
     """
 
     def __init__(self) -> None:
-        self._prepared: tuple[str, list[str], dict[str, Any], list[Any]] | None = None
+        self._prepared: SqliteStatement | None = None
 
-    def _prepare(self, dialect: Any) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+    def _prepare(self, dialect: Any) -> SqliteStatement:
         if self._prepared is None:
-            compiled = _EVENTS_AFTER_LIMIT.compile(dialect=dialect)
-            names = list(compiled.positiontup or ())
-            if not {"cursor", "limit"} <= set(names):  # not a positional SQLite compile
-                raise ValueError(f"events_after compiled with parameters {names}")
-            # e.g. the 0 of SQLite's "LIMIT ? OFFSET ?"
-            defaults = compiled.construct_params({"cursor": 0, "limit": 0})
-            processors = [
-                c.type.result_processor(dialect, None) for c in _EVENTS_AFTER.selected_columns
-            ]
-            self._prepared = (compiled.string, names, defaults, processors)
+            prepared = SqliteStatement(
+                _EVENTS_AFTER_LIMIT, dialect, placeholders={"cursor": 0, "limit": 0}
+            )
+            if not {"cursor", "limit"} <= set(prepared.names):  # not a positional compile
+                raise ValueError(f"events_after compiled with parameters {prepared.names}")
+            self._prepared = prepared
         return self._prepared
 
     def __call__(self, dbapi_conn: Any, dialect: Any, cursor: int, limit: int) -> list[EventRecord]:
-        sql, names, defaults, processors = self._prepare(dialect)
-        values = {**defaults, "cursor": int(cursor), "limit": int(limit)}
-        rows = dbapi_conn.execute(sql, tuple(values[n] for n in names)).fetchall()
-        return [
-            EventRecord(
-                *(v if p is None or v is None else p(v) for v, p in zip(r, processors, strict=True))
-            )
-            for r in rows
-        ]
+        values = {"cursor": int(cursor), "limit": int(limit)}
+        return [EventRecord(*r) for r in self._prepare(dialect).rows(dbapi_conn, values)]
 
 
 #: ``events_after_sqlite(sqlite3_conn, engine.dialect, cursor, limit)``: the events after
