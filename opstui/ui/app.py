@@ -121,8 +121,6 @@ class OpsApp(MeMixin, TickMixin, ItemActionsMixin, App[None]):
         self.next_drift_check: datetime | None = None
         self._housekeeping_busy = False
         self._tick_timer: Any = None
-        #: (SLA rows, valid until, next crossing): see TickMixin._next_visible_crossing.
-        self._crossing_kept: tuple[Any, datetime, datetime | None] | None = None
         #: Why the terminal went away (set by ui/driver.py), or None while it is there.
         self.terminal_gone: str | None = None
         self._watched_panes: set[int] = set()

@@ -128,27 +128,9 @@ class TickMixin:
         return None if pane is None else pane.next_change_in(now)
 
     def _next_visible_crossing(self, now: datetime) -> datetime | None:
-        """When the soonest countdown in the SLA pane reaches zero (a breach to announce).
-        Every applied change asks: the answer is kept for the same rows until that moment,
-        and at most a minute (a target that becomes an item's nearest as its warning
-        starts can move it earlier; ticks come at least once a minute anyway)."""
+        """When the soonest countdown in the SLA pane reaches zero (a breach to announce)."""
         pane = self._sla_pane()
-        if pane is None:
-            return None
-        kept = self._crossing_kept
-        if kept is not None and kept[0] is pane.items and now < kept[1]:
-            return kept[2]
-        from ..domain.targets import nearest
-
-        soonest: datetime | None = None
-        for row in pane.items:
-            t = nearest(row, now)
-            if t is not None and t.state not in ("paused", "breached"):
-                due = now + t.left
-                soonest = due if soonest is None else min(soonest, due)
-        until = now + timedelta(minutes=1)
-        self._crossing_kept = (pane.items, min(until, soonest) if soonest else until, soonest)
-        return soonest
+        return None if pane is None else pane.next_crossing(now)
 
     def _tick(self) -> None:
         """Countdowns and the clock of the screen in view (no database)."""

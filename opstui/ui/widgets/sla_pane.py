@@ -56,6 +56,18 @@ def _change_wait(row: SlaRow, t: sla_view.Target | None, now: datetime) -> float
     return wait
 
 
+def _soonest_crossing(rows: Sequence[SlaRow], now: datetime) -> datetime | None:
+    """When the first countdown of ``rows`` still running (not paused, not breached)
+    reaches zero."""
+    soonest: datetime | None = None
+    for r in rows:
+        t = sla_view.nearest(r, now)
+        if t is not None and t.state not in ("paused", "breached"):
+            due = now + t.left
+            soonest = due if soonest is None else min(soonest, due)
+    return soonest
+
+
 class SlaPane(Pane):
     """Open items by time left on their nearest SLA target, redrawn when a countdown reads
     differently; or (``o``) the drifting ones first, the latest finish first, then the rest
@@ -86,6 +98,8 @@ class SlaPane(Pane):
         self._owners: tuple[str, ...] = ()
         #: The soonest instant a shown countdown reaches zero (the tick scans only then).
         self._next_crossing: datetime | None = None
+        #: (rows, valid until, next crossing): see :meth:`next_crossing`.
+        self._crossing_kept: tuple[tuple[SlaRow, ...], datetime, datetime | None] | None = None
         #: Each row's cleaned text cells (key, owner, title) by the row's id (the row is
         #: kept beside them, so an id is never mistaken): computed once per row, not on
         #: every tick, and without hashing every row on every change.
@@ -279,18 +293,26 @@ class SlaPane(Pane):
         if self._next_crossing is not None and now < self._next_crossing:
             return []  # no countdown can have crossed zero yet: skip the scan
         breached = []
-        nxt: datetime | None = None
         for r in self.items:
             t = sla_view.nearest(r, now)
-            if t is None:
-                continue
-            if t.state == "breached":
-                if r.key not in self._announced:
-                    self._announced.add(r.key)
-                    if t.left.total_seconds() > -5:  # crossed since the last load
-                        breached.append(r)
-            elif t.state != "paused":
-                due = now + t.left
-                nxt = due if nxt is None else min(nxt, due)
+            if t is not None and t.state == "breached" and r.key not in self._announced:
+                self._announced.add(r.key)
+                if t.left.total_seconds() > -5:  # crossed since the last load
+                    breached.append(r)
+        nxt = _soonest_crossing(self.items, now)
         self._next_crossing = nxt if nxt is not None else now + timedelta(hours=1)
         return breached
+
+    def next_crossing(self, now: datetime) -> datetime | None:
+        """When the soonest countdown in the pane reaches zero (a breach to announce), for
+        the app's tick timer.  Every applied change asks: the answer is kept for the same
+        rows until that moment, and at most a minute (a target that becomes an item's
+        nearest as its warning starts can move it earlier; ticks come once a minute
+        anyway).  Kept apart from :meth:`tick`'s own mark, which says what it announced."""
+        kept = self._crossing_kept
+        if kept is not None and kept[0] is self.items and now < kept[1]:
+            return kept[2]
+        soonest = _soonest_crossing(self.items, now)
+        until = now + timedelta(minutes=1)
+        self._crossing_kept = (self.items, min(until, soonest) if soonest else until, soonest)
+        return soonest
