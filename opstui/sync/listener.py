@@ -6,9 +6,10 @@ How a change is found:
    the writing transaction (``store.dialect``), so a notification arrives only for a change
    that committed.
 2. Each terminal holds **one** session-level connection in autocommit that has run
-   ``LISTEN``.  A notification only says "look": the events after this terminal's cursor are
-   read (``store.queries.events_after``) and handed over in id order, exactly as the SQLite
-   watcher does.  The event cursor stays the source of truth.
+   ``LISTEN``.  A notification only says "look": once notifications stop for ``step`` ms (at
+   most ``debounce`` ms, the file watcher's ``WatchSettings``), the events after this
+   terminal's cursor are read (``store.queries.events_after``) and handed over in id order,
+   exactly as the SQLite watcher does.  The event cursor stays the source of truth.
 3. If the connection drops (server restart, network), :attr:`mode` becomes
    ``"reconnecting (...)"`` and the listener retries with a growing pause; once it listens
    again it reads everything after the cursor (a full catch-up), then goes back to
@@ -33,6 +34,7 @@ from ..store import dialect
 from ..store import queries as q
 from ..store.engine import Database
 from .cursor import EventCursor
+from .watcher import WatchSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ServerListener:
         self.db = db
         self.on_mode = on_mode
         self.poll_interval = max(0.05, float(poll_interval))
+        #: The quiet window after a notification: the file watcher's (one definition).
+        self._settings = WatchSettings.from_env()
         self._force_poll = force_poll
         self._stop = threading.Event()
         self._conn_lock = threading.Lock()
@@ -153,15 +157,28 @@ class ServerListener:
             for _n in conn.notifies(timeout=WAKE, stop_after=1):
                 got = True
             if got:
-                # fold whatever else is already queued into this one read
-                for _n in conn.notifies(timeout=0.0):
-                    pass
+                self._settle(conn)
                 self.notifications += 1
                 return True
             if time.monotonic() - quiet_since >= self.poll_interval:
                 conn.execute("SELECT 1")  # a dead connection fails here
                 return False
         return False
+
+    def _settle(self, conn: Any) -> None:
+        """After a notification, wait until ``step`` ms pass without another (at most
+        ``debounce`` ms), as the file watcher waits for the file to settle: a burst of
+        commits (an import, a script) is read as one batch, not one read per commit."""
+        settings = self._settings
+        deadline = time.monotonic() + settings.debounce / 1000
+        while time.monotonic() < deadline:
+            more = False
+            for _n in conn.notifies(timeout=settings.step / 1000, stop_after=1):
+                more = True
+            if not more:
+                break
+        for _n in conn.notifies(timeout=0.0):  # whatever else is already queued
+            pass
 
     def _next(self) -> tuple[list[q.EventRecord], str | None]:
         """Wait for the next batch (blocking).  Returns (events, new mode or None): a lost
